@@ -1,0 +1,144 @@
+//! The whole explanation for one photo: preprocessing, forward, Grad-CAM, top-5 and
+//! the overlay. Backend-agnostic: the same code runs on `flex` (CPU) and WebGPU.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::Serialize;
+use web_time::Instant;
+
+use crate::cam::{CamError, CamOutput, Target, grad_cam};
+use crate::imageio::{INPUT_SIZE, Photo, preprocess};
+use crate::model::labels::imagenet_label;
+use crate::model::weights::{WeightsError, WeightsInfo, load_resnet};
+use crate::model::{ResNet, Stage};
+use crate::render::{Overlay, render_overlay};
+
+/// One class of the top-5.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Prediction {
+    /// ImageNet class index.
+    pub class: usize,
+    /// Class name.
+    pub label: String,
+    /// Softmax probability.
+    pub prob: f32,
+}
+
+/// Milliseconds spent in each step.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Resize and normalise.
+    pub preprocess_ms: f64,
+    /// Forward, backward and the map, including read-back.
+    pub cam_ms: f64,
+}
+
+/// Everything the page or the CLI shows for one photo.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The Grad-CAM map at feature resolution and the logits.
+    pub cam: CamOutput,
+    /// Five most likely classes, most likely first.
+    pub top5: Vec<Prediction>,
+    /// Time per step.
+    pub timings: Timings,
+}
+
+impl Explanation {
+    /// The coloured overlay at the photo's resolution.
+    pub fn overlay(&self, photo: &Photo, photo_weight: f32) -> Overlay {
+        render_overlay(
+            &photo.rgb,
+            &self.cam.map,
+            (self.cam.height, self.cam.width),
+            photo_weight,
+        )
+    }
+}
+
+/// A loaded model on a device, ready to explain photos.
+#[derive(Debug)]
+pub struct Explainer {
+    model: ResNet,
+    info: WeightsInfo,
+    device: Device,
+}
+
+impl Explainer {
+    /// Loads burnpack weights onto `device`.
+    pub fn from_burnpack(bytes: Vec<u8>, device: &Device) -> Result<Self, WeightsError> {
+        let (model, info) = load_resnet(bytes, device)?;
+        Ok(Self::new(model, info, device))
+    }
+
+    /// Wraps an already built model (in inference mode).
+    pub fn new(model: ResNet, info: WeightsInfo, device: &Device) -> Self {
+        Self {
+            model,
+            info,
+            device: device.clone(),
+        }
+    }
+
+    /// What the weights file said about itself.
+    pub fn info(&self) -> &WeightsInfo {
+        &self.info
+    }
+
+    /// The network.
+    pub fn model(&self) -> &ResNet {
+        &self.model
+    }
+
+    /// The network input for a photo: `[1, 3, 224, 224]`.
+    pub fn input_tensor(&self, photo: &Photo) -> Tensor<4> {
+        let size = INPUT_SIZE as usize;
+        let data = TensorData::new(preprocess(&photo.rgb, INPUT_SIZE), [1, 3, size, size]);
+        Tensor::from_data(data, &self.device)
+    }
+
+    /// Explains a photo: Grad-CAM at `layer` for `target`, plus the top-5.
+    pub async fn explain(
+        &self,
+        photo: &Photo,
+        layer: Stage,
+        target: Target,
+    ) -> Result<Explanation, CamError> {
+        let start = Instant::now();
+        let input = self.input_tensor(photo);
+        let preprocess_ms = elapsed_ms(start);
+        let start = Instant::now();
+        let cam = grad_cam(&self.model, input, layer, target).await?;
+        let cam_ms = elapsed_ms(start);
+        let top5 = top_k(&cam.logits, 5);
+        Ok(Explanation {
+            cam,
+            top5,
+            timings: Timings {
+                preprocess_ms,
+                cam_ms,
+            },
+        })
+    }
+}
+
+fn elapsed_ms(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64() * 1000.0
+}
+
+/// The `k` most probable classes under softmax, most probable first.
+pub fn top_k(logits: &[f32], k: usize) -> Vec<Prediction> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f64> = logits.iter().map(|&l| f64::from(l - max).exp()).collect();
+    let total: f64 = exps.iter().sum();
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+    order
+        .into_iter()
+        .take(k)
+        .map(|class| Prediction {
+            class,
+            label: imagenet_label(class),
+            prob: (exps[class] / total) as f32,
+        })
+        .collect()
+}

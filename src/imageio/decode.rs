@@ -1,0 +1,103 @@
+//! Decoding a user's file into an upright 8-bit RGB photo.
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
+
+/// Largest photo we decode, in pixels (width × height): 100 megapixels. Larger files are
+/// refused before their pixels are allocated, so a decompression bomb cannot exhaust memory.
+pub const MAX_PIXELS: u64 = 100_000_000;
+
+/// A decoded photo, upright (EXIF orientation applied), RGB, 8 bits per channel.
+#[derive(Debug, Clone)]
+pub struct Photo {
+    /// Pixels, row-major, 3 bytes per pixel.
+    pub rgb: RgbImage,
+}
+
+impl Photo {
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.rgb.width()
+    }
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.rgb.height()
+    }
+}
+
+/// Why a file could not become a photo. Each message names the problem for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Zero bytes.
+    #[error("the file is empty")]
+    Empty,
+    /// Not a format we recognise.
+    #[error("this is not an image we can read (supported: JPEG, PNG, GIF, WebP, BMP, TIFF)")]
+    UnknownFormat,
+    /// Recognised but damaged or unsupported inside.
+    #[error("the image could not be decoded: {0}")]
+    Corrupt(String),
+    /// Too many pixels.
+    #[error("the image is too large ({width}×{height}); the limit is {MAX_PIXELS} pixels")]
+    TooLarge {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
+}
+
+/// Decodes an image file, applies its EXIF orientation, flattens transparency onto white
+/// and converts grayscale or 16-bit images to 8-bit RGB.
+pub fn decode_photo(bytes: &[u8]) -> Result<Photo, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    if reader.format().is_none() {
+        return Err(DecodeError::UnknownFormat);
+    }
+    let mut decoder = reader
+        .into_decoder()
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(DecodeError::TooLarge { width, height });
+    }
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_PIXELS * 8);
+    decoder
+        .set_limits(limits)
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut image =
+        DynamicImage::from_decoder(decoder).map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    image.apply_orientation(orientation);
+    if width == 0 || height == 0 {
+        return Err(DecodeError::Corrupt("the image has no pixels".into()));
+    }
+    Ok(Photo {
+        rgb: flatten_on_white(image),
+    })
+}
+
+/// 8-bit RGB; transparent pixels are composited over white, as a viewer would show them.
+fn flatten_on_white(image: DynamicImage) -> RgbImage {
+    if !image.color().has_alpha() {
+        return image.to_rgb8();
+    }
+    let rgba = image.to_rgba8();
+    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, a] = rgba.get_pixel(x, y).0;
+        let over = |c: u8| {
+            let alpha = u32::from(a);
+            ((u32::from(c) * alpha + 255 * (255 - alpha) + 127) / 255) as u8
+        };
+        image::Rgb([over(r), over(g), over(b)])
+    })
+}

@@ -1,0 +1,149 @@
+//! The torchvision ResNet (He et al. 2015) with its forward pass split into named stages.
+//!
+//! Rust has no forward hooks, so Grad-CAM gets intermediate activations by running
+//! [`ResNet::forward_until`] up to a [`Stage`] and [`ResNet::forward_from`] for the rest.
+
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, Initializer, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::{Device, Tensor, activation::relu};
+
+use super::block::{ResidualBlock, batch_norm, conv};
+use super::config::ResNetConfig;
+use super::stage::Stage;
+
+/// ResNet with torchvision's module names, so that state-dict keys map one to one
+/// (see [`crate::model::weights`] for the few renames).
+#[derive(Module, Debug)]
+pub struct ResNet {
+    /// 7×7 stride-2 stem convolution.
+    pub conv1: Conv2d,
+    /// Stem batch norm.
+    pub bn1: BatchNorm,
+    /// 3×3 stride-2 max pool after the stem.
+    pub maxpool: MaxPool2d,
+    /// Stage 1 (stride 1).
+    pub layer1: Vec<ResidualBlock>,
+    /// Stage 2 (stride 2).
+    pub layer2: Vec<ResidualBlock>,
+    /// Stage 3 (stride 2).
+    pub layer3: Vec<ResidualBlock>,
+    /// Stage 4 (stride 2).
+    pub layer4: Vec<ResidualBlock>,
+    /// Global average pool.
+    pub avgpool: AdaptiveAvgPool2d,
+    /// Classifier.
+    pub fc: Linear,
+}
+
+impl ResNetConfig {
+    /// Builds the network with torchvision's random initialisation. Call
+    /// [`Module::valid`] (or load weights and then `valid`) before inference so that
+    /// batch norm uses its running statistics.
+    pub fn init(&self, device: &Device) -> ResNet {
+        let width = self.base_width;
+        let mut in_channels = width;
+        let mut stage = |index: usize| {
+            let stage_width = width << index;
+            let stride = if index == 0 { 1 } else { 2 };
+            let blocks: Vec<_> = (0..self.depths[index])
+                .map(|i| {
+                    let block = ResidualBlock::new(
+                        self.block,
+                        in_channels,
+                        stage_width,
+                        if i == 0 { stride } else { 1 },
+                        device,
+                    );
+                    in_channels = stage_width * self.block.expansion();
+                    block
+                })
+                .collect();
+            blocks
+        };
+        let (layer1, layer2, layer3, layer4) = (stage(0), stage(1), stage(2), stage(3));
+        let features = self.stage_channels(3);
+        // torchvision's nn.Linear default: U(-1/√fan_in, 1/√fan_in) for weight and bias.
+        let bound = 1.0 / (features as f64).sqrt();
+        ResNet {
+            conv1: conv([3, width], 7, 2, device),
+            bn1: batch_norm(width, device),
+            maxpool: MaxPool2dConfig::new([3, 3])
+                .with_strides([2, 2])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(),
+            layer1,
+            layer2,
+            layer3,
+            layer4,
+            avgpool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
+            fc: LinearConfig::new(features, self.num_classes)
+                .with_initializer(Initializer::Uniform {
+                    min: -bound,
+                    max: bound,
+                })
+                .init(device),
+        }
+    }
+}
+
+impl ResNet {
+    /// Runs one stage.
+    ///
+    /// # Shapes
+    /// - `Stem`: `[b, 3, H, W]` → `[b, w, H/4, W/4]` (conv, bn, relu, maxpool)
+    /// - `LayerN`: previous stage's output → `[b, C_N, H/2^(N+1), W/2^(N+1)]`
+    /// - `Head`: `[b, C_4, h, w]` → logits `[b, classes, 1, 1]` (use [`Self::forward`] for `[b, classes]`)
+    pub fn stage(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
+        let run = |blocks: &[ResidualBlock], x| blocks.iter().fold(x, |x, b| b.forward(x));
+        match stage {
+            Stage::Stem => self
+                .maxpool
+                .forward(relu(self.bn1.forward(self.conv1.forward(x)))),
+            Stage::Layer1 => run(&self.layer1, x),
+            Stage::Layer2 => run(&self.layer2, x),
+            Stage::Layer3 => run(&self.layer3, x),
+            Stage::Layer4 => run(&self.layer4, x),
+            Stage::Head => {
+                let pooled = self.avgpool.forward(x);
+                let [b, c, _, _] = pooled.dims();
+                let logits = self.fc.forward(pooled.reshape([b, c]));
+                let [_, k] = logits.dims();
+                logits.reshape([b, k, 1, 1])
+            }
+        }
+    }
+
+    /// Runs the stem through `last` inclusive and returns that stage's output.
+    pub fn forward_until(&self, last: Stage, input: Tensor<4>) -> Tensor<4> {
+        Stage::ALL
+            .iter()
+            .take_while(|s| **s <= last)
+            .fold(input, |x, s| self.stage(*s, x))
+    }
+
+    /// Runs the stages after `done` up to the logits, starting from `done`'s output.
+    ///
+    /// # Shapes
+    /// - `x`: output of stage `done`
+    /// - output: logits `[b, classes]`
+    pub fn forward_from(&self, done: Stage, x: Tensor<4>) -> Tensor<2> {
+        let out = Stage::ALL
+            .iter()
+            .filter(|s| **s > done)
+            .fold(x, |x, s| self.stage(*s, x));
+        let [b, k, _, _] = out.dims();
+        out.reshape([b, k])
+    }
+
+    /// Full forward pass.
+    ///
+    /// # Shapes
+    /// - `input`: `[b, 3, H, W]`, normalised with ImageNet mean/std
+    /// - output: logits `[b, classes]`
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
+        let features = self.forward_until(Stage::Layer4, input);
+        self.forward_from(Stage::Layer4, features)
+    }
+}

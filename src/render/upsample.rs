@@ -1,0 +1,68 @@
+//! Bilinear resampling and min-max normalisation of a scalar map.
+
+/// Resizes a row-major `src_h × src_w` map to `dst_h × dst_w` with bilinear interpolation and
+/// half-pixel centres (OpenCV's `INTER_LINEAR`, PyTorch's `align_corners=False`), clamping
+/// at the borders.
+pub fn resize_bilinear(
+    src: &[f32],
+    (src_h, src_w): (usize, usize),
+    (dst_h, dst_w): (usize, usize),
+) -> Vec<f32> {
+    assert_eq!(src.len(), src_h * src_w, "map length does not match its shape");
+    assert!(src_h > 0 && src_w > 0, "cannot resize an empty map");
+    let axis = |dst: usize, src: usize| -> Vec<(usize, usize, f32)> {
+        let scale = src as f32 / dst as f32;
+        (0..dst)
+            .map(|i| {
+                let x = ((i as f32 + 0.5) * scale - 0.5).max(0.0);
+                let lo = (x.floor() as usize).min(src - 1);
+                let hi = (lo + 1).min(src - 1);
+                (lo, hi, x - lo as f32)
+            })
+            .collect()
+    };
+    let rows = axis(dst_h, src_h);
+    let cols = axis(dst_w, src_w);
+    let mut out = Vec::with_capacity(dst_h * dst_w);
+    for &(y0, y1, fy) in &rows {
+        for &(x0, x1, fx) in &cols {
+            let top = src[y0 * src_w + x0] * (1.0 - fx) + src[y0 * src_w + x1] * fx;
+            let bottom = src[y1 * src_w + x0] * (1.0 - fx) + src[y1 * src_w + x1] * fx;
+            out.push(top * (1.0 - fy) + bottom * fy);
+        }
+    }
+    out
+}
+
+/// What min-max normalisation found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Normalized {
+    /// Values now span `[0, 1]`; the original range is kept for read-outs.
+    Scaled {
+        /// Smallest value before scaling.
+        min: f32,
+        /// Largest value before scaling.
+        max: f32,
+    },
+    /// Every value was equal (for Grad-CAM: all zero, no positive evidence for the class);
+    /// the map is set to zero instead of dividing by zero.
+    Flat,
+}
+
+/// Scales `map` in place to `[0, 1]` by its own minimum and maximum.
+pub fn min_max_normalize(map: &mut [f32]) -> Normalized {
+    let (min, max) = map
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let range = max - min;
+    if !(range > f32::EPSILON * max.abs().max(1e-30)) || !range.is_finite() {
+        map.fill(0.0);
+        return Normalized::Flat;
+    }
+    for v in map.iter_mut() {
+        *v = (*v - min) / range;
+    }
+    Normalized::Scaled { min, max }
+}

@@ -1,0 +1,148 @@
+// Shared pieces of the browser tests: a static server for dist/, headless Chromium with
+// WebGPU on SwiftShader, a real drop of a file, canvas read-back and the native reference.
+
+import { spawnSync } from 'node:child_process';
+import { createReadStream, readFileSync, statSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { PNG } from 'pngjs';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const DIST = join(ROOT, 'dist');
+export const FIXTURES = join(ROOT, 'tests/fixtures');
+
+const TYPES = {
+  '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm',
+  '.json': 'application/json', '.bpk': 'application/octet-stream', '.png': 'image/png',
+};
+
+/** Serves dist/ on a free loopback port. Resolves to { origin, close }. */
+export function serveDist() {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    let file = normalize(join(DIST, path));
+    if (!file.startsWith(DIST)) { res.writeHead(403).end(); return; }
+    try {
+      if (statSync(file).isDirectory()) file = join(file, 'index.html');
+      const size = statSync(file).size;
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'content-length': size });
+      createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => {
+    ok({ origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() });
+  }));
+}
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+export function launchBrowser() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/**
+ * Opens the page; `withoutWebGpu` removes navigator.gpu before any script runs, as in a
+ * browser without WebGPU. Every request is recorded in `requests`.
+ */
+export async function openPage(browser, origin, { query = '', withoutWebGpu = false } = {}) {
+  const context = await browser.newContext();
+  if (withoutWebGpu) {
+    await context.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+    });
+  }
+  const page = await context.newPage();
+  const requests = [];
+  const logs = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(`${origin}/${query}`);
+  return { page, context, requests, logs };
+}
+
+/** Waits until the weights are loaded (or the page reports an error). */
+export async function waitReady(page, timeout = 300_000) {
+  await page.waitForFunction(
+    () => document.body.dataset.ready === 'true' || document.getElementById('status').dataset.kind === 'error',
+    null, { timeout, polling: 250 });
+  const kind = await page.getAttribute('[data-testid=status]', 'data-kind');
+  if (kind === 'error') throw new Error(`page error: ${await page.textContent('[data-testid=status]')}`);
+}
+
+/** Drops a file on the page with a real DragEvent carrying a File. */
+export async function dropFile(page, bytes, name, type) {
+  await page.evaluate(({ b64, name, type }) => {
+    const raw = atob(b64);
+    const data = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) data[i] = raw.charCodeAt(i);
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([data], name, { type }));
+    const target = document.querySelector('main');
+    for (const kind of ['dragenter', 'dragover', 'drop']) {
+      target.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+    }
+  }, { b64: Buffer.from(bytes).toString('base64'), name, type });
+}
+
+/** Waits for the overlay canvas to leave the working state; returns its final state. */
+export async function waitForResult(page, timeout = 300_000) {
+  await page.waitForFunction(() => {
+    const state = document.querySelector('[data-testid=overlay]').dataset.state;
+    return state === 'ready' || state === 'error';
+  }, null, { timeout, polling: 100 });
+  return page.getAttribute('[data-testid=overlay]', 'data-state');
+}
+
+/** The overlay canvas pixels: { width, height, data: Buffer (RGBA) }. */
+export async function canvasPixels(page) {
+  const { width, height, b64 } = await page.evaluate(() => {
+    const canvas = document.querySelector('[data-testid=overlay]');
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    let text = '';
+    for (let i = 0; i < data.length; i += 0x8000) text += String.fromCharCode(...data.subarray(i, i + 0x8000));
+    return { width: canvas.width, height: canvas.height, b64: btoa(text) };
+  });
+  return { width, height, data: Buffer.from(b64, 'base64') };
+}
+
+/** Runs the native engine (flex, same weights) on a photo: { report, pixels }. */
+export function nativeOverlay(photo, weights, target) {
+  const bin = process.env.GRADCAM_BIN;
+  if (!bin) throw new Error('GRADCAM_BIN is not set: run the browser tests through ./dev test');
+  const out = join(mkdtempSync(join(tmpdir(), 'gradcam-')), 'overlay.png');
+  const args = ['explain', photo, '--weights', weights, '--out', out, '--json'];
+  if (target !== undefined) args.push('--target', String(target));
+  const run = spawnSync(bin, args, { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`gradcam failed: ${run.stderr}`);
+  const png = PNG.sync.read(readFileSync(out));
+  return { report: JSON.parse(run.stdout), pixels: { width: png.width, height: png.height, data: png.data } };
+}
+
+/** Per-channel differences between two RGBA images of equal size. */
+export function compareImages(a, b) {
+  if (a.width !== b.width || a.height !== b.height) {
+    throw new Error(`sizes differ: ${a.width}×${a.height} vs ${b.width}×${b.height}`);
+  }
+  let sum = 0;
+  let max = 0;
+  let over8 = 0;
+  let n = 0;
+  for (let i = 0; i < a.data.length; i += 4) {
+    for (let c = 0; c < 3; c++) {
+      const d = Math.abs(a.data[i + c] - b.data[i + c]);
+      sum += d;
+      max = Math.max(max, d);
+      if (d > 8) over8 += 1;
+      n += 1;
+    }
+  }
+  return { meanAbs: sum / n, max, fractionOver8: over8 / n };
+}

@@ -1,0 +1,135 @@
+// The real page in headless Chromium: drop a photo, wait for the heatmap, compare the
+// canvas with the native engine's overlay for the same weights and photo.
+//
+// Tolerance: WebGPU (SwiftShader) and the CPU sum in different orders, so the map differs
+// by float rounding; after 8-bit JET quantisation and the 50 % blend that moves a pixel by a
+// few levels at colour boundaries. We require mean |Δ| ≤ 1 level and ≤ 1 % of channel values
+// off by more than 8 levels.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  FIXTURES, ROOT, canvasPixels, compareImages, dropFile, launchBrowser, nativeOverlay,
+  openPage, serveDist, waitForResult, waitReady,
+} from './harness.mjs';
+
+const PHOTO = join(FIXTURES, 'grace_hopper.jpg');
+const WEIGHTS = join(ROOT, 'weights/resnet101-untrained.bpk');
+
+let server;
+let browser;
+let native;
+
+before(async () => {
+  server = await serveDist();
+  browser = await launchBrowser();
+  native = nativeOverlay(PHOTO, WEIGHTS);
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+function assertClose(actual, expected, what) {
+  const diff = compareImages(actual, expected);
+  console.log(`${what}: mean |Δ| ${diff.meanAbs.toFixed(3)}, max ${diff.max}, >8 levels ${(100 * diff.fractionOver8).toFixed(3)} %`);
+  assert.ok(diff.meanAbs <= 1.0, `${what}: mean difference ${diff.meanAbs}`);
+  assert.ok(diff.fractionOver8 <= 0.01, `${what}: ${diff.fractionOver8} of values off by > 8`);
+}
+
+function assertOnlyOwnOrigin(requests, origin) {
+  const foreign = requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:') && !url.startsWith('blob:'));
+  assert.deepEqual(foreign, [], 'the page requested something outside its own origin');
+}
+
+async function dropAndMeasure(page, path, name, type) {
+  const started = Date.now();
+  await dropFile(page, readFileSync(path), name, type);
+  const state = await waitForResult(page);
+  return { state, ms: Date.now() - started };
+}
+
+describe('ResNet-101 Grad-CAM on WebGPU', { timeout: 900_000 }, () => {
+  let session;
+
+  before(async () => {
+    session = await openPage(browser, server.origin);
+    await waitReady(session.page);
+  });
+
+  after(() => session?.context.close());
+
+  test('uses the WebGPU backend and names the adapter', async () => {
+    const backend = await session.page.textContent('[data-testid=backend]');
+    assert.match(backend, /WebGPU/, backend);
+    assert.equal(await session.page.getAttribute('body', 'data-backend'), 'webgpu');
+  });
+
+  test('a dropped photo gets the same heatmap as the native engine, with top-5', async () => {
+    const { page } = session;
+    const { state, ms } = await dropAndMeasure(page, PHOTO, 'grace_hopper.jpg', 'image/jpeg');
+    assert.equal(state, 'ready', await page.textContent('[data-testid=status]'));
+    console.log(`drop → heatmap (ResNet-101, WebGPU/SwiftShader): ${ms} ms`);
+    assert.equal(Number(await page.getAttribute('[data-testid=overlay]', 'data-class')), native.report.target);
+    const items = await page.$$('[data-testid=top5] li');
+    assert.equal(items.length, 5);
+    const shown = await page.$$eval('[data-testid=top5] li', (lis) => lis.map((li) => li.dataset.testid));
+    assert.deepEqual(shown, native.report.top5.map((p) => `class-${p.class}`));
+    const pixels = await canvasPixels(page);
+    assert.equal(pixels.width, 512);
+    assert.equal(pixels.height, 600);
+    assertClose(pixels, native.pixels, 'WebGPU vs native');
+  });
+
+  test('clicking another class redraws the heatmap for that class', async () => {
+    const { page } = session;
+    const second = native.report.top5[1].class;
+    await page.click(`[data-testid=class-${second}] button`);
+    await page.waitForFunction((c) => {
+      const canvas = document.querySelector('[data-testid=overlay]');
+      return canvas.dataset.state === 'ready' && canvas.dataset.class === String(c);
+    }, second, { timeout: 300_000 });
+    const expected = nativeOverlay(PHOTO, WEIGHTS, second);
+    assertClose(await canvasPixels(page), expected.pixels, `class ${second}`);
+  });
+
+  test('a file that is not a photo gets a clear message and the next photo still works', async () => {
+    const { page } = session;
+    await dropFile(page, Buffer.from('just some text, not an image'), 'notes.jpg', 'image/jpeg');
+    assert.equal(await waitForResult(page), 'error');
+    const status = await page.textContent('[data-testid=status]');
+    assert.match(status, /notes\.jpg is not a usable photo: this is not an image we can read/);
+    assert.equal(await page.$$eval('[data-testid=top5] li', (l) => l.length), 0, 'no stale top-5');
+    const { state } = await dropAndMeasure(page, PHOTO, 'grace_hopper.jpg', 'image/jpeg');
+    assert.equal(state, 'ready');
+  });
+
+  test('the page requested nothing outside its own origin', () => {
+    assertOnlyOwnOrigin(session.requests, server.origin);
+  });
+});
+
+describe('CPU fallback without WebGPU', { timeout: 900_000 }, () => {
+  test('runs the same engine on flex and draws the same heatmap', async () => {
+    const session = await openPage(browser, server.origin, { withoutWebGpu: true });
+    try {
+      await waitReady(session.page);
+      const backend = await session.page.textContent('[data-testid=backend]');
+      assert.match(backend, /CPU/, backend);
+      assert.equal(await session.page.getAttribute('body', 'data-backend'), 'cpu');
+      const { state, ms } = await dropAndMeasure(session.page, PHOTO, 'grace_hopper.jpg', 'image/jpeg');
+      assert.equal(state, 'ready', await session.page.textContent('[data-testid=status]'));
+      console.log(`drop → heatmap (ResNet-101, CPU fallback in wasm): ${ms} ms`);
+      assertClose(await canvasPixels(session.page), native.pixels, 'CPU fallback vs native');
+      assertOnlyOwnOrigin(session.requests, server.origin);
+    } catch (e) {
+      console.log(session.logs.join('\n'));
+      throw e;
+    } finally {
+      await session.context.close();
+    }
+  });
+});

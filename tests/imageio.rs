@@ -1,0 +1,111 @@
+//! Decoding and preprocessing: formats, orientation, normalisation and RGB order.
+
+use std::io::Cursor;
+
+use gradcam_web::imageio::{
+    DecodeError, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, decode_photo, preprocess,
+};
+use image::{DynamicImage, ImageFormat, RgbImage};
+
+fn fixture_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn real_photos_decode_at_their_size() {
+    let hopper = decode_photo(&fixture_bytes("grace_hopper.jpg")).unwrap();
+    assert_eq!((hopper.width(), hopper.height()), (512, 600));
+    let china = decode_photo(&fixture_bytes("china.jpg")).unwrap();
+    assert_eq!((china.width(), china.height()), (640, 427));
+}
+
+#[test]
+fn exif_orientation_is_applied() {
+    // Stored 32×16, left half red; EXIF 6 means "rotate 90° clockwise": upright 16×32, red on top.
+    let photo = decode_photo(&fixture_bytes("exif-orientation-6.jpg")).unwrap();
+    assert_eq!((photo.width(), photo.height()), (16, 32));
+    let top = photo.rgb.get_pixel(8, 4).0;
+    let bottom = photo.rgb.get_pixel(8, 28).0;
+    assert!(top[0] > 200 && top[2] < 60, "top should be red: {top:?}");
+    assert!(bottom[2] > 200 && bottom[0] < 60, "bottom should be blue: {bottom:?}");
+}
+
+#[test]
+fn grayscale_sixteen_bit_and_alpha_images_become_rgb() {
+    let gray = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(4, 3, image::Luma([77])));
+    let photo = decode_photo(&encode(&gray, ImageFormat::Png)).unwrap();
+    assert_eq!(photo.rgb.get_pixel(0, 0).0, [77, 77, 77]);
+
+    let deep = DynamicImage::ImageRgb16(image::ImageBuffer::from_pixel(
+        2,
+        2,
+        image::Rgb([65535u16, 0, 32896]),
+    ));
+    let photo = decode_photo(&encode(&deep, ImageFormat::Png)).unwrap();
+    assert_eq!(photo.rgb.get_pixel(1, 1).0, [255, 0, 128]);
+
+    let clear = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+        2,
+        2,
+        image::Rgba([0, 0, 0, 0]),
+    ));
+    let photo = decode_photo(&encode(&clear, ImageFormat::Png)).unwrap();
+    assert_eq!(photo.rgb.get_pixel(0, 0).0, [255, 255, 255], "transparent over white");
+}
+
+#[test]
+fn bad_files_get_clear_errors() {
+    assert!(matches!(decode_photo(b""), Err(DecodeError::Empty)));
+    assert!(matches!(
+        decode_photo(b"hello, this is a text file"),
+        Err(DecodeError::UnknownFormat)
+    ));
+    let jpeg = fixture_bytes("grace_hopper.jpg");
+    let truncated = decode_photo(&jpeg[..jpeg.len() / 3]);
+    assert!(
+        matches!(truncated, Err(DecodeError::Corrupt(_))),
+        "{truncated:?}"
+    );
+    let message = decode_photo(b"").unwrap_err().to_string();
+    assert_eq!(message, "the file is empty");
+}
+
+#[test]
+fn preprocessing_normalises_with_imagenet_statistics_in_rgb_order() {
+    let red = RgbImage::from_pixel(INPUT_SIZE, INPUT_SIZE, image::Rgb([255, 0, 0]));
+    let x = preprocess(&red, INPUT_SIZE);
+    let plane = (INPUT_SIZE * INPUT_SIZE) as usize;
+    assert_eq!(x.len(), 3 * plane);
+    let expect = |c: usize, v: f32| (v - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
+    assert!((x[0] - expect(0, 1.0)).abs() < 1e-6);
+    assert!((x[plane] - expect(1, 0.0)).abs() < 1e-6);
+    assert!((x[2 * plane + 5] - expect(2, 0.0)).abs() < 1e-6);
+    assert!((x[0] - 2.2489083).abs() < 1e-5, "torchvision's value for a red pixel");
+}
+
+#[test]
+fn preprocessing_squeezes_the_whole_photo_without_cropping() {
+    // A wide photo: left quarter red, rest green. After resizing to 224×224 the left quarter
+    // of every row must still be red: nothing was cropped away.
+    let photo = RgbImage::from_fn(800, 200, |x, _| {
+        if x < 200 {
+            image::Rgb([255, 0, 0])
+        } else {
+            image::Rgb([0, 255, 0])
+        }
+    });
+    let x = preprocess(&photo, 224);
+    let plane = 224 * 224;
+    let red_at = |col: usize, row: usize| x[row * 224 + col] > 2.0;
+    let green_at = |col: usize, row: usize| x[plane + row * 224 + col] > 2.0;
+    for row in [0, 111, 223] {
+        assert!(red_at(0, row) && red_at(54, row));
+        assert!(green_at(58, row) && green_at(223, row));
+    }
+}
