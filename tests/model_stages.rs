@@ -58,9 +58,10 @@ fn resnet101_has_torchvision_depth_and_shapes() {
         model.layer4.len(),
     ];
     assert_eq!(blocks, [3, 4, 23, 3]);
-    // torchvision's resnet101 has 44,549,160 parameters (BatchNorm running stats excluded).
+    // torchvision's resnet101 has 44,549,160 parameters; burn also counts the batch-norm
+    // running mean and variance (2 × 52,672 channels).
     use burn::module::Module;
-    assert_eq!(model.num_params(), 44_549_160);
+    assert_eq!(model.num_params(), 44_549_160 + 2 * 52_672);
     let shapes = stage_shapes(&config, 64);
     assert_eq!(shapes[4], [1, 2048, 2, 2]);
     assert_eq!(shapes[3], [1, 1024, 4, 4]);

@@ -2,27 +2,33 @@
 
 mod common;
 
+use burn::tensor::{Device, Tensor};
+
 use gradcam_web::model::ResNetConfig;
 use gradcam_web::model::weights::{
     WeightsError, WeightsInfo, load_resnet, read_info, save_resnet, torchvision_key_to_burn,
 };
 
-fn saved(config: &ResNetConfig, half: bool) -> (Vec<u8>, Vec<f32>) {
-    let device = common::device(21);
+/// A model with random batch-norm statistics, an input, and the model's logits for it.
+/// (Tests run in parallel and burn's CPU seed is global, so nothing here relies on
+/// re-seeding to get the same numbers twice: one model, one input, reused.)
+fn model_and_logits(config: &ResNetConfig) -> (gradcam_web::model::ResNet, Tensor<4>, Vec<f32>) {
+    let device = common::device(22);
     let model = common::random_model(config, &device);
     let input = common::random_input(64, &device);
-    let logits = common::values(model.forward(input));
-    let info = WeightsInfo {
-        config: config.clone(),
-        trained: false,
-    };
-    (save_resnet(&model, &info, half).unwrap(), logits)
+    let logits = common::values(model.forward(input.clone()));
+    (model, input, logits)
 }
 
-fn reloaded_logits(bytes: Vec<u8>) -> Vec<f32> {
-    let device = common::device(21);
-    let input = common::random_input(64, &device);
-    let other = common::device(99);
+fn info(config: &ResNetConfig) -> WeightsInfo {
+    WeightsInfo {
+        config: config.clone(),
+        trained: false,
+    }
+}
+
+fn reloaded_logits(bytes: Vec<u8>, input: Tensor<4>) -> Vec<f32> {
+    let other = Device::flex();
     let (model, _) = load_resnet(bytes, &other).unwrap();
     common::values(model.forward(input.to_device(&other)))
 }
@@ -30,28 +36,31 @@ fn reloaded_logits(bytes: Vec<u8>) -> Vec<f32> {
 #[test]
 fn f32_burnpack_round_trips_exactly() {
     let config = ResNetConfig::resnet50(7).with_base_width(8);
-    let (bytes, logits) = saved(&config, false);
-    let info = read_info(&bytes).unwrap();
-    assert_eq!(info.config, config);
-    assert!(!info.trained);
-    assert!(common::relative_error(&reloaded_logits(bytes), &logits) < 1e-6);
+    let (model, input, logits) = model_and_logits(&config);
+    let bytes = save_resnet(&model, &info(&config), false).unwrap();
+    let read = read_info(&bytes).unwrap();
+    assert_eq!(read.config, config);
+    assert!(!read.trained);
+    assert!(common::relative_error(&reloaded_logits(bytes, input), &logits) < 1e-6);
 }
 
 #[test]
 fn f16_burnpack_is_about_half_the_size_and_close() {
     let config = ResNetConfig::resnet18(7).with_base_width(16);
-    let (full, logits) = saved(&config, false);
-    let (half, _) = saved(&config, true);
+    let (model, input, logits) = model_and_logits(&config);
+    let full = save_resnet(&model, &info(&config), false).unwrap();
+    let half = save_resnet(&model, &info(&config), true).unwrap();
     assert!(half.len() * 10 < full.len() * 6, "{} vs {}", half.len(), full.len());
-    let err = common::relative_error(&reloaded_logits(half), &logits);
+    let err = common::relative_error(&reloaded_logits(half, input), &logits);
     assert!(err < 1e-2, "f16 storage changed logits by {err}");
 }
 
 #[test]
 fn damaged_or_foreign_files_are_rejected_with_a_reason() {
     let config = ResNetConfig::resnet18(3).with_base_width(4);
-    let (bytes, _) = saved(&config, false);
-    let device = common::device(1);
+    let (model, _, _) = model_and_logits(&config);
+    let bytes = save_resnet(&model, &info(&config), false).unwrap();
+    let device = Device::flex();
     let truncated = load_resnet(bytes[..bytes.len() / 2].to_vec(), &device);
     assert!(truncated.is_err());
     let garbage = load_resnet(b"definitely not weights".to_vec(), &device);

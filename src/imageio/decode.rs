@@ -2,7 +2,7 @@
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// Largest photo we decode, in pixels (width × height): 100 megapixels. Larger files are
 /// refused before their pixels are allocated, so a decompression bomb cannot exhaust memory.
@@ -57,8 +57,14 @@ pub fn decode_photo(bytes: &[u8]) -> Result<Photo, DecodeError> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-    if reader.format().is_none() {
-        return Err(DecodeError::UnknownFormat);
+    match reader.format() {
+        None => return Err(DecodeError::UnknownFormat),
+        Some(ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
+            return Err(DecodeError::Corrupt(
+                "the JPEG file is truncated (no end-of-image marker)".into(),
+            ));
+        }
+        Some(_) => {}
     }
     let mut decoder = reader
         .into_decoder()
@@ -100,4 +106,13 @@ fn flatten_on_white(image: DynamicImage) -> RgbImage {
         };
         image::Rgb([over(r), over(g), over(b)])
     })
+}
+
+/// A JPEG's compressed data ends with an end-of-image marker (`FF D9`) after its last
+/// start-of-scan (`FF DA`). The decoder fills a truncated scan with grey instead of failing,
+/// which would show a half-grey photo as if it were whole.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    let last_end = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]);
+    matches!((last_scan, last_end), (Some(scan), Some(end)) if end > scan)
 }

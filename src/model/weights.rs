@@ -2,8 +2,8 @@
 //! and the mapping from torchvision state-dict keys to our parameter paths.
 
 use burn::module::Module;
-use burn::store::{BurnpackStore, HalfPrecisionAdapter, ModuleSnapshot};
-use burn::tensor::{Bytes, Device};
+use burn::store::{BurnpackStore, FloatCastAdapter, HalfPrecisionAdapter, ModuleSnapshot};
+use burn::tensor::{Bytes, DType, Device};
 
 use super::config::ResNetConfig;
 use super::resnet::ResNet;
@@ -58,7 +58,7 @@ pub fn load_resnet(bytes: Vec<u8>, device: &Device) -> Result<(ResNet, WeightsIn
     let info = read_info(&bytes)?;
     let mut model = info.config.init(device);
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)))
-        .with_from_adapter(HalfPrecisionAdapter::new());
+        .with_from_adapter(FloatCastAdapter::to(DType::F32));
     let result = model
         .load_from(&mut store)
         .map_err(|e| WeightsError::Mismatch(e.to_string()))?;

@@ -6,7 +6,8 @@ use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution, Tensor};
 use gradcam_web::model::{ResNet, ResNetConfig};
 
-/// A seeded CPU device.
+/// A seeded CPU device. The flex seed is process-global and tests run in parallel, so a
+/// test may use it for variety but must never rely on getting the same numbers twice.
 pub fn device(seed: u64) -> Device {
     let device = Device::flex();
     device.seed(seed);
@@ -21,7 +22,7 @@ pub fn random_model(config: &ResNetConfig, device: &Device) -> ResNet {
 }
 
 fn randomise_batch_norms(mut model: ResNet, device: &Device) -> ResNet {
-    let mut randomise = |bn: &mut burn::nn::BatchNorm| {
+    let randomise = |bn: &mut burn::nn::BatchNorm| {
         let [c] = bn.gamma.shape().dims();
         let uniform = |lo, hi| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), device);
         bn.gamma = Param::from_tensor(uniform(0.5, 1.5));
