@@ -65,8 +65,13 @@ fn layer4_gradcam_equals_oracle_on_resnet101_at_224() {
     let device = common::device(12);
     let model = common::random_model(&config, &device);
     let input = common::random_input(224, &device);
-    let cam = pollster::block_on(grad_cam(&model, input.clone(), Stage::Layer4, Target::TopClass))
-        .unwrap();
+    let cam = pollster::block_on(grad_cam(
+        &model,
+        input.clone(),
+        Stage::Layer4,
+        Target::TopClass,
+    ))
+    .unwrap();
     assert_eq!((cam.height, cam.width), (7, 7));
     let top = cam
         .logits
@@ -93,8 +98,8 @@ fn earlier_layers_give_maps_at_their_resolution() {
         (Stage::Layer2, 8),
         (Stage::Layer3, 4),
     ] {
-        let cam = pollster::block_on(grad_cam(&model, input.clone(), stage, Target::Class(1)))
-            .unwrap();
+        let cam =
+            pollster::block_on(grad_cam(&model, input.clone(), stage, Target::Class(1))).unwrap();
         assert_eq!((cam.height, cam.width), (side, side), "{stage}");
         assert!(cam.map.iter().all(|v| *v >= 0.0 && v.is_finite()));
     }
@@ -135,8 +140,8 @@ fn layer3_gradcam_matches_finite_differences() {
         }
     }
     expected.iter_mut().for_each(|v| *v = v.max(0.0));
-    let cam = pollster::block_on(grad_cam(&model, input, Stage::Layer3, Target::Class(class)))
-        .unwrap();
+    let cam =
+        pollster::block_on(grad_cam(&model, input, Stage::Layer3, Target::Class(class))).unwrap();
     let err = common::relative_error(&cam.map, &expected);
     assert!(err < 2e-2, "relative error {err}");
 }
@@ -147,7 +152,12 @@ fn bad_requests_are_typed_errors() {
     let device = common::device(15);
     let model = common::random_model(&config, &device);
     let input = common::random_input(32, &device);
-    let head = pollster::block_on(grad_cam(&model, input.clone(), Stage::Head, Target::TopClass));
+    let head = pollster::block_on(grad_cam(
+        &model,
+        input.clone(),
+        Stage::Head,
+        Target::TopClass,
+    ));
     assert!(matches!(head, Err(CamError::NotSpatial(Stage::Head))));
     let class = pollster::block_on(grad_cam(&model, input, Stage::Layer4, Target::Class(3)));
     assert!(matches!(

@@ -8,7 +8,11 @@ use gradcam_web::imageio::{
 use image::{DynamicImage, ImageFormat, RgbImage};
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn encode(image: &DynamicImage, format: ImageFormat) -> Vec<u8> {
@@ -33,7 +37,10 @@ fn exif_orientation_is_applied() {
     let top = photo.rgb.get_pixel(8, 4).0;
     let bottom = photo.rgb.get_pixel(8, 28).0;
     assert!(top[0] > 200 && top[2] < 60, "top should be red: {top:?}");
-    assert!(bottom[2] > 200 && bottom[0] < 60, "bottom should be blue: {bottom:?}");
+    assert!(
+        bottom[2] > 200 && bottom[0] < 60,
+        "bottom should be blue: {bottom:?}"
+    );
 }
 
 #[test]
@@ -56,7 +63,11 @@ fn grayscale_sixteen_bit_and_alpha_images_become_rgb() {
         image::Rgba([0, 0, 0, 0]),
     ));
     let photo = decode_photo(&encode(&clear, ImageFormat::Png)).unwrap();
-    assert_eq!(photo.rgb.get_pixel(0, 0).0, [255, 255, 255], "transparent over white");
+    assert_eq!(
+        photo.rgb.get_pixel(0, 0).0,
+        [255, 255, 255],
+        "transparent over white"
+    );
 }
 
 #[test]
@@ -86,7 +97,10 @@ fn preprocessing_normalises_with_imagenet_statistics_in_rgb_order() {
     assert!((x[0] - expect(0, 1.0)).abs() < 1e-6);
     assert!((x[plane] - expect(1, 0.0)).abs() < 1e-6);
     assert!((x[2 * plane + 5] - expect(2, 0.0)).abs() < 1e-6);
-    assert!((x[0] - 2.2489083).abs() < 1e-5, "torchvision's value for a red pixel");
+    assert!(
+        (x[0] - 2.2489083).abs() < 1e-5,
+        "torchvision's value for a red pixel"
+    );
 }
 
 #[test]

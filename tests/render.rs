@@ -7,8 +7,11 @@ use gradcam_web::render::{
 use image::RgbImage;
 
 fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR")))
-        .unwrap()
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 #[test]
@@ -95,7 +98,12 @@ fn overlay_is_at_photo_resolution_with_hot_spot_where_the_map_peaks() {
     assert_eq!(overlay.rgba.len(), 40 * 20 * 4);
     let pixel = |x: usize, y: usize| {
         let i = (y * 40 + x) * 4;
-        [overlay.rgba[i], overlay.rgba[i + 1], overlay.rgba[i + 2], overlay.rgba[i + 3]]
+        [
+            overlay.rgba[i],
+            overlay.rgba[i + 1],
+            overlay.rgba[i + 2],
+            overlay.rgba[i + 3],
+        ]
     };
     // Top-left corner: value 1 → JET red (128,0,0) blended with grey 100.
     assert_eq!(pixel(0, 0), [114, 50, 50, 255]);

@@ -50,7 +50,12 @@ fn f16_burnpack_is_about_half_the_size_and_close() {
     let (model, input, logits) = model_and_logits(&config);
     let full = save_resnet(&model, &info(&config), false).unwrap();
     let half = save_resnet(&model, &info(&config), true).unwrap();
-    assert!(half.len() * 10 < full.len() * 6, "{} vs {}", half.len(), full.len());
+    assert!(
+        half.len() * 10 < full.len() * 6,
+        "{} vs {}",
+        half.len(),
+        full.len()
+    );
     let err = common::relative_error(&reloaded_logits(half, input), &logits);
     assert!(err < 1e-2, "f16 storage changed logits by {err}");
 }
@@ -64,7 +69,10 @@ fn damaged_or_foreign_files_are_rejected_with_a_reason() {
     let truncated = load_resnet(bytes[..bytes.len() / 2].to_vec(), &device);
     assert!(truncated.is_err());
     let garbage = load_resnet(b"definitely not weights".to_vec(), &device);
-    assert!(matches!(garbage, Err(WeightsError::Format(_))), "{garbage:?}");
+    assert!(
+        matches!(garbage, Err(WeightsError::Format(_))),
+        "{garbage:?}"
+    );
     assert!(
         garbage
             .unwrap_err()
@@ -82,10 +90,22 @@ fn torchvision_keys_map_to_our_parameter_paths() {
         ("bn1.running_mean", Some("bn1.running_mean")),
         ("bn1.num_batches_tracked", None),
         ("layer3.22.conv2.weight", Some("layer3.22.conv2.weight")),
-        ("layer3.22.bn3.running_var", Some("layer3.22.bn3.running_var")),
-        ("layer2.0.downsample.0.weight", Some("layer2.0.downsample.conv.weight")),
-        ("layer2.0.downsample.1.weight", Some("layer2.0.downsample.bn.gamma")),
-        ("layer2.0.downsample.1.bias", Some("layer2.0.downsample.bn.beta")),
+        (
+            "layer3.22.bn3.running_var",
+            Some("layer3.22.bn3.running_var"),
+        ),
+        (
+            "layer2.0.downsample.0.weight",
+            Some("layer2.0.downsample.conv.weight"),
+        ),
+        (
+            "layer2.0.downsample.1.weight",
+            Some("layer2.0.downsample.bn.gamma"),
+        ),
+        (
+            "layer2.0.downsample.1.bias",
+            Some("layer2.0.downsample.bn.beta"),
+        ),
         ("fc.weight", Some("fc.weight")),
         ("fc.bias", Some("fc.bias")),
     ];
@@ -118,6 +138,9 @@ fn every_parameter_of_resnet101_has_a_torchvision_name() {
             .replace(".beta", ".bias")
             .replace("downsample.conv", "downsample.0")
             .replace("downsample.bn", "downsample.1");
-        assert_eq!(torchvision_key_to_burn(&torch).as_deref(), Some(name.as_str()));
+        assert_eq!(
+            torchvision_key_to_burn(&torch).as_deref(),
+            Some(name.as_str())
+        );
     }
 }

@@ -81,7 +81,15 @@ pub fn run() -> Result<()> {
             out,
             photo_weight,
             json,
-        } => explain(&photo, &weights, layer, target, out.as_deref(), photo_weight, json),
+        } => explain(
+            &photo,
+            &weights,
+            layer,
+            target,
+            out.as_deref(),
+            photo_weight,
+            json,
+        ),
     }
 }
 
@@ -117,7 +125,8 @@ fn explain(
         .with_context(|| format!("loading weights {}", weights.display()))?;
     let file =
         std::fs::read(photo_path).with_context(|| format!("reading {}", photo_path.display()))?;
-    let photo = decode_photo(&file).with_context(|| format!("decoding {}", photo_path.display()))?;
+    let photo =
+        decode_photo(&file).with_context(|| format!("decoding {}", photo_path.display()))?;
     let target = target.map_or(Target::TopClass, Target::Class);
     let explanation = pollster::block_on(explainer.explain(&photo, layer, target))
         .with_context(|| format!("explaining {}", photo_path.display()))?;

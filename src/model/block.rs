@@ -9,12 +9,7 @@ use super::config::BlockKind;
 
 /// A bias-free `k×k` convolution with torchvision's initialisation
 /// (Kaiming normal, fan-out, ReLU gain) and "same" padding for odd `k`.
-pub(crate) fn conv(
-    channels: [usize; 2],
-    kernel: usize,
-    stride: usize,
-    device: &Device,
-) -> Conv2d {
+pub(crate) fn conv(channels: [usize; 2], kernel: usize, stride: usize, device: &Device) -> Conv2d {
     let pad = kernel / 2;
     Conv2dConfig::new(channels, [kernel, kernel])
         .with_stride([stride, stride])

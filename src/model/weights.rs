@@ -47,8 +47,11 @@ pub fn read_info(bytes: &[u8]) -> Result<WeightsInfo, WeightsError> {
     let arch = metadata
         .get(ARCH_METADATA_KEY)
         .ok_or(WeightsError::MissingArchitecture)?;
-    let config = serde_json::from_str(arch).map_err(|e| WeightsError::BadArchitecture(e.to_string()))?;
-    let trained = metadata.get(TRAINED_METADATA_KEY).is_some_and(|v| v == "true");
+    let config =
+        serde_json::from_str(arch).map_err(|e| WeightsError::BadArchitecture(e.to_string()))?;
+    let trained = metadata
+        .get(TRAINED_METADATA_KEY)
+        .is_some_and(|v| v == "true");
     Ok(WeightsInfo { config, trained })
 }
 

@@ -8,7 +8,11 @@ pub fn resize_bilinear(
     (src_h, src_w): (usize, usize),
     (dst_h, dst_w): (usize, usize),
 ) -> Vec<f32> {
-    assert_eq!(src.len(), src_h * src_w, "map length does not match its shape");
+    assert_eq!(
+        src.len(),
+        src_h * src_w,
+        "map length does not match its shape"
+    );
     assert!(src_h > 0 && src_w > 0, "cannot resize an empty map");
     let axis = |dst: usize, src: usize| -> Vec<(usize, usize, f32)> {
         let scale = src as f32 / dst as f32;
@@ -57,7 +61,7 @@ pub fn min_max_normalize(map: &mut [f32]) -> Normalized {
             (lo.min(v), hi.max(v))
         });
     let range = max - min;
-    if !(range > f32::EPSILON * max.abs().max(1e-30)) || !range.is_finite() {
+    if !range.is_finite() || range <= f32::EPSILON * max.abs().max(1e-30) {
         map.fill(0.0);
         return Normalized::Flat;
     }

@@ -6,7 +6,10 @@ use burn::tensor::Device;
 /// label for the page (`"webgpu"`, or `"cpu"` with the reason).
 pub async fn select(try_gpu: bool) -> (Device, String) {
     if !try_gpu {
-        return (Device::flex(), "cpu (WebGPU is not available in this browser)".into());
+        return (
+            Device::flex(),
+            "cpu (WebGPU is not available in this browser)".into(),
+        );
     }
     match Device::wgpu_options().init_async().await {
         Ok(device) => (device, "webgpu".into()),

@@ -130,7 +130,11 @@ impl App {
 
     /// Draws the latest explanation over the photo on `canvas`, at the photo's resolution.
     /// Returns `false` when the map had no positive evidence (the plain photo is drawn).
-    pub fn draw(&self, canvas: &HtmlCanvasElement, photo_weight: Option<f32>) -> Result<bool, JsError> {
+    pub fn draw(
+        &self,
+        canvas: &HtmlCanvasElement,
+        photo_weight: Option<f32>,
+    ) -> Result<bool, JsError> {
         let state = self.state.borrow();
         let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
             return Err(JsError::new("nothing to draw yet"));

@@ -58,7 +58,11 @@ pub fn random_input(size: usize, device: &Device) -> Tensor<4> {
 
 /// Values of a tensor as `f32`.
 pub fn values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 /// Largest absolute difference divided by the largest magnitude of `expected`.
