@@ -96,6 +96,53 @@ describe('ResNet-101 Grad-CAM on WebGPU', { timeout: 900_000 }, () => {
     assertClose(await canvasPixels(page), expected.pixels, `class ${second}`);
   });
 
+  test('the page requested nothing outside its own origin', () => {
+    assertOnlyOwnOrigin(session.requests, server.origin);
+  });
+});
+
+describe('CPU fallback without WebGPU', { timeout: 900_000 }, () => {
+  let session;
+
+  before(async () => {
+    session = await openPage(browser, server.origin, { withoutWebGpu: true });
+    await waitReady(session.page);
+  });
+
+  after(() => session?.context.close());
+
+  test('says it runs on the CPU', async () => {
+    const backend = await session.page.textContent('[data-testid=backend]');
+    assert.match(backend, /CPU/, backend);
+    assert.equal(await session.page.getAttribute('body', 'data-backend'), 'cpu');
+  });
+
+  test('runs the same engine on flex and draws the same heatmap', async () => {
+    const { state, ms } = await dropAndMeasure(session.page, PHOTO, 'grace_hopper.jpg', 'image/jpeg');
+    assert.equal(state, 'ready', await session.page.textContent('[data-testid=status]'));
+    console.log(`drop → heatmap (ResNet-101, CPU fallback in wasm): ${ms} ms`);
+    assertClose(await canvasPixels(session.page), native.pixels, 'CPU fallback vs native');
+  });
+
+  test('the file picker works too, at the photo\'s own size and aspect ratio', async () => {
+    const { page } = session;
+    const china = join(FIXTURES, 'china.jpg');
+    await page.setInputFiles('[data-testid=photo-input]', china);
+    await page.waitForFunction(() => document.querySelector('[data-testid=overlay]').dataset.state === 'working');
+    assert.equal(await waitForResult(page), 'ready');
+    const pixels = await canvasPixels(page);
+    assert.deepEqual([pixels.width, pixels.height], [640, 427]);
+    assertClose(pixels, nativeOverlay(china, WEIGHTS).pixels, 'china.jpg via the file picker');
+  });
+
+  test('EXIF orientation is honoured: the photo is drawn upright', async () => {
+    const { page } = session;
+    const { state } = await dropAndMeasure(page, join(FIXTURES, 'exif-orientation-6.jpg'), 'rotated.jpg', 'image/jpeg');
+    assert.equal(state, 'ready');
+    const pixels = await canvasPixels(page);
+    assert.deepEqual([pixels.width, pixels.height], [16, 32], 'stored 32×16, displayed 16×32');
+  });
+
   test('a file that is not a photo gets a clear message and the next photo still works', async () => {
     const { page } = session;
     await dropFile(page, Buffer.from('just some text, not an image'), 'notes.jpg', 'image/jpeg');
@@ -109,27 +156,5 @@ describe('ResNet-101 Grad-CAM on WebGPU', { timeout: 900_000 }, () => {
 
   test('the page requested nothing outside its own origin', () => {
     assertOnlyOwnOrigin(session.requests, server.origin);
-  });
-});
-
-describe('CPU fallback without WebGPU', { timeout: 900_000 }, () => {
-  test('runs the same engine on flex and draws the same heatmap', async () => {
-    const session = await openPage(browser, server.origin, { withoutWebGpu: true });
-    try {
-      await waitReady(session.page);
-      const backend = await session.page.textContent('[data-testid=backend]');
-      assert.match(backend, /CPU/, backend);
-      assert.equal(await session.page.getAttribute('body', 'data-backend'), 'cpu');
-      const { state, ms } = await dropAndMeasure(session.page, PHOTO, 'grace_hopper.jpg', 'image/jpeg');
-      assert.equal(state, 'ready', await session.page.textContent('[data-testid=status]'));
-      console.log(`drop → heatmap (ResNet-101, CPU fallback in wasm): ${ms} ms`);
-      assertClose(await canvasPixels(session.page), native.pixels, 'CPU fallback vs native');
-      assertOnlyOwnOrigin(session.requests, server.origin);
-    } catch (e) {
-      console.log(session.logs.join('\n'));
-      throw e;
-    } finally {
-      await session.context.close();
-    }
   });
 });
