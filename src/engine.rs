@@ -5,7 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::cam::{CamError, CamOutput, Target, grad_cam};
+use crate::cam::{CamError, CamOutput, Target, grad_cam, grad_cam_for_class_at_layer4};
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
 use crate::model::labels::imagenet_label;
 use crate::model::weights::{WeightsError, WeightsInfo, load_resnet};
@@ -115,6 +115,35 @@ impl Explainer {
             top5,
             timings: Timings {
                 preprocess_ms,
+                cam_ms,
+            },
+        })
+    }
+}
+
+impl Explainer {
+    /// Explains another class of an already explained photo. At `layer4` this reuses the
+    /// cached activations and logits (one product with the classifier weights, no forward or
+    /// backward pass); at other layers it runs Grad-CAM again.
+    pub async fn explain_other_class(
+        &self,
+        photo: &Photo,
+        previous: &Explanation,
+        class: usize,
+    ) -> Result<Explanation, CamError> {
+        if previous.cam.layer != Stage::Layer4 {
+            return self
+                .explain(photo, previous.cam.layer, Target::Class(class))
+                .await;
+        }
+        let start = Instant::now();
+        let cam = grad_cam_for_class_at_layer4(&self.model, &previous.cam, class).await?;
+        let cam_ms = elapsed_ms(start);
+        Ok(Explanation {
+            top5: previous.top5.clone(),
+            cam,
+            timings: Timings {
+                preprocess_ms: 0.0,
                 cam_ms,
             },
         })

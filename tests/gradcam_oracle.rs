@@ -168,3 +168,40 @@ fn bad_requests_are_typed_errors() {
         })
     ));
 }
+
+#[test]
+fn switching_class_at_layer4_reuses_the_forward_pass_and_equals_full_gradcam() {
+    use gradcam_web::cam::grad_cam_for_class_at_layer4;
+    let config = ResNetConfig::resnet50(8).with_base_width(8);
+    let device = common::device(16);
+    let model = common::random_model(&config, &device);
+    let input = common::random_input(96, &device);
+    let first = pollster::block_on(grad_cam(
+        &model,
+        input.clone(),
+        Stage::Layer4,
+        Target::TopClass,
+    ))
+    .unwrap();
+    for class in 0..config.num_classes {
+        let switched =
+            pollster::block_on(grad_cam_for_class_at_layer4(&model, &first, class)).unwrap();
+        let full = pollster::block_on(grad_cam(
+            &model,
+            input.clone(),
+            Stage::Layer4,
+            Target::Class(class),
+        ))
+        .unwrap();
+        assert_eq!(switched.class, class);
+        assert_eq!(switched.logits, first.logits);
+        let err = common::relative_error(&switched.map, &full.map);
+        assert!(err < 1e-4, "class {class}: relative error {err}");
+    }
+    let at_layer3 =
+        pollster::block_on(grad_cam(&model, input, Stage::Layer3, Target::TopClass)).unwrap();
+    assert!(matches!(
+        pollster::block_on(grad_cam_for_class_at_layer4(&model, &at_layer3, 0)),
+        Err(CamError::NotLastStage(Stage::Layer3))
+    ));
+}

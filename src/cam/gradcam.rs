@@ -32,6 +32,11 @@ pub struct CamOutput {
     pub class: usize,
     /// All logits of the forward pass, `[classes]`.
     pub logits: Vec<f32>,
+    /// The explained layer.
+    pub layer: Stage,
+    /// That layer's activations `A` (`[1, C, h, w]`, no autodiff), kept on the device so that
+    /// another class can be explained without a new forward pass.
+    pub activations: Tensor<4>,
 }
 
 /// Why a map could not be computed.
@@ -48,6 +53,9 @@ pub enum CamError {
         /// Number of classes of the model.
         classes: usize,
     },
+    /// The shortcut for switching classes only exists at the last stage.
+    #[error("switching classes without a new pass needs a `layer4` result, not `{0}`")]
+    NotLastStage(Stage),
     /// The device failed (lost GPU, failed read-back).
     #[error("the compute device failed: {0}")]
     Device(String),
@@ -84,7 +92,7 @@ pub async fn grad_cam(
         .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;
     let [_, _, height, width] = activations.dims();
     let alpha = gradient.mean_dim(3).mean_dim(2); // [1, C, 1, 1]
-    let cam = relu((activations * alpha).sum_dim(1)); // [1, 1, h, w]
+    let cam = relu((activations.clone() * alpha).sum_dim(1)); // [1, 1, h, w]
     let map = read_f32(cam).await?;
     Ok(CamOutput {
         map,
@@ -92,6 +100,8 @@ pub async fn grad_cam(
         width,
         class,
         logits: logit_values,
+        layer,
+        activations,
     })
 }
 

@@ -96,19 +96,27 @@ impl App {
     pub fn explain(&self, class: Option<u32>) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
-            let (explainer, photo) = {
+            let (explainer, photo, previous) = {
                 let s = state.borrow();
                 match (&s.explainer, &s.photo) {
-                    (Some(e), Some(p)) => (e.clone(), p.clone()),
+                    (Some(e), Some(p)) => (e.clone(), p.clone(), s.explanation.clone()),
                     (None, _) => return Err(JsError::new("the model is not loaded yet").into()),
                     (_, None) => return Err(JsError::new("no photo to explain").into()),
                 }
             };
-            let target = class.map_or(Target::TopClass, |c| Target::Class(c as usize));
-            let explanation = explainer
-                .explain(&photo, Stage::Layer4, target)
-                .await
-                .map_err(|e| JsError::new(&e.to_string()))?;
+            // Another class of the photo already explained: reuse its forward pass.
+            let explanation = match (class, previous) {
+                (Some(c), Some(previous)) => {
+                    explainer
+                        .explain_other_class(&photo, &previous, c as usize)
+                        .await
+                }
+                (class, _) => {
+                    let target = class.map_or(Target::TopClass, |c| Target::Class(c as usize));
+                    explainer.explain(&photo, Stage::Layer4, target).await
+                }
+            }
+            .map_err(|e| JsError::new(&e.to_string()))?;
             let report = json!({
                 "class": explanation.cam.class,
                 "label": imagenet_label(explanation.cam.class),

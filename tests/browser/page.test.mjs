@@ -87,11 +87,14 @@ describe('ResNet-101 Grad-CAM on WebGPU', { timeout: 900_000 }, () => {
   test('clicking another class redraws the heatmap for that class', async () => {
     const { page } = session;
     const second = native.report.top5[1].class;
+    const started = Date.now();
     await page.click(`[data-testid=class-${second}] button`);
     await page.waitForFunction((c) => {
       const canvas = document.querySelector('[data-testid=overlay]');
       return canvas.dataset.state === 'ready' && canvas.dataset.class === String(c);
     }, second, { timeout: 300_000 });
+    // At layer4 the switch reuses the cached forward pass (no new forward or backward).
+    console.log(`class switch → redrawn heatmap (WebGPU/SwiftShader): ${Date.now() - started} ms`);
     const expected = nativeOverlay(PHOTO, WEIGHTS, second);
     assertClose(await canvasPixels(page), expected.pixels, `class ${second}`);
   });
