@@ -1,6 +1,8 @@
 //! Helpers shared by the native integration tests (flex backend).
 
 #![allow(dead_code)]
+// Native tests run on flex, where a synchronous read-back is fine.
+#![allow(clippy::disallowed_methods)]
 
 use burn::module::{Module, Param};
 use burn::tensor::{Device, Distribution, Tensor};
