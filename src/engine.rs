@@ -119,9 +119,7 @@ impl Explainer {
             },
         })
     }
-}
 
-impl Explainer {
     /// Explains another class of an already explained photo. At `layer4` this reuses the
     /// cached activations and logits (one product with the classifier weights, no forward or
     /// backward pass); at other layers it runs Grad-CAM again.

@@ -6,11 +6,17 @@
 
 mod common;
 
-use gradcam_web::cam::{CamError, Target, grad_cam};
+use burn::tensor::Tensor;
+use gradcam_web::cam::{CamError, CamOutput, Target, grad_cam};
 use gradcam_web::model::{ResNet, ResNetConfig, Stage};
 
+/// Grad-CAM driven to completion on the CPU; panics on error.
+fn run_grad_cam(model: &ResNet, input: &Tensor<4>, layer: Stage, target: Target) -> CamOutput {
+    pollster::block_on(grad_cam(model, input.clone(), layer, target)).unwrap()
+}
+
 /// The oracle map for class `class` from the model's own fc weights and layer4 activations.
-fn oracle(model: &ResNet, input: burn::tensor::Tensor<4>, class: usize) -> Vec<f32> {
+fn oracle(model: &ResNet, input: Tensor<4>, class: usize) -> Vec<f32> {
     let activations = model.forward_until(Stage::Layer4, input);
     let [_, channels, h, w] = activations.dims();
     let a = common::values(activations);
@@ -33,13 +39,7 @@ fn check_layer4_oracle(config: ResNetConfig, size: usize, seed: u64) {
     let input = common::random_input(size, &device);
     let logits = common::values(model.forward(input.clone()));
     for class in 0..config.num_classes {
-        let cam = pollster::block_on(grad_cam(
-            &model,
-            input.clone(),
-            Stage::Layer4,
-            Target::Class(class),
-        ))
-        .unwrap();
+        let cam = run_grad_cam(&model, &input, Stage::Layer4, Target::Class(class));
         assert_eq!(cam.class, class);
         assert!(common::relative_error(&cam.logits, &logits) < 1e-6);
         let expected = oracle(&model, input.clone(), class);
@@ -65,13 +65,7 @@ fn layer4_gradcam_equals_oracle_on_resnet101_at_224() {
     let device = common::device(12);
     let model = common::random_model(&config, &device);
     let input = common::random_input(224, &device);
-    let cam = pollster::block_on(grad_cam(
-        &model,
-        input.clone(),
-        Stage::Layer4,
-        Target::TopClass,
-    ))
-    .unwrap();
+    let cam = run_grad_cam(&model, &input, Stage::Layer4, Target::TopClass);
     assert_eq!((cam.height, cam.width), (7, 7));
     let top = cam
         .logits
@@ -98,8 +92,7 @@ fn earlier_layers_give_maps_at_their_resolution() {
         (Stage::Layer2, 8),
         (Stage::Layer3, 4),
     ] {
-        let cam =
-            pollster::block_on(grad_cam(&model, input.clone(), stage, Target::Class(1))).unwrap();
+        let cam = run_grad_cam(&model, &input, stage, Target::Class(1));
         assert_eq!((cam.height, cam.width), (side, side), "{stage}");
         assert!(cam.map.iter().all(|v| *v >= 0.0 && v.is_finite()));
     }
@@ -140,8 +133,7 @@ fn layer3_gradcam_matches_finite_differences() {
         }
     }
     expected.iter_mut().for_each(|v| *v = v.max(0.0));
-    let cam =
-        pollster::block_on(grad_cam(&model, input, Stage::Layer3, Target::Class(class))).unwrap();
+    let cam = run_grad_cam(&model, &input, Stage::Layer3, Target::Class(class));
     let err = common::relative_error(&cam.map, &expected);
     assert!(err < 2e-2, "relative error {err}");
 }
@@ -176,30 +168,17 @@ fn switching_class_at_layer4_reuses_the_forward_pass_and_equals_full_gradcam() {
     let device = common::device(16);
     let model = common::random_model(&config, &device);
     let input = common::random_input(96, &device);
-    let first = pollster::block_on(grad_cam(
-        &model,
-        input.clone(),
-        Stage::Layer4,
-        Target::TopClass,
-    ))
-    .unwrap();
+    let first = run_grad_cam(&model, &input, Stage::Layer4, Target::TopClass);
     for class in 0..config.num_classes {
         let switched =
             pollster::block_on(grad_cam_for_class_at_layer4(&model, &first, class)).unwrap();
-        let full = pollster::block_on(grad_cam(
-            &model,
-            input.clone(),
-            Stage::Layer4,
-            Target::Class(class),
-        ))
-        .unwrap();
+        let full = run_grad_cam(&model, &input, Stage::Layer4, Target::Class(class));
         assert_eq!(switched.class, class);
         assert_eq!(switched.logits, first.logits);
         let err = common::relative_error(&switched.map, &full.map);
         assert!(err < 1e-4, "class {class}: relative error {err}");
     }
-    let at_layer3 =
-        pollster::block_on(grad_cam(&model, input, Stage::Layer3, Target::TopClass)).unwrap();
+    let at_layer3 = run_grad_cam(&model, &input, Stage::Layer3, Target::TopClass);
     assert!(matches!(
         pollster::block_on(grad_cam_for_class_at_layer4(&model, &at_layer3, 0)),
         Err(CamError::NotLastStage(Stage::Layer3))

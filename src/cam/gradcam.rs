@@ -92,8 +92,7 @@ pub async fn grad_cam(
         .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;
     let [_, _, height, width] = activations.dims();
     let alpha = gradient.mean_dim(3).mean_dim(2); // [1, C, 1, 1]
-    let cam = relu((activations.clone() * alpha).sum_dim(1)); // [1, 1, h, w]
-    let map = read_f32(cam).await?;
+    let map = read_f32(weighted_map(activations.clone(), alpha)).await?;
     Ok(CamOutput {
         map,
         height,
@@ -103,6 +102,16 @@ pub async fn grad_cam(
         layer,
         activations,
     })
+}
+
+/// The step every CAM method shares: ReLU(Σ_k w_k·A_k), the channel-weighted sum of the
+/// activations with negative evidence clipped.
+///
+/// # Shapes
+/// - `activations`: `[1, C, h, w]`; `channel_weights`: `[1, C, 1, 1]`
+/// - output: `[1, 1, h, w]`
+pub(crate) fn weighted_map(activations: Tensor<4>, channel_weights: Tensor<4>) -> Tensor<4> {
+    relu((activations * channel_weights).sum_dim(1))
 }
 
 /// Index of the largest value (the first one on ties).

@@ -5,8 +5,7 @@
 //! is ReLU(Σ_k W[c, k]·A_k) / (H·W). One product with the cached activations gives the map
 //! for any class (the oracle test checks this equals the autodiff path).
 
-use burn::tensor::activation::relu;
-
+use super::gradcam::weighted_map;
 use super::{CamError, CamOutput, read_f32};
 use crate::model::{ResNet, Stage};
 
@@ -33,9 +32,8 @@ pub async fn grad_cam_for_class_at_layer4(
         .narrow(1, class, 1)
         .reshape([1, channels, 1, 1])
         .div_scalar((height * width) as f32);
-    let cam = relu((activations.clone() * weights).sum_dim(1));
     Ok(CamOutput {
-        map: read_f32(cam).await?,
+        map: read_f32(weighted_map(activations.clone(), weights)).await?,
         height,
         width,
         class,
