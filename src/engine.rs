@@ -8,8 +8,8 @@ use web_time::Instant;
 use crate::cam::{CamError, CamOutput, Target, grad_cam, grad_cam_for_class_at_layer4};
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
 use crate::model::labels::imagenet_label;
-use crate::model::weights::{WeightsError, WeightsInfo, load_resnet};
-use crate::model::{ResNet, Stage};
+use crate::model::weights::{WeightsError, WeightsInfo, load_network};
+use crate::model::{Network, Stage};
 use crate::render::{Overlay, render_overlay};
 
 /// One class of the top-5.
@@ -58,7 +58,7 @@ impl Explanation {
 /// A loaded model on a device, ready to explain photos.
 #[derive(Debug)]
 pub struct Explainer {
-    model: ResNet,
+    model: Network,
     info: WeightsInfo,
     device: Device,
 }
@@ -66,12 +66,12 @@ pub struct Explainer {
 impl Explainer {
     /// Loads burnpack weights onto `device`.
     pub fn from_burnpack(bytes: Vec<u8>, device: &Device) -> Result<Self, WeightsError> {
-        let (model, info) = load_resnet(bytes, device)?;
+        let (model, info) = load_network(bytes, device)?;
         Ok(Self::new(model, info, device))
     }
 
     /// Wraps an already built model (in inference mode).
-    pub fn new(model: ResNet, info: WeightsInfo, device: &Device) -> Self {
+    pub fn new(model: Network, info: WeightsInfo, device: &Device) -> Self {
         Self {
             model,
             info,
@@ -85,14 +85,17 @@ impl Explainer {
     }
 
     /// The network.
-    pub fn model(&self) -> &ResNet {
+    pub fn model(&self) -> &Network {
         &self.model
     }
 
     /// The network input for a photo: `[1, 3, 224, 224]`.
     pub fn input_tensor(&self, photo: &Photo) -> Tensor<4> {
         let size = INPUT_SIZE as usize;
-        let data = TensorData::new(preprocess(&photo.rgb, INPUT_SIZE), [1, 3, size, size]);
+        let data = TensorData::new(
+            preprocess(&photo.rgb, INPUT_SIZE, &self.info.normalization),
+            [1, 3, size, size],
+        );
         Tensor::from_data(data, &self.device)
     }
 

@@ -8,7 +8,7 @@ mod common;
 
 use burn::tensor::Tensor;
 use gradcam_web::cam::{CamError, CamOutput, Target, grad_cam};
-use gradcam_web::model::{ResNet, ResNetConfig, Stage};
+use gradcam_web::model::{ResNet, ResNetConfig, Stage, StagedClassifier};
 
 /// Grad-CAM driven to completion on the CPU; panics on error.
 fn run_grad_cam(model: &ResNet, input: &Tensor<4>, layer: Stage, target: Target) -> CamOutput {

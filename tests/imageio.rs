@@ -2,9 +2,7 @@
 
 use std::io::Cursor;
 
-use gradcam_web::imageio::{
-    DecodeError, IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, decode_photo, preprocess,
-};
+use gradcam_web::imageio::{DecodeError, INPUT_SIZE, Normalization, decode_photo, preprocess};
 use image::{DynamicImage, ImageFormat, RgbImage};
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
@@ -90,10 +88,11 @@ fn bad_files_get_clear_errors() {
 #[test]
 fn preprocessing_normalises_with_imagenet_statistics_in_rgb_order() {
     let red = RgbImage::from_pixel(INPUT_SIZE, INPUT_SIZE, image::Rgb([255, 0, 0]));
-    let x = preprocess(&red, INPUT_SIZE);
+    let x = preprocess(&red, INPUT_SIZE, &Normalization::IMAGENET);
     let plane = (INPUT_SIZE * INPUT_SIZE) as usize;
     assert_eq!(x.len(), 3 * plane);
-    let expect = |c: usize, v: f32| (v - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
+    let n = Normalization::IMAGENET;
+    let expect = |c: usize, v: f32| (v - n.mean[c]) / n.std[c];
     assert!((x[0] - expect(0, 1.0)).abs() < 1e-6);
     assert!((x[plane] - expect(1, 0.0)).abs() < 1e-6);
     assert!((x[2 * plane + 5] - expect(2, 0.0)).abs() < 1e-6);
@@ -114,12 +113,24 @@ fn preprocessing_squeezes_the_whole_photo_without_cropping() {
             image::Rgb([0, 255, 0])
         }
     });
-    let x = preprocess(&photo, 224);
+    let x = preprocess(&photo, 224, &Normalization::IMAGENET);
     let plane = 224 * 224;
     let red_at = |col: usize, row: usize| x[row * 224 + col] > 2.0;
     let green_at = |col: usize, row: usize| x[plane + row * 224 + col] > 2.0;
     for row in [0, 111, 223] {
         assert!(red_at(0, row) && red_at(54, row));
         assert!(green_at(58, row) && green_at(223, row));
+    }
+}
+
+#[test]
+fn centred_127_normalisation_maps_0_and_255_to_about_minus_and_plus_one() {
+    // EfficientNet-Lite's (x − 127) / 128: black → −0.9922, white → 1.0.
+    let photo = RgbImage::from_fn(2, 1, |x, _| image::Rgb([if x == 0 { 0 } else { 255 }; 3]));
+    let x = preprocess(&photo, 2, &Normalization::CENTRED_127);
+    let plane = 2 * 2;
+    for c in 0..3 {
+        assert!((x[c * plane] - (-127.0 / 128.0)).abs() < 1e-6);
+        assert!((x[c * plane + 1] - 1.0).abs() < 1e-6);
     }
 }

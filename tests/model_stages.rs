@@ -2,7 +2,7 @@
 
 mod common;
 
-use gradcam_web::model::{ResNetConfig, Stage};
+use gradcam_web::model::{ResNetConfig, Stage, StagedClassifier};
 
 fn stage_shapes(config: &ResNetConfig, size: usize) -> Vec<[usize; 4]> {
     let device = common::device(1);

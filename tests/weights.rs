@@ -4,32 +4,29 @@ mod common;
 
 use burn::tensor::{Device, Tensor};
 
-use gradcam_web::model::ResNetConfig;
 use gradcam_web::model::weights::{
-    WeightsError, WeightsInfo, load_resnet, read_info, save_resnet, torchvision_key_to_burn,
+    WeightsError, WeightsInfo, load_network, read_info, save_network, torchvision_key_to_burn,
 };
+use gradcam_web::model::{Architecture, Network, ResNetConfig, StagedClassifier};
 
 /// A model with random batch-norm statistics, an input, and the model's logits for it.
 /// (Tests run in parallel and burn's CPU seed is global, so nothing here relies on
 /// re-seeding to get the same numbers twice: one model, one input, reused.)
-fn model_and_logits(config: &ResNetConfig) -> (gradcam_web::model::ResNet, Tensor<4>, Vec<f32>) {
+fn model_and_logits(config: &ResNetConfig) -> (Network, Tensor<4>, Vec<f32>) {
     let device = common::device(22);
-    let model = common::random_model(config, &device);
+    let model = Network::from(common::random_model(config, &device));
     let input = common::random_input(64, &device);
     let logits = common::values(model.forward(input.clone()));
     (model, input, logits)
 }
 
 fn info(config: &ResNetConfig) -> WeightsInfo {
-    WeightsInfo {
-        config: config.clone(),
-        trained: false,
-    }
+    WeightsInfo::untrained(Architecture::ResNet(config.clone()))
 }
 
 fn reloaded_logits(bytes: Vec<u8>, input: Tensor<4>) -> Vec<f32> {
     let other = Device::flex();
-    let (model, _) = load_resnet(bytes, &other).unwrap();
+    let (model, _) = load_network(bytes, &other).unwrap();
     common::values(model.forward(input.to_device(&other)))
 }
 
@@ -37,9 +34,13 @@ fn reloaded_logits(bytes: Vec<u8>, input: Tensor<4>) -> Vec<f32> {
 fn f32_burnpack_round_trips_exactly() {
     let config = ResNetConfig::resnet50(7).with_base_width(8);
     let (model, input, logits) = model_and_logits(&config);
-    let bytes = save_resnet(&model, &info(&config), false).unwrap();
+    let bytes = save_network(&model, &info(&config), false).unwrap();
     let read = read_info(&bytes).unwrap();
-    assert_eq!(read.config, config);
+    assert_eq!(read.arch, Architecture::ResNet(config.clone()));
+    assert_eq!(
+        read.normalization,
+        gradcam_web::imageio::Normalization::IMAGENET
+    );
     assert!(!read.trained);
     assert!(common::relative_error(&reloaded_logits(bytes, input), &logits) < 1e-6);
 }
@@ -48,8 +49,8 @@ fn f32_burnpack_round_trips_exactly() {
 fn f16_burnpack_is_about_half_the_size_and_close() {
     let config = ResNetConfig::resnet18(7).with_base_width(16);
     let (model, input, logits) = model_and_logits(&config);
-    let full = save_resnet(&model, &info(&config), false).unwrap();
-    let half = save_resnet(&model, &info(&config), true).unwrap();
+    let full = save_network(&model, &info(&config), false).unwrap();
+    let half = save_network(&model, &info(&config), true).unwrap();
     assert!(
         half.len() * 10 < full.len() * 6,
         "{} vs {}",
@@ -64,11 +65,11 @@ fn f16_burnpack_is_about_half_the_size_and_close() {
 fn damaged_or_foreign_files_are_rejected_with_a_reason() {
     let config = ResNetConfig::resnet18(3).with_base_width(4);
     let (model, _, _) = model_and_logits(&config);
-    let bytes = save_resnet(&model, &info(&config), false).unwrap();
+    let bytes = save_network(&model, &info(&config), false).unwrap();
     let device = Device::flex();
-    let truncated = load_resnet(bytes[..bytes.len() / 2].to_vec(), &device);
+    let truncated = load_network(bytes[..bytes.len() / 2].to_vec(), &device);
     assert!(truncated.is_err());
-    let garbage = load_resnet(b"definitely not weights".to_vec(), &device);
+    let garbage = load_network(b"definitely not weights".to_vec(), &device);
     assert!(
         matches!(garbage, Err(WeightsError::Format(_))),
         "{garbage:?}"

@@ -7,7 +7,7 @@
 use burn::tensor::{Tensor, activation::relu};
 
 use super::read_f32;
-use crate::model::{ResNet, Stage};
+use crate::model::{Stage, StagedClassifier};
 
 /// Which class the map explains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,8 +66,8 @@ pub enum CamError {
 /// # Shapes
 /// - `input`: `[1, 3, H, W]`, on a device of the model's backend (autodiff not needed)
 /// - output map: `h × w` of `layer`'s output
-pub async fn grad_cam(
-    model: &ResNet,
+pub async fn grad_cam<M: StagedClassifier + ?Sized>(
+    model: &M,
     input: Tensor<4>,
     layer: Stage,
     target: Target,

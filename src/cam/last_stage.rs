@@ -1,17 +1,17 @@
 //! Grad-CAM at `layer4` for any class without a new forward or backward pass.
 //!
-//! After `layer4` the network is global average pooling and a linear layer, so
+//! After `layer4` every network in the zoo is global average pooling and a linear layer, so
 //! d(logit_c)/dA_k(h, w) = W[c, k] / (H·W) at every position: α_k = W[c, k] / (H·W) and the map
 //! is ReLU(Σ_k W[c, k]·A_k) / (H·W). One product with the cached activations gives the map
 //! for any class (the oracle test checks this equals the autodiff path).
 
 use super::gradcam::weighted_map;
 use super::{CamError, CamOutput, read_f32};
-use crate::model::{ResNet, Stage};
+use crate::model::{Stage, StagedClassifier};
 
 /// Re-targets a `layer4` Grad-CAM result to another class, reusing its activations and logits.
-pub async fn grad_cam_for_class_at_layer4(
-    model: &ResNet,
+pub async fn grad_cam_for_class_at_layer4<M: StagedClassifier + ?Sized>(
+    model: &M,
     previous: &CamOutput,
     class: usize,
 ) -> Result<CamOutput, CamError> {
@@ -26,7 +26,7 @@ pub async fn grad_cam_for_class_at_layer4(
     let [_, channels, height, width] = activations.dims();
     // burn stores the linear weight as [in, out]: column `class` holds W[class, ·].
     let weights = model
-        .fc
+        .classifier()
         .weight
         .val()
         .narrow(1, class, 1)

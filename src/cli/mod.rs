@@ -1,20 +1,18 @@
 //! The native command line: the same engine as the page, on the `flex` CPU backend.
 
-use std::path::{Path, PathBuf};
+mod explain;
+mod manifest;
+mod weights;
 
-use anyhow::{Context, Result};
-use burn::tensor::Device;
+use std::path::PathBuf;
+
+use anyhow::Result;
 use clap::{Parser, Subcommand};
-use serde_json::json;
 
-use crate::cam::Target;
-use crate::engine::Explainer;
-use crate::imageio::decode_photo;
-use crate::model::weights::{WeightsInfo, save_resnet};
-use crate::model::{ResNetConfig, Stage};
+use crate::model::Stage;
 use crate::render::DEFAULT_PHOTO_WEIGHT;
 
-/// Grad-CAM heatmaps for ResNet models.
+/// Grad-CAM heatmaps for image classifiers (ResNet, EfficientNet-Lite).
 #[derive(Parser, Debug)]
 #[command(name = "gradcam", version, about)]
 pub struct Cli {
@@ -26,7 +24,7 @@ pub struct Cli {
 enum Command {
     /// Write untrained weights (torchvision's initialisation, fixed seed) as a burnpack.
     InitWeights {
-        /// Architecture: resnet18, resnet34, resnet50, resnet101 or resnet152.
+        /// Architecture: resnet18, resnet34, resnet50, resnet101, resnet152 or efficientnet-lite0.
         #[arg(long, default_value = "resnet101")]
         arch: String,
         /// Random seed; the same seed gives the same file.
@@ -38,6 +36,24 @@ enum Command {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Convert a PyTorch state dict (`.pth`, zip or legacy format) into a burnpack.
+    Convert {
+        /// Architecture the state dict belongs to (see `init-weights`).
+        #[arg(long)]
+        arch: String,
+        /// The PyTorch file.
+        input: PathBuf,
+        /// The burnpack to write.
+        output: PathBuf,
+        /// Store convolution and linear tensors as f16 (batch norm stays f32).
+        #[arg(long)]
+        half: bool,
+    },
+    /// Write the page's model manifest (`models.json`) for the burnpacks in a folder.
+    Manifest {
+        /// Folder holding `.bpk` files; the manifest is written there.
+        dir: PathBuf,
     },
     /// Explain a photo: top-5 classes and a Grad-CAM overlay.
     Explain {
@@ -72,7 +88,14 @@ pub fn run() -> Result<()> {
             seed,
             half,
             out,
-        } => init_weights(&arch, seed, half, &out),
+        } => weights::init_weights(&arch, seed, half, &out),
+        Command::Convert {
+            arch,
+            input,
+            output,
+            half,
+        } => weights::convert(&arch, &input, &output, half),
+        Command::Manifest { dir } => manifest::write_manifest(&dir),
         Command::Explain {
             photo,
             weights,
@@ -81,7 +104,7 @@ pub fn run() -> Result<()> {
             out,
             photo_weight,
             json,
-        } => explain(
+        } => explain::explain(
             &photo,
             &weights,
             layer,
@@ -91,80 +114,4 @@ pub fn run() -> Result<()> {
             json,
         ),
     }
-}
-
-fn init_weights(arch: &str, seed: u64, half: bool, out: &Path) -> Result<()> {
-    let config = ResNetConfig::by_name(arch)
-        .with_context(|| format!("unknown architecture `{arch}` (resnet18/34/50/101/152)"))?;
-    let device = Device::flex();
-    device.seed(seed);
-    let model = config.init(&device);
-    let info = WeightsInfo {
-        config,
-        trained: false,
-    };
-    let bytes = save_resnet(&model, &info, half)?;
-    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
-    eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
-    Ok(())
-}
-
-fn explain(
-    photo_path: &Path,
-    weights: &Path,
-    layer: Stage,
-    target: Option<usize>,
-    out: Option<&Path>,
-    photo_weight: f32,
-    as_json: bool,
-) -> Result<()> {
-    let device = Device::flex();
-    let bytes =
-        std::fs::read(weights).with_context(|| format!("reading weights {}", weights.display()))?;
-    let explainer = Explainer::from_burnpack(bytes, &device)
-        .with_context(|| format!("loading weights {}", weights.display()))?;
-    let file =
-        std::fs::read(photo_path).with_context(|| format!("reading {}", photo_path.display()))?;
-    let photo =
-        decode_photo(&file).with_context(|| format!("decoding {}", photo_path.display()))?;
-    let target = target.map_or(Target::TopClass, Target::Class);
-    let explanation = pollster::block_on(explainer.explain(&photo, layer, target))
-        .with_context(|| format!("explaining {}", photo_path.display()))?;
-    let overlay = explanation.overlay(&photo, photo_weight);
-    if let Some(out) = out {
-        image::save_buffer(
-            out,
-            &overlay.rgba,
-            overlay.width,
-            overlay.height,
-            image::ExtendedColorType::Rgba8,
-        )
-        .with_context(|| format!("writing {}", out.display()))?;
-    }
-    if as_json {
-        let report = json!({
-            "photo": photo_path,
-            "layer": layer.name(),
-            "target": explanation.cam.class,
-            "trained": explainer.info().trained,
-            "top5": explanation.top5,
-            "cam_shape": [explanation.cam.height, explanation.cam.width],
-            "timings_ms": explanation.timings,
-        });
-        println!("{report}");
-    } else {
-        for p in &explanation.top5 {
-            println!("{:>4}  {:6.2}%  {}", p.class, p.prob * 100.0, p.label);
-        }
-        if !explainer.info().trained {
-            eprintln!("note: these weights are untrained; the heatmap is not meaningful");
-        }
-    }
-    if explanation.cam.map.iter().all(|v| *v <= 0.0) {
-        eprintln!(
-            "no positive evidence for class {}: the overlay shows the plain photo",
-            explanation.cam.class
-        );
-    }
-    Ok(())
 }

@@ -1,7 +1,9 @@
 //! Image I/O and preprocessing: bytes → upright RGB photo → normalised network input.
 
 mod decode;
+mod npy;
 mod preprocess;
 
 pub use decode::{DecodeError, MAX_PIXELS, Photo, decode_photo};
-pub use preprocess::{IMAGENET_MEAN, IMAGENET_STD, INPUT_SIZE, preprocess};
+pub use npy::{NpyArray, NpyError, read_npy_f32, write_npy_f32};
+pub use preprocess::{INPUT_SIZE, Normalization, preprocess};

@@ -1,12 +1,24 @@
-//! The model zoo: torchvision's ResNet family in burn, split into stages for Grad-CAM.
+//! The model zoo: torchvision's ResNet family and EfficientNet-Lite in burn, each split into
+//! the same named stages for the CAM methods.
 
 pub mod block;
 pub mod config;
+pub mod efficientnet;
+pub mod efficientnet_config;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod import;
 pub mod labels;
+pub mod mbconv;
+pub mod network;
 pub mod resnet;
 pub mod stage;
+pub mod staged;
 pub mod weights;
 
 pub use config::{BlockKind, ResNetConfig};
+pub use efficientnet::EfficientNet;
+pub use efficientnet_config::{EfficientNetConfig, MbConvSpec};
+pub use network::{ARCHITECTURE_NAMES, Architecture, Network};
 pub use resnet::ResNet;
 pub use stage::Stage;
+pub use staged::StagedClassifier;

@@ -1,7 +1,6 @@
 //! The torchvision ResNet (He et al. 2015) with its forward pass split into named stages.
 //!
-//! Rust has no forward hooks, so Grad-CAM gets intermediate activations by running
-//! [`ResNet::forward_until`] up to a [`Stage`] and [`ResNet::forward_from`] for the rest.
+//! The forward pass is split into [`Stage`]s through [`StagedClassifier`].
 
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
@@ -12,6 +11,7 @@ use burn::tensor::{Device, Tensor, activation::relu};
 use super::block::{ResidualBlock, batch_norm, conv};
 use super::config::ResNetConfig;
 use super::stage::Stage;
+use super::staged::StagedClassifier;
 
 /// ResNet with torchvision's module names, so that state-dict keys map one to one
 /// (see [`crate::model::weights`] for the few renames).
@@ -88,14 +88,14 @@ impl ResNetConfig {
     }
 }
 
-impl ResNet {
+impl StagedClassifier for ResNet {
     /// Runs one stage.
     ///
     /// # Shapes
     /// - `Stem`: `[b, 3, H, W]` → `[b, w, H/4, W/4]` (conv, bn, relu, maxpool)
     /// - `LayerN`: previous stage's output → `[b, C_N, H/2^(N+1), W/2^(N+1)]`
-    /// - `Head`: `[b, C_4, h, w]` → logits `[b, classes, 1, 1]` (use [`Self::forward`] for `[b, classes]`)
-    pub fn stage(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
+    /// - `Head`: `[b, C_4, h, w]` → logits `[b, classes, 1, 1]`
+    fn stage(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
         let run = |blocks: &[ResidualBlock], x| blocks.iter().fold(x, |x, b| b.forward(x));
         match stage {
             Stage::Stem => self
@@ -115,35 +115,7 @@ impl ResNet {
         }
     }
 
-    /// Runs the stem through `last` inclusive and returns that stage's output.
-    pub fn forward_until(&self, last: Stage, input: Tensor<4>) -> Tensor<4> {
-        Stage::ALL
-            .iter()
-            .take_while(|s| **s <= last)
-            .fold(input, |x, s| self.stage(*s, x))
-    }
-
-    /// Runs the stages after `done` up to the logits, starting from `done`'s output.
-    ///
-    /// # Shapes
-    /// - `x`: output of stage `done`
-    /// - output: logits `[b, classes]`
-    pub fn forward_from(&self, done: Stage, x: Tensor<4>) -> Tensor<2> {
-        let out = Stage::ALL
-            .iter()
-            .filter(|s| **s > done)
-            .fold(x, |x, s| self.stage(*s, x));
-        let [b, k, _, _] = out.dims();
-        out.reshape([b, k])
-    }
-
-    /// Full forward pass.
-    ///
-    /// # Shapes
-    /// - `input`: `[b, 3, H, W]`, normalised with ImageNet mean/std
-    /// - output: logits `[b, classes]`
-    pub fn forward(&self, input: Tensor<4>) -> Tensor<2> {
-        let features = self.forward_until(Stage::Layer4, input);
-        self.forward_from(Stage::Layer4, features)
+    fn classifier(&self) -> &Linear {
+        &self.fc
     }
 }

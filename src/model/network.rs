@@ -1,0 +1,128 @@
+//! One type for every network in the zoo, and the description stored with its weights.
+
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::config::ResNetConfig;
+use super::efficientnet::EfficientNet;
+use super::efficientnet_config::EfficientNetConfig;
+use super::labels::IMAGENET_CLASSES;
+use super::resnet::ResNet;
+use super::stage::Stage;
+use super::staged::StagedClassifier;
+
+/// Which network a weights file holds; serialised into the file's metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "family", rename_all = "kebab-case")]
+pub enum Architecture {
+    /// A torchvision ResNet.
+    ResNet(ResNetConfig),
+    /// An EfficientNet-Lite.
+    EfficientNet(EfficientNetConfig),
+}
+
+/// Names accepted by [`Architecture::by_name`].
+pub const ARCHITECTURE_NAMES: [&str; 6] = [
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "efficientnet-lite0",
+];
+
+impl Architecture {
+    /// A preset by name (`resnet18` … `resnet152`, `efficientnet-lite0`), with ImageNet's
+    /// 1000 classes.
+    pub fn by_name(name: &str) -> Option<Self> {
+        match name {
+            "efficientnet-lite0" => Some(Self::EfficientNet(EfficientNetConfig::lite0(
+                IMAGENET_CLASSES,
+            ))),
+            _ => ResNetConfig::by_name(name).map(Self::ResNet),
+        }
+    }
+
+    /// The preset name of this architecture, or `custom` for other configurations.
+    pub fn name(&self) -> String {
+        ARCHITECTURE_NAMES
+            .into_iter()
+            .find(|n| Self::by_name(n).as_ref() == Some(self))
+            .unwrap_or("custom")
+            .to_owned()
+    }
+
+    /// Number of output classes.
+    pub fn num_classes(&self) -> usize {
+        match self {
+            Self::ResNet(c) => c.num_classes,
+            Self::EfficientNet(c) => c.num_classes,
+        }
+    }
+
+    /// Builds the network with random weights (training mode; see [`Network::valid`]).
+    pub fn init(&self, device: &Device) -> Network {
+        match self {
+            Self::ResNet(c) => Network::ResNet(c.init(device)),
+            Self::EfficientNet(c) => Network::EfficientNet(c.init(device)),
+        }
+    }
+}
+
+/// A network of any family. Weights files store the inner module's parameters directly, so
+/// the variant never appears in a parameter path.
+#[derive(Debug, Clone)]
+pub enum Network {
+    /// A ResNet.
+    ResNet(ResNet),
+    /// An EfficientNet-Lite.
+    EfficientNet(EfficientNet),
+}
+
+impl Network {
+    /// Switches batch norm to its running statistics (inference mode).
+    pub fn valid(self) -> Self {
+        match self {
+            Self::ResNet(m) => Self::ResNet(m.valid()),
+            Self::EfficientNet(m) => Self::EfficientNet(m.valid()),
+        }
+    }
+
+    /// Number of stored values (parameters and batch-norm statistics).
+    pub fn num_params(&self) -> usize {
+        match self {
+            Self::ResNet(m) => m.num_params(),
+            Self::EfficientNet(m) => m.num_params(),
+        }
+    }
+}
+
+impl StagedClassifier for Network {
+    fn stage(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::ResNet(m) => m.stage(stage, x),
+            Self::EfficientNet(m) => m.stage(stage, x),
+        }
+    }
+
+    fn classifier(&self) -> &Linear {
+        match self {
+            Self::ResNet(m) => m.classifier(),
+            Self::EfficientNet(m) => m.classifier(),
+        }
+    }
+}
+
+impl From<ResNet> for Network {
+    fn from(model: ResNet) -> Self {
+        Self::ResNet(model)
+    }
+}
+
+impl From<EfficientNet> for Network {
+    fn from(model: EfficientNet) -> Self {
+        Self::EfficientNet(model)
+    }
+}
