@@ -9,7 +9,7 @@ use crate::cam::{CamError, CamOutput, Target, grad_cam, grad_cam_for_class_at_la
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
 use crate::model::labels::imagenet_label;
 use crate::model::weights::{WeightsError, WeightsInfo, load_network};
-use crate::model::{Network, Stage};
+use crate::model::{Layer, Network, Stage};
 use crate::render::{Overlay, render_overlay};
 
 /// One class of the top-5.
@@ -103,7 +103,7 @@ impl Explainer {
     pub async fn explain(
         &self,
         photo: &Photo,
-        layer: Stage,
+        layer: impl Into<Layer>,
         target: Target,
     ) -> Result<Explanation, CamError> {
         let start = Instant::now();
@@ -132,7 +132,7 @@ impl Explainer {
         previous: &Explanation,
         class: usize,
     ) -> Result<Explanation, CamError> {
-        if previous.cam.layer != Stage::Layer4 {
+        if previous.cam.layer != Layer::from(Stage::Layer4) {
             return self
                 .explain(photo, previous.cam.layer, Target::Class(class))
                 .await;

@@ -134,3 +134,38 @@ fn centred_127_normalisation_maps_0_and_255_to_about_minus_and_plus_one() {
         assert!((x[c * plane + 1] - 1.0).abs() < 1e-6);
     }
 }
+
+#[test]
+fn npy_files_round_trip_and_bad_ones_are_refused() {
+    use gradcam_web::imageio::{NpyError, read_npy_f32, write_npy_f32};
+    let data: Vec<f32> = (0..24).map(|i| i as f32 * 0.5 - 3.0).collect();
+    let bytes = write_npy_f32(&[1, 2, 3, 4], &data);
+    assert_eq!(bytes.len() % 64, 96 % 64, "header padded to 64 bytes");
+    let array = read_npy_f32(&bytes).unwrap();
+    assert_eq!(array.shape, [1, 2, 3, 4]);
+    assert_eq!(array.data, data);
+    let vector = read_npy_f32(&write_npy_f32(&[3], &[1.0, 2.0, 3.0])).unwrap();
+    assert_eq!(vector.shape, [3]);
+    assert_eq!(read_npy_f32(b"hello"), Err(NpyError::NotNpy));
+    assert!(matches!(
+        read_npy_f32(&bytes[..bytes.len() - 8]),
+        Err(NpyError::Truncated {
+            expected: 24,
+            found: 22
+        })
+    ));
+    let mut as_f64 = bytes.clone();
+    let at = as_f64.windows(3).position(|w| w == b"<f4").unwrap();
+    as_f64[at + 2] = b'8';
+    assert!(matches!(
+        read_npy_f32(&as_f64),
+        Err(NpyError::Unsupported(_))
+    ));
+    // A file written by NumPy (tests/fixtures): shape and first value.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/convert/tiny_resnet.input.npy"
+    );
+    let numpy = read_npy_f32(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(numpy.shape, [1, 3, 32, 32]);
+}

@@ -7,7 +7,7 @@
 use burn::tensor::{Tensor, activation::relu};
 
 use super::read_f32;
-use crate::model::{Stage, StagedClassifier};
+use crate::model::{Layer, StagedClassifier};
 
 /// Which class the map explains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,7 +33,7 @@ pub struct CamOutput {
     /// All logits of the forward pass, `[classes]`.
     pub logits: Vec<f32>,
     /// The explained layer.
-    pub layer: Stage,
+    pub layer: Layer,
     /// That layer's activations `A` (`[1, C, h, w]`, no autodiff), kept on the device so that
     /// another class can be explained without a new forward pass.
     pub activations: Tensor<4>,
@@ -44,7 +44,10 @@ pub struct CamOutput {
 pub enum CamError {
     /// The requested layer has no spatial output.
     #[error("layer `{0}` has no spatial feature map; choose stem or layer1..layer4")]
-    NotSpatial(Stage),
+    NotSpatial(Layer),
+    /// The requested block does not exist in this network.
+    #[error("this network has no layer `{0}`")]
+    NoSuchLayer(Layer),
     /// The requested class does not exist.
     #[error("class {class} does not exist (the model has {classes} classes)")]
     NoSuchClass {
@@ -55,7 +58,7 @@ pub enum CamError {
     },
     /// The shortcut for switching classes only exists at the last stage.
     #[error("switching classes without a new pass needs a `layer4` result, not `{0}`")]
-    NotLastStage(Stage),
+    NotLastStage(Layer),
     /// The device failed (lost GPU, failed read-back).
     #[error("the compute device failed: {0}")]
     Device(String),
@@ -69,11 +72,15 @@ pub enum CamError {
 pub async fn grad_cam<M: StagedClassifier + ?Sized>(
     model: &M,
     input: Tensor<4>,
-    layer: Stage,
+    layer: impl Into<Layer>,
     target: Target,
 ) -> Result<CamOutput, CamError> {
-    if !Stage::FEATURES.contains(&layer) {
+    let layer = layer.into();
+    if !layer.is_spatial() {
         return Err(CamError::NotSpatial(layer));
+    }
+    if !model.has_layer(layer) {
+        return Err(CamError::NoSuchLayer(layer));
     }
     let activations = model.forward_until(layer, input.without_autodiff());
     let leaf = activations.clone().autodiff().require_grad();

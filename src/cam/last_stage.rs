@@ -7,7 +7,7 @@
 
 use super::gradcam::weighted_map;
 use super::{CamError, CamOutput, read_f32};
-use crate::model::{Stage, StagedClassifier};
+use crate::model::{Layer, Stage, StagedClassifier};
 
 /// Re-targets a `layer4` Grad-CAM result to another class, reusing its activations and logits.
 pub async fn grad_cam_for_class_at_layer4<M: StagedClassifier + ?Sized>(
@@ -15,7 +15,7 @@ pub async fn grad_cam_for_class_at_layer4<M: StagedClassifier + ?Sized>(
     previous: &CamOutput,
     class: usize,
 ) -> Result<CamOutput, CamError> {
-    if previous.layer != Stage::Layer4 {
+    if previous.layer != Layer::from(Stage::Layer4) {
         return Err(CamError::NotLastStage(previous.layer));
     }
     let classes = previous.logits.len();
@@ -38,7 +38,7 @@ pub async fn grad_cam_for_class_at_layer4<M: StagedClassifier + ?Sized>(
         width,
         class,
         logits: previous.logits.clone(),
-        layer: Stage::Layer4,
+        layer: Stage::Layer4.into(),
         activations,
     })
 }

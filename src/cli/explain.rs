@@ -9,12 +9,12 @@ use serde_json::json;
 use crate::cam::Target;
 use crate::engine::Explainer;
 use crate::imageio::decode_photo;
-use crate::model::Stage;
+use crate::model::Layer;
 
 pub(super) fn explain(
     photo_path: &Path,
     weights: &Path,
-    layer: Stage,
+    layer: Layer,
     target: Option<usize>,
     out: Option<&Path>,
     photo_weight: f32,
@@ -46,7 +46,7 @@ pub(super) fn explain(
     if as_json {
         let report = json!({
             "photo": photo_path,
-            "layer": layer.name(),
+            "layer": layer.to_string(),
             "target": explanation.cam.class,
             "trained": explainer.info().trained,
             "top5": explanation.top5,

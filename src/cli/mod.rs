@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::model::Stage;
+use crate::model::Layer;
 use crate::render::DEFAULT_PHOTO_WEIGHT;
 
 /// Grad-CAM heatmaps for image classifiers (ResNet, EfficientNet-Lite).
@@ -64,7 +64,7 @@ enum Command {
         weights: PathBuf,
         /// Layer whose activations are explained.
         #[arg(long, default_value = "layer4")]
-        layer: Stage,
+        layer: Layer,
         /// Class index to explain (default: the top-1 class).
         #[arg(long)]
         target: Option<usize>,

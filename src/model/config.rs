@@ -97,6 +97,12 @@ impl ResNetConfig {
         }
     }
 
+    /// Same block kind with other stage depths (tiny variants for tests).
+    pub fn with_depths(mut self, depths: [usize; 4]) -> Self {
+        self.depths = depths;
+        self
+    }
+
     /// Output channels of stage `layer{i+1}`.
     pub fn stage_channels(&self, i: usize) -> usize {
         self.base_width * (1 << i) * self.block.expansion()

@@ -3,14 +3,13 @@
 
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
 use super::efficientnet_config::EfficientNetConfig;
 use super::mbconv::{MbConv, relu6, same_conv, tf_batch_norm};
 use super::stage::Stage;
-use super::staged::StagedClassifier;
+use super::staged::{StagedClassifier, pool_and_classify};
 
 /// EfficientNet-Lite with the PyTorch port's module names (without leading underscores):
 /// `conv_stem`, `bn0`, `blocks.N.*`, `conv_head`, `bn1`, `fc`.
@@ -26,8 +25,6 @@ pub struct EfficientNet {
     pub conv_head: Conv2d,
     /// Head batch norm.
     pub bn1: BatchNorm,
-    /// Global average pool.
-    pub avgpool: AdaptiveAvgPool2d,
     /// Classifier.
     pub fc: Linear,
     /// How many blocks each feature stage runs (stem, layer1 … layer4).
@@ -49,54 +46,58 @@ impl EfficientNetConfig {
             blocks: self.blocks.iter().map(|b| MbConv::new(b, device)).collect(),
             conv_head: same_conv([last, self.head_channels], 1, 1, 1, device),
             bn1: tf_batch_norm(self.head_channels, device),
-            avgpool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             fc: LinearConfig::new(self.head_channels, self.num_classes).init(device),
             stage_blocks: self.stage_blocks,
         }
     }
 }
 
-impl EfficientNet {
-    fn run_blocks(&self, stage: usize, x: Tensor<4>) -> Tensor<4> {
-        let start: usize = self.stage_blocks[..stage].iter().sum();
-        self.blocks[start..start + self.stage_blocks[stage]]
-            .iter()
-            .fold(x, |x, block| block.forward(x))
-    }
-}
-
+/// # Shapes
+/// - `Stem`: `[b, 3, H, W]` → `[b, 16, H/2, W/2]` (stem conv, bn, relu6, then block 0)
+/// - `Layer1..Layer3`: previous output → strides 4, 8, 16 (MBConv blocks)
+/// - `Layer4`: → `[b, head_channels, H/32, W/32]` (blocks, then head conv, bn, relu6)
+/// - `Head`: → logits `[b, classes, 1, 1]` (average pool, fc)
 impl StagedClassifier for EfficientNet {
-    /// Runs one stage.
-    ///
-    /// # Shapes
-    /// - `Stem`: `[b, 3, H, W]` → `[b, 16, H/2, W/2]` (stem conv, bn, relu6, first block)
-    /// - `Layer1..Layer3`: previous output → strides 4, 8, 16
-    /// - `Layer4`: → `[b, head_channels, H/32, W/32]` (blocks, head conv, bn, relu6)
-    /// - `Head`: → logits `[b, classes, 1, 1]`
-    fn stage(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
+    fn block_count(&self, stage: Stage) -> usize {
+        self.stage_range(stage).len()
+    }
+
+    fn enter(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
         match stage {
-            Stage::Stem => {
-                let x = relu6(self.bn0.forward(self.conv_stem.forward(x)));
-                self.run_blocks(0, x)
-            }
-            Stage::Layer1 => self.run_blocks(1, x),
-            Stage::Layer2 => self.run_blocks(2, x),
-            Stage::Layer3 => self.run_blocks(3, x),
-            Stage::Layer4 => {
-                let x = self.run_blocks(4, x);
-                relu6(self.bn1.forward(self.conv_head.forward(x)))
-            }
-            Stage::Head => {
-                let pooled = self.avgpool.forward(x);
-                let [b, c, _, _] = pooled.dims();
-                let logits = self.fc.forward(pooled.reshape([b, c]));
-                let [_, k] = logits.dims();
-                logits.reshape([b, k, 1, 1])
-            }
+            Stage::Stem => relu6(self.bn0.forward(self.conv_stem.forward(x))),
+            _ => x,
+        }
+    }
+
+    fn block(&self, stage: Stage, index: usize, x: Tensor<4>) -> Tensor<4> {
+        self.blocks[self.stage_range(stage)][index].forward(x)
+    }
+
+    fn exit(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
+        match stage {
+            Stage::Layer4 => relu6(self.bn1.forward(self.conv_head.forward(x))),
+            Stage::Head => pool_and_classify(&self.fc, x),
+            _ => x,
         }
     }
 
     fn classifier(&self) -> &Linear {
         &self.fc
+    }
+}
+
+impl EfficientNet {
+    /// Indices into `blocks` of the blocks of `stage`.
+    fn stage_range(&self, stage: Stage) -> std::ops::Range<usize> {
+        let index = match stage {
+            Stage::Stem => 0,
+            Stage::Layer1 => 1,
+            Stage::Layer2 => 2,
+            Stage::Layer3 => 3,
+            Stage::Layer4 => 4,
+            Stage::Head => return 0..0,
+        };
+        let start: usize = self.stage_blocks[..index].iter().sum();
+        start..start + self.stage_blocks[index]
     }
 }

@@ -71,10 +71,4 @@ impl EfficientNetConfig {
             num_classes,
         }
     }
-
-    /// Index range of the blocks run by feature stage `i` (0 = stem … 4 = layer4).
-    pub fn stage_range(&self, i: usize) -> std::ops::Range<usize> {
-        let start: usize = self.stage_blocks[..i].iter().sum();
-        start..start + self.stage_blocks[i]
-    }
 }

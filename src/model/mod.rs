@@ -8,6 +8,7 @@ pub mod efficientnet_config;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
 pub mod labels;
+pub mod layer;
 pub mod mbconv;
 pub mod network;
 pub mod resnet;
@@ -18,6 +19,7 @@ pub mod weights;
 pub use config::{BlockKind, ResNetConfig};
 pub use efficientnet::EfficientNet;
 pub use efficientnet_config::{EfficientNetConfig, MbConvSpec};
+pub use layer::{Layer, UnknownLayer};
 pub use network::{ARCHITECTURE_NAMES, Architecture, Network};
 pub use resnet::ResNet;
 pub use stage::Stage;

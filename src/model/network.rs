@@ -65,8 +65,8 @@ impl Architecture {
     /// Builds the network with random weights (training mode; see [`Network::valid`]).
     pub fn init(&self, device: &Device) -> Network {
         match self {
-            Self::ResNet(c) => Network::ResNet(c.init(device)),
-            Self::EfficientNet(c) => Network::EfficientNet(c.init(device)),
+            Self::ResNet(c) => Network::ResNet(Box::new(c.init(device))),
+            Self::EfficientNet(c) => Network::EfficientNet(Box::new(c.init(device))),
         }
     }
 }
@@ -76,17 +76,17 @@ impl Architecture {
 #[derive(Debug, Clone)]
 pub enum Network {
     /// A ResNet.
-    ResNet(ResNet),
+    ResNet(Box<ResNet>),
     /// An EfficientNet-Lite.
-    EfficientNet(EfficientNet),
+    EfficientNet(Box<EfficientNet>),
 }
 
 impl Network {
     /// Switches batch norm to its running statistics (inference mode).
     pub fn valid(self) -> Self {
         match self {
-            Self::ResNet(m) => Self::ResNet(m.valid()),
-            Self::EfficientNet(m) => Self::EfficientNet(m.valid()),
+            Self::ResNet(m) => Self::ResNet(Box::new(m.valid())),
+            Self::EfficientNet(m) => Self::EfficientNet(Box::new(m.valid())),
         }
     }
 
@@ -100,10 +100,31 @@ impl Network {
 }
 
 impl StagedClassifier for Network {
-    fn stage(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
+    fn block_count(&self, stage: Stage) -> usize {
         match self {
-            Self::ResNet(m) => m.stage(stage, x),
-            Self::EfficientNet(m) => m.stage(stage, x),
+            Self::ResNet(m) => m.block_count(stage),
+            Self::EfficientNet(m) => m.block_count(stage),
+        }
+    }
+
+    fn enter(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::ResNet(m) => m.enter(stage, x),
+            Self::EfficientNet(m) => m.enter(stage, x),
+        }
+    }
+
+    fn block(&self, stage: Stage, index: usize, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::ResNet(m) => m.block(stage, index, x),
+            Self::EfficientNet(m) => m.block(stage, index, x),
+        }
+    }
+
+    fn exit(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::ResNet(m) => m.exit(stage, x),
+            Self::EfficientNet(m) => m.exit(stage, x),
         }
     }
 
@@ -117,12 +138,12 @@ impl StagedClassifier for Network {
 
 impl From<ResNet> for Network {
     fn from(model: ResNet) -> Self {
-        Self::ResNet(model)
+        Self::ResNet(Box::new(model))
     }
 }
 
 impl From<EfficientNet> for Network {
     fn from(model: EfficientNet) -> Self {
-        Self::EfficientNet(model)
+        Self::EfficientNet(Box::new(model))
     }
 }

@@ -4,14 +4,14 @@
 
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor, activation::relu};
 
 use super::block::{ResidualBlock, batch_norm, conv};
 use super::config::ResNetConfig;
 use super::stage::Stage;
-use super::staged::StagedClassifier;
+use super::staged::{StagedClassifier, pool_and_classify};
 
 /// ResNet with torchvision's module names, so that state-dict keys map one to one
 /// (see [`crate::model::weights`] for the few renames).
@@ -31,8 +31,6 @@ pub struct ResNet {
     pub layer3: Vec<ResidualBlock>,
     /// Stage 4 (stride 2).
     pub layer4: Vec<ResidualBlock>,
-    /// Global average pool.
-    pub avgpool: AdaptiveAvgPool2d,
     /// Classifier.
     pub fc: Linear,
 }
@@ -77,7 +75,6 @@ impl ResNetConfig {
             layer2,
             layer3,
             layer4,
-            avgpool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             fc: LinearConfig::new(features, self.num_classes)
                 .with_initializer(Initializer::Uniform {
                     min: -bound,
@@ -88,30 +85,44 @@ impl ResNetConfig {
     }
 }
 
+impl ResNet {
+    fn blocks(&self, stage: Stage) -> &[ResidualBlock] {
+        match stage {
+            Stage::Layer1 => &self.layer1,
+            Stage::Layer2 => &self.layer2,
+            Stage::Layer3 => &self.layer3,
+            Stage::Layer4 => &self.layer4,
+            Stage::Stem | Stage::Head => &[],
+        }
+    }
+}
+
+/// # Shapes
+/// - `Stem`: `[b, 3, H, W]` → `[b, w, H/4, W/4]` (conv, bn, relu, maxpool; no blocks)
+/// - `LayerN`: previous stage's output → `[b, C_N, H/2^(N+1), W/2^(N+1)]` (residual blocks)
+/// - `Head`: `[b, C_4, h, w]` → logits `[b, classes, 1, 1]` (average pool, fc)
 impl StagedClassifier for ResNet {
-    /// Runs one stage.
-    ///
-    /// # Shapes
-    /// - `Stem`: `[b, 3, H, W]` → `[b, w, H/4, W/4]` (conv, bn, relu, maxpool)
-    /// - `LayerN`: previous stage's output → `[b, C_N, H/2^(N+1), W/2^(N+1)]`
-    /// - `Head`: `[b, C_4, h, w]` → logits `[b, classes, 1, 1]`
-    fn stage(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
-        let run = |blocks: &[ResidualBlock], x| blocks.iter().fold(x, |x, b| b.forward(x));
+    fn block_count(&self, stage: Stage) -> usize {
+        self.blocks(stage).len()
+    }
+
+    fn enter(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
         match stage {
             Stage::Stem => self
                 .maxpool
                 .forward(relu(self.bn1.forward(self.conv1.forward(x)))),
-            Stage::Layer1 => run(&self.layer1, x),
-            Stage::Layer2 => run(&self.layer2, x),
-            Stage::Layer3 => run(&self.layer3, x),
-            Stage::Layer4 => run(&self.layer4, x),
-            Stage::Head => {
-                let pooled = self.avgpool.forward(x);
-                let [b, c, _, _] = pooled.dims();
-                let logits = self.fc.forward(pooled.reshape([b, c]));
-                let [_, k] = logits.dims();
-                logits.reshape([b, k, 1, 1])
-            }
+            _ => x,
+        }
+    }
+
+    fn block(&self, stage: Stage, index: usize, x: Tensor<4>) -> Tensor<4> {
+        self.blocks(stage)[index].forward(x)
+    }
+
+    fn exit(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
+        match stage {
+            Stage::Head => pool_and_classify(&self.fc, x),
+            _ => x,
         }
     }
 
