@@ -5,7 +5,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::cam::{CamError, CamOutput, Target, grad_cam, grad_cam_for_class_at_layer4};
+use crate::cam::{
+    CamError, CamOutput, CamRequest, Method, Target, compute_cam, grad_cam_for_class_at_layer4,
+};
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
 use crate::model::labels::imagenet_label;
 use crate::model::weights::{WeightsError, WeightsInfo, load_network};
@@ -41,6 +43,8 @@ pub struct Explanation {
     pub top5: Vec<Prediction>,
     /// Time per step.
     pub timings: Timings,
+    /// What was asked for.
+    pub request: CamRequest,
 }
 
 impl Explanation {
@@ -106,11 +110,31 @@ impl Explainer {
         layer: impl Into<Layer>,
         target: Target,
     ) -> Result<Explanation, CamError> {
+        self.explain_with(photo, CamRequest::new(Method::GradCam, layer, target))
+            .await
+    }
+
+    /// Explains a photo with any method, layers and options, plus the top-5.
+    pub async fn explain_with(
+        &self,
+        photo: &Photo,
+        request: CamRequest,
+    ) -> Result<Explanation, CamError> {
         let start = Instant::now();
         let input = self.input_tensor(photo);
         let preprocess_ms = elapsed_ms(start);
+        self.explain_tensor(input, request, preprocess_ms).await
+    }
+
+    /// Explains an already preprocessed input `[1, 3, H, W]` (e.g. from a `.npy` file).
+    pub async fn explain_tensor(
+        &self,
+        input: Tensor<4>,
+        request: CamRequest,
+        preprocess_ms: f64,
+    ) -> Result<Explanation, CamError> {
         let start = Instant::now();
-        let cam = grad_cam(&self.model, input, layer, target).await?;
+        let cam = compute_cam(&self.model, input, &request).await?;
         let cam_ms = elapsed_ms(start);
         let top5 = top_k(&cam.logits, 5);
         Ok(Explanation {
@@ -120,34 +144,52 @@ impl Explainer {
                 preprocess_ms,
                 cam_ms,
             },
+            request,
         })
     }
 
-    /// Explains another class of an already explained photo. At `layer4` this reuses the
-    /// cached activations and logits (one product with the classifier weights, no forward or
-    /// backward pass); at other layers it runs Grad-CAM again.
+    /// Explains another target of an already explained photo. For Grad-CAM at `layer4` this
+    /// reuses the cached activations and logits (one product with the classifier weights, no
+    /// forward or backward pass); otherwise it runs the same request again for `target`.
+    pub async fn explain_other_target(
+        &self,
+        photo: &Photo,
+        previous: &Explanation,
+        target: Target,
+    ) -> Result<Explanation, CamError> {
+        let mut request = previous.request.clone();
+        request.target = target;
+        let shortcut = request.layers == [Layer::from(Stage::Layer4)]
+            && !request.aug_smooth
+            && !request.eigen_smooth;
+        if !shortcut {
+            return self.explain_with(photo, request).await;
+        }
+        let start = Instant::now();
+        let cam = match grad_cam_for_class_at_layer4(&self.model, &previous.cam, target).await {
+            Err(CamError::NotLastStage(_)) => return self.explain_with(photo, request).await,
+            other => other?,
+        };
+        Ok(Explanation {
+            top5: previous.top5.clone(),
+            cam,
+            timings: Timings {
+                preprocess_ms: 0.0,
+                cam_ms: elapsed_ms(start),
+            },
+            request,
+        })
+    }
+
+    /// [`Self::explain_other_target`] for a class.
     pub async fn explain_other_class(
         &self,
         photo: &Photo,
         previous: &Explanation,
         class: usize,
     ) -> Result<Explanation, CamError> {
-        if previous.cam.layer != Layer::from(Stage::Layer4) {
-            return self
-                .explain(photo, previous.cam.layer, Target::Class(class))
-                .await;
-        }
-        let start = Instant::now();
-        let cam = grad_cam_for_class_at_layer4(&self.model, &previous.cam, class).await?;
-        let cam_ms = elapsed_ms(start);
-        Ok(Explanation {
-            top5: previous.top5.clone(),
-            cam,
-            timings: Timings {
-                preprocess_ms: 0.0,
-                cam_ms,
-            },
-        })
+        self.explain_other_target(photo, previous, Target::Class(class))
+            .await
     }
 }
 

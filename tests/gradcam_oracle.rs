@@ -170,8 +170,12 @@ fn switching_class_at_layer4_reuses_the_forward_pass_and_equals_full_gradcam() {
     let input = common::random_input(96, &device);
     let first = run_grad_cam(&model, &input, Stage::Layer4, Target::TopClass);
     for class in 0..config.num_classes {
-        let switched =
-            pollster::block_on(grad_cam_for_class_at_layer4(&model, &first, class)).unwrap();
+        let switched = pollster::block_on(grad_cam_for_class_at_layer4(
+            &model,
+            &first,
+            Target::Class(class),
+        ))
+        .unwrap();
         let full = run_grad_cam(&model, &input, Stage::Layer4, Target::Class(class));
         assert_eq!(switched.class, class);
         assert_eq!(switched.logits, first.logits);
@@ -180,7 +184,7 @@ fn switching_class_at_layer4_reuses_the_forward_pass_and_equals_full_gradcam() {
     }
     let at_layer3 = run_grad_cam(&model, &input, Stage::Layer3, Target::TopClass);
     assert!(matches!(
-        pollster::block_on(grad_cam_for_class_at_layer4(&model, &at_layer3, 0)),
+        pollster::block_on(grad_cam_for_class_at_layer4(&model, &at_layer3, Target::Class(0))),
         Err(CamError::NotLastStage(l)) if l == Stage::Layer3.into()
     ));
 }

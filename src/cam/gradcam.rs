@@ -1,42 +1,72 @@
-//! Grad-CAM (Selvaraju et al. 2017) with burn autodiff.
+//! The result type every method returns, its errors, and Grad-CAM (Selvaraju et al. 2017)
+//! as the everyday entry point.
 //!
-//! The activations `A` of the chosen stage become a fresh autodiff leaf; the rest of the
+//! The activations `A` of the chosen layer become a fresh autodiff leaf; the rest of the
 //! network runs on top of it with the weights as constants, so the backward pass computes
-//! d(logit)/dA and nothing else (no weight gradients).
+//! d(score)/dA and nothing else (no weight gradients).
 
-use burn::tensor::{Tensor, activation::relu};
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
 
-use super::read_f32;
-use crate::model::{Layer, StagedClassifier};
+use super::compute::{CamRequest, compute_cam};
+use super::method::Method;
+use super::target::{ResolvedTarget, Target};
+use crate::model::{Layer, Stage, StagedClassifier};
 
-/// Which class the map explains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Target {
-    /// The class with the highest logit.
-    #[default]
-    TopClass,
-    /// A given class index.
-    Class(usize),
-}
-
-/// A Grad-CAM map at feature resolution, before upsampling and normalisation.
+/// A map, before upsampling to the photo and normalisation.
 #[derive(Debug, Clone)]
 pub struct CamOutput {
-    /// `ReLU(Σ_k α_k A_k)`, row-major, `height × width`.
+    /// Row-major `height × width`, non-negative.
     pub map: Vec<f32>,
-    /// Feature-map height.
+    /// Map height: the layer's (one layer) or the input's (fused layers, `aug_smooth`,
+    /// pixel-space methods).
     pub height: usize,
-    /// Feature-map width.
+    /// Map width.
     pub width: usize,
-    /// The class that was explained.
+    /// The explained class.
     pub class: usize,
+    /// In a contrast, the class argued against.
+    pub other: Option<usize>,
     /// All logits of the forward pass, `[classes]`.
     pub logits: Vec<f32>,
-    /// The explained layer.
+    /// The (first) explained layer; `head` for pixel-space methods.
     pub layer: Layer,
+    /// The method that made the map.
+    pub method: Method,
     /// That layer's activations `A` (`[1, C, h, w]`, no autodiff), kept on the device so that
-    /// another class can be explained without a new forward pass.
-    pub activations: Tensor<4>,
+    /// another class can be explained without a new forward pass; `None` for pixel methods.
+    pub activations: Option<Tensor<4>>,
+}
+
+impl CamOutput {
+    pub(crate) fn new(
+        map: Vec<f32>,
+        (height, width): (usize, usize),
+        target: ResolvedTarget,
+        logits: Vec<f32>,
+        activations: Option<Tensor<4>>,
+        method: Method,
+    ) -> Self {
+        Self {
+            map,
+            height,
+            width,
+            class: target.class,
+            other: target.other,
+            logits,
+            layer: Stage::Head.into(),
+            method,
+            activations,
+        }
+    }
+
+    /// The explained target.
+    pub fn target(&self) -> ResolvedTarget {
+        ResolvedTarget {
+            class: self.class,
+            other: self.other,
+        }
+    }
 }
 
 /// Why a map could not be computed.
@@ -48,6 +78,9 @@ pub enum CamError {
     /// The requested block does not exist in this network.
     #[error("this network has no layer `{0}`")]
     NoSuchLayer(Layer),
+    /// A layer-based method was asked for without a layer.
+    #[error("choose at least one layer for this method")]
+    NoLayer,
     /// The requested class does not exist.
     #[error("class {class} does not exist (the model has {classes} classes)")]
     NoSuchClass {
@@ -56,15 +89,16 @@ pub enum CamError {
         /// Number of classes of the model.
         classes: usize,
     },
-    /// The shortcut for switching classes only exists at the last stage.
-    #[error("switching classes without a new pass needs a `layer4` result, not `{0}`")]
+    /// The shortcut for switching classes only exists for Grad-CAM at the last stage.
+    #[error("switching classes without a new pass needs a Grad-CAM `layer4` result, not `{0}`")]
     NotLastStage(Layer),
     /// The device failed (lost GPU, failed read-back).
     #[error("the compute device failed: {0}")]
     Device(String),
 }
 
-/// Computes Grad-CAM for one image.
+/// Computes Grad-CAM for one image at one layer: ReLU(Σ_k α_k A_k), α_k the spatial mean of
+/// d(score)/dA_k.
 ///
 /// # Shapes
 /// - `input`: `[1, 3, H, W]`, on a device of the model's backend (autodiff not needed)
@@ -75,59 +109,19 @@ pub async fn grad_cam<M: StagedClassifier + ?Sized>(
     layer: impl Into<Layer>,
     target: Target,
 ) -> Result<CamOutput, CamError> {
-    let layer = layer.into();
-    if !layer.is_spatial() {
-        return Err(CamError::NotSpatial(layer));
-    }
-    if !model.has_layer(layer) {
-        return Err(CamError::NoSuchLayer(layer));
-    }
-    let activations = model.forward_until(layer, input.without_autodiff());
-    let leaf = activations.clone().autodiff().require_grad();
-    let logits = model.forward_from(layer, leaf.clone());
-    let [_, classes] = logits.dims();
-    let logit_values = read_f32(logits.clone().without_autodiff()).await?;
-    let class = match target {
-        Target::Class(c) if c < classes => c,
-        Target::Class(c) => return Err(CamError::NoSuchClass { class: c, classes }),
-        Target::TopClass => argmax(&logit_values),
-    };
-    let score = logits.narrow(1, class, 1).sum();
-    let grads = score.backward();
-    let gradient = leaf
-        .grad(&grads)
-        .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;
-    let [_, _, height, width] = activations.dims();
-    let alpha = gradient.mean_dim(3).mean_dim(2); // [1, C, 1, 1]
-    let map = read_f32(weighted_map(activations.clone(), alpha)).await?;
-    Ok(CamOutput {
-        map,
-        height,
-        width,
-        class,
-        logits: logit_values,
-        layer,
-        activations,
-    })
+    compute_cam(
+        model,
+        input,
+        &CamRequest::new(Method::GradCam, layer, target),
+    )
+    .await
 }
 
-/// The step every CAM method shares: ReLU(Σ_k w_k·A_k), the channel-weighted sum of the
-/// activations with negative evidence clipped.
+/// The step every channel-weighting method shares: ReLU(Σ_k w_k·A_k).
 ///
 /// # Shapes
 /// - `activations`: `[1, C, h, w]`; `channel_weights`: `[1, C, 1, 1]`
 /// - output: `[1, 1, h, w]`
 pub(crate) fn weighted_map(activations: Tensor<4>, channel_weights: Tensor<4>) -> Tensor<4> {
     relu((activations * channel_weights).sum_dim(1))
-}
-
-/// Index of the largest value (the first one on ties).
-pub(crate) fn argmax(values: &[f32]) -> usize {
-    values
-        .iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-            if v > bv { (i, v) } else { (bi, bv) }
-        })
-        .0
 }

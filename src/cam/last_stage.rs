@@ -6,39 +6,46 @@
 //! for any class (the oracle test checks this equals the autodiff path).
 
 use super::gradcam::weighted_map;
+use super::method::Method;
+use super::target::Target;
 use super::{CamError, CamOutput, read_f32};
 use crate::model::{Layer, Stage, StagedClassifier};
 
-/// Re-targets a `layer4` Grad-CAM result to another class, reusing its activations and logits.
+/// Re-targets a single-layer `layer4` Grad-CAM (or HiResCAM, identical there) result to
+/// another target, reusing its activations and logits. A contrast uses `W[A] − W[B]`.
 pub async fn grad_cam_for_class_at_layer4<M: StagedClassifier + ?Sized>(
     model: &M,
     previous: &CamOutput,
-    class: usize,
+    target: Target,
 ) -> Result<CamOutput, CamError> {
-    if previous.layer != Layer::from(Stage::Layer4) {
+    let reusable = matches!(previous.method, Method::GradCam | Method::HiResCam);
+    let activations = match &previous.activations {
+        Some(a) if reusable && previous.layer == Layer::from(Stage::Layer4) => a.clone(),
+        _ => return Err(CamError::NotLastStage(previous.layer)),
+    };
+    let resolved = target.resolve(&previous.logits)?;
+    let [_, channels, height, width] = activations.dims();
+    if (previous.height, previous.width) != (height, width) {
         return Err(CamError::NotLastStage(previous.layer));
     }
-    let classes = previous.logits.len();
-    if class >= classes {
-        return Err(CamError::NoSuchClass { class, classes });
-    }
-    let activations = previous.activations.clone();
-    let [_, channels, height, width] = activations.dims();
     // burn stores the linear weight as [in, out]: column `class` holds W[class, ·].
-    let weights = model
-        .classifier()
-        .weight
-        .val()
-        .narrow(1, class, 1)
+    let column = |c: usize| model.classifier().weight.val().narrow(1, c, 1);
+    let mut weights = column(resolved.class);
+    if let Some(other) = resolved.other {
+        weights = weights - column(other);
+    }
+    let weights = weights
         .reshape([1, channels, 1, 1])
         .div_scalar((height * width) as f32);
-    Ok(CamOutput {
-        map: read_f32(weighted_map(activations.clone(), weights)).await?,
-        height,
-        width,
-        class,
-        logits: previous.logits.clone(),
-        layer: Stage::Layer4.into(),
-        activations,
-    })
+    let map = read_f32(weighted_map(activations.clone(), weights)).await?;
+    let mut cam = CamOutput::new(
+        map,
+        (height, width),
+        resolved,
+        previous.logits.clone(),
+        Some(activations),
+        previous.method,
+    );
+    cam.layer = previous.layer;
+    Ok(cam)
 }

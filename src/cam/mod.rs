@@ -1,10 +1,26 @@
-//! Class activation maps. Grad-CAM today; the method family grows here, each method being
-//! the rule that turns (activations, gradients) into channel weights.
+//! Class activation maps: the pytorch-grad-cam method family on any [`StagedClassifier`]
+//! network, at any layer or several, plus pixel-space saliency.
+//!
+//! [`compute_cam`] is the entry point; [`grad_cam`] is its everyday special case.
+//!
+//! [`StagedClassifier`]: crate::model::StagedClassifier
 
+mod compute;
+mod eigen;
 mod gradcam;
+mod gradient_rules;
 mod last_stage;
+mod method;
+mod perturbation;
+mod pixel;
 mod readback;
+mod target;
 
-pub use gradcam::{CamError, CamOutput, Target, grad_cam};
+pub use compute::{CamRequest, compute_cam, scale_like_pytorch_grad_cam};
+pub use eigen::first_component_projection;
+pub use gradcam::{CamError, CamOutput, grad_cam};
 pub use last_stage::grad_cam_for_class_at_layer4;
+pub use method::{Method, UnknownMethod};
+pub use pixel::SmoothGradOptions;
 pub use readback::read_f32;
+pub use target::{ResolvedTarget, Target};

@@ -1,0 +1,256 @@
+//! Any CAM method, at one or several layers, with pytorch-grad-cam's `aug_smooth` and
+//! `eigen_smooth` options: the one entry point the engine, the page and the CLI use.
+
+use burn::tensor::Tensor;
+
+use super::eigen::first_component_projection;
+use super::gradient_rules::contributions;
+use super::method::Method;
+use super::perturbation::{ablation_cam_weights, score_cam_weights};
+use super::pixel::{SmoothGradOptions, saliency, smooth_grad};
+use super::target::{ResolvedTarget, Target};
+use super::{CamError, CamOutput, read_f32};
+use crate::model::{Layer, StagedClassifier};
+use crate::render::resize_bilinear;
+
+/// What to compute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CamRequest {
+    /// The method.
+    pub method: Method,
+    /// One layer, or several to fuse (ignored by pixel-space methods).
+    pub layers: Vec<Layer>,
+    /// The explained score.
+    pub target: Target,
+    /// Average over horizontal flips × brightness 0.9/1.0/1.1 (pytorch-grad-cam's ttach set).
+    pub aug_smooth: bool,
+    /// Replace the channel sum by the first principal component of the contributions.
+    pub eigen_smooth: bool,
+    /// SmoothGrad's sample count and noise.
+    pub smooth_grad: SmoothGradOptions,
+}
+
+impl CamRequest {
+    /// `method` at one layer for `target`, no smoothing.
+    pub fn new(method: Method, layer: impl Into<Layer>, target: Target) -> Self {
+        Self {
+            method,
+            layers: vec![layer.into()],
+            target,
+            aug_smooth: false,
+            eigen_smooth: false,
+            smooth_grad: SmoothGradOptions::default(),
+        }
+    }
+}
+
+/// Computes the map. A single layer without `aug_smooth` gives the raw map at the layer's
+/// resolution (ReLU applied, not normalised). Several layers, `aug_smooth` and the
+/// pixel-space methods give a map at input resolution, built as pytorch-grad-cam does: each
+/// layer's map min-max normalised and resized (bilinear, half-pixel), the mean over layers
+/// normalised again; `aug_smooth` averages those maps over the augmentations.
+///
+/// # Shapes
+/// - `input`: `[1, 3, H, W]`
+pub async fn compute_cam<M: StagedClassifier + ?Sized>(
+    model: &M,
+    input: Tensor<4>,
+    request: &CamRequest,
+) -> Result<CamOutput, CamError> {
+    if request.layers.is_empty() && !request.method.is_pixel_space() {
+        return Err(CamError::NoLayer);
+    }
+    for layer in &request.layers {
+        if !layer.is_spatial() {
+            return Err(CamError::NotSpatial(*layer));
+        }
+        if !model.has_layer(*layer) {
+            return Err(CamError::NoSuchLayer(*layer));
+        }
+    }
+    let input = input.without_autodiff();
+    if !request.aug_smooth {
+        let at_input = request.layers.len() > 1;
+        return compute_once(model, input, request, None, at_input).await;
+    }
+    // The plain pass fixes the target; each augmentation explains that same target.
+    let mut plain = compute_once(model, input.clone(), request, None, true).await?;
+    let resolved = Some(plain.target());
+    let width = plain.width;
+    let mut sum: Vec<f64> = plain.map.iter().map(|&v| f64::from(v)).collect();
+    for (flip, factor) in [
+        (false, 0.9),
+        (false, 1.1),
+        (true, 0.9),
+        (true, 1.0),
+        (true, 1.1),
+    ] {
+        let mut x = input.clone().mul_scalar(factor);
+        if flip {
+            x = x.flip([3]);
+        }
+        let mut cam = compute_once(model, x, request, resolved, true).await?;
+        if flip {
+            flip_rows(&mut cam.map, width);
+        }
+        sum.iter_mut()
+            .zip(&cam.map)
+            .for_each(|(s, &v)| *s += f64::from(v));
+    }
+    plain.map = sum.into_iter().map(|s| (s / 6.0) as f32).collect();
+    Ok(plain)
+}
+
+fn flip_rows(map: &mut [f32], width: usize) {
+    map.chunks_mut(width).for_each(<[f32]>::reverse);
+}
+
+/// pytorch-grad-cam's `scale_cam_image`: `(x − min) / (1e-7 + max(x − min))`.
+pub fn scale_like_pytorch_grad_cam(map: &mut [f32]) {
+    let min = map.iter().copied().fold(f32::INFINITY, f32::min);
+    map.iter_mut().for_each(|v| *v -= min);
+    let max = map.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    map.iter_mut().for_each(|v| *v /= 1e-7 + max);
+}
+
+async fn compute_once<M: StagedClassifier + ?Sized>(
+    model: &M,
+    input: Tensor<4>,
+    request: &CamRequest,
+    resolved: Option<ResolvedTarget>,
+    at_input_resolution: bool,
+) -> Result<CamOutput, CamError> {
+    let [_, _, in_h, in_w] = input.dims();
+    if request.method.is_pixel_space() {
+        let logits = read_f32(model.forward(input.clone())).await?;
+        let target = resolve(resolved, request.target, &logits)?;
+        let map = match request.method {
+            Method::SmoothGrad => smooth_grad(model, &input, &target, request.smooth_grad).await?,
+            _ => saliency(model, &input, &target).await?,
+        };
+        return Ok(CamOutput::new(
+            map,
+            (in_h, in_w),
+            target,
+            logits,
+            None,
+            request.method,
+        ));
+    }
+    let first = layer_map(model, input.clone(), request.layers[0], request, resolved).await?;
+    // Every layer explains the target the first one resolved.
+    let target = Some(first.target());
+    let mut fused = vec![0f32; in_h * in_w];
+    add_scaled(
+        &mut fused,
+        &first.map,
+        (first.height, first.width),
+        (in_h, in_w),
+    );
+    for layer in &request.layers[1..] {
+        let cam = layer_map(model, input.clone(), *layer, request, target).await?;
+        add_scaled(&mut fused, &cam.map, (cam.height, cam.width), (in_h, in_w));
+    }
+    Ok(finish(
+        first,
+        fused,
+        request.layers.len(),
+        (in_h, in_w),
+        at_input_resolution,
+    ))
+}
+
+/// Adds a layer's map, normalised and resized to the input, to the running sum.
+fn add_scaled(sum: &mut [f32], map: &[f32], size: (usize, usize), input: (usize, usize)) {
+    let mut scaled = map.to_vec();
+    scale_like_pytorch_grad_cam(&mut scaled);
+    let resized = resize_bilinear(&scaled, size, input);
+    sum.iter_mut()
+        .zip(resized)
+        .for_each(|(s, v)| *s += v.max(0.0));
+}
+
+fn finish(
+    mut first: CamOutput,
+    mut fused: Vec<f32>,
+    layers: usize,
+    (in_h, in_w): (usize, usize),
+    at_input_resolution: bool,
+) -> CamOutput {
+    if at_input_resolution {
+        fused.iter_mut().for_each(|v| *v /= layers as f32);
+        scale_like_pytorch_grad_cam(&mut fused);
+        first.map = fused;
+        first.height = in_h;
+        first.width = in_w;
+    }
+    first
+}
+
+fn resolve(
+    resolved: Option<ResolvedTarget>,
+    target: Target,
+    logits: &[f32],
+) -> Result<ResolvedTarget, CamError> {
+    match resolved {
+        Some(r) => Ok(r),
+        None => target.resolve(logits),
+    }
+}
+
+/// One layer's map at its own resolution, ReLU applied.
+async fn layer_map<M: StagedClassifier + ?Sized>(
+    model: &M,
+    input: Tensor<4>,
+    layer: Layer,
+    request: &CamRequest,
+    resolved: Option<ResolvedTarget>,
+) -> Result<CamOutput, CamError> {
+    let method = request.method;
+    let activations = model.forward_until(layer, input.clone());
+    let [_, channels, height, width] = activations.dims();
+    let (logits, target, contribution) = if method.needs_gradients() {
+        let leaf = activations.clone().autodiff().require_grad();
+        let logits_t = model.forward_from(layer, leaf.clone());
+        let logits = read_f32(logits_t.clone().without_autodiff()).await?;
+        let target = resolve(resolved, request.target, &logits)?;
+        let grads = target.score(logits_t).sum().backward();
+        let gradients = leaf
+            .grad(&grads)
+            .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;
+        let c = contributions(method, activations.clone(), gradients).expect("gradient method");
+        (logits, target, c)
+    } else {
+        let logits = read_f32(model.forward_from(layer, activations.clone())).await?;
+        let target = resolve(resolved, request.target, &logits)?;
+        let c = match method {
+            Method::ScoreCam => {
+                let w = score_cam_weights(model, &input, &activations, &target).await?;
+                activations.clone() * w
+            }
+            Method::AblationCam => {
+                let w = ablation_cam_weights(model, layer, &activations, &logits, &target).await?;
+                activations.clone() * w
+            }
+            _ => activations.clone(),
+        };
+        (logits, target, c)
+    };
+    let project = request.eigen_smooth || matches!(method, Method::EigenCam | Method::EigenGradCam);
+    let mut map = if project {
+        first_component_projection(&read_f32(contribution).await?, channels)
+    } else {
+        read_f32(contribution.sum_dim(1)).await?
+    };
+    map.iter_mut().for_each(|v| *v = v.max(0.0));
+    let mut cam = CamOutput::new(
+        map,
+        (height, width),
+        target,
+        logits,
+        Some(activations),
+        method,
+    );
+    cam.layer = layer;
+    Ok(cam)
+}
