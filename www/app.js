@@ -1,15 +1,27 @@
-// Page glue: events, downloads and DOM text. Decoding, the model, Grad-CAM and the
-// overlay pixels all come from Rust (src/web); this file never computes a heatmap.
+// Page glue: events, the model picker and DOM text. Decoding, the model, Grad-CAM and the
+// overlay pixels all come from Rust (src/web); downloading, verifying and caching weights
+// lives in weights.js. This file never computes a heatmap.
+
+import {
+  WeightsError, fetchManifest, forgetWeights, formatBytes, obtainWeights, pruneCache, rememberWeights,
+} from './weights.js';
 
 const $ = (id) => document.getElementById(id);
 const canvas = $('overlay');
 const statusLine = $('status');
 const top5List = $('top5');
 const caption = $('caption');
+const picker = $('model');
 
 let app = null;          // wasm App, once created
-let modelLoaded = null;  // promise resolved when weights are in
-let generation = 0;      // bumped by every new photo or class request; older work is dropped
+let manifest = null;     // weights/models.json
+let chosen = null;       // the manifest entry the picker asks for
+let loaded = null;       // the entry whose weights are in the engine (null while loading)
+let loadToken = 0;       // bumped by every model choice; an older download is abandoned
+let abortDownload = null;
+let pickerNote = '';     // why the picker shows another model than ?model= asked for
+let modelError = null;   // why no model is loaded, when loading failed
+let generation = 0;      // bumped by every new photo, class or model request; older work is dropped
 let queue = Promise.resolve();
 let currentFile = null;
 
@@ -58,68 +70,133 @@ async function gpuAdapterName() {
   }
 }
 
-function formatBytes(n) {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
+// ---- models -------------------------------------------------------------------------
+
+function optionText(model) {
+  const untrained = model.trained || /untrained/i.test(model.label) ? '' : ' (untrained)';
+  return `${model.label}${untrained} — ${formatBytes(model.bytes)}`;
 }
 
-async function download(url, expectedBytes, onProgress) {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`download of ${url} failed: HTTP ${response.status}`);
-  const total = Number(response.headers.get('content-length')) || expectedBytes || 0;
-  const reader = response.body.getReader();
-  const chunks = [];
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    received += value.length;
-    onProgress(received, total);
-  }
-  if (expectedBytes && received !== expectedBytes) {
-    throw new Error(`download of ${url} is incomplete: ${received} of ${expectedBytes} bytes`);
-  }
-  const bytes = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+function fillPicker() {
+  picker.replaceChildren(...manifest.models.map((m) => new Option(optionText(m), m.name)));
+  picker.disabled = false;
+  picker.addEventListener('change', () => {
+    pickerNote = '';
+    const url = new URL(location.href);
+    url.searchParams.set('model', picker.value);
+    history.replaceState(null, '', url);
+    loadModel(manifest.models.find((m) => m.name === picker.value));
+  });
 }
 
-async function loadModel() {
-  const manifest = await (await fetch('weights/models.json')).json();
-  const wanted = new URLSearchParams(location.search).get('model') || manifest.default;
-  const model = manifest.models.find((m) => m.name === wanted);
-  if (!model) throw new Error(`unknown model "${wanted}"`);
+/** `?model=` when it names a model here, else the manifest's default. */
+function initialModel() {
+  const fallback = manifest.models.find((m) => m.name === manifest.default) || manifest.models[0];
+  const asked = new URLSearchParams(location.search).get('model');
+  const model = asked && manifest.models.find((m) => m.name === asked);
+  if (asked && !model) pickerNote = `There is no model “${asked}” here; showing ${fallback.label} instead.`;
+  return model || fallback;
+}
+
+function showModelNote(model) {
+  const untrained = model && !model.trained
+    ? `${model.label} has untrained (random) weights: predictions and heatmaps are not meaningful.` : '';
+  const note = $('model-note');
+  note.textContent = [pickerNote, untrained].filter(Boolean).join(' ');
+  note.hidden = !note.textContent;
+}
+
+function showProgress(model, got, total) {
   const bar = $('download');
   bar.hidden = false;
-  const bytes = await download(`weights/${model.file}`, model.bytes, (got, total) => {
-    bar.max = total || 1;
-    bar.value = got;
-    const pct = total ? ` (${Math.floor((100 * got) / total)}%)` : '';
-    setStatus(`Downloading ${model.label}: ${formatBytes(got)} of ${formatBytes(total)}${pct}`);
-  });
-  setStatus(`Loading ${model.label} into the engine…`);
-  await nextFrame();
-  const info = JSON.parse(app.loadWeights(bytes));
-  bar.hidden = true;
-  const note = $('model-note');
-  if (!info.trained) {
-    note.hidden = false;
-    note.textContent = `${model.label} has untrained (random) weights: predictions and heatmaps are not meaningful yet.`;
-  }
-  document.body.dataset.model = model.name;
-  return model;
+  bar.max = total || 1;
+  bar.value = got;
+  const pct = total ? ` (${Math.floor((100 * got) / total)}%)` : '';
+  setStatus(`Downloading ${model.label}: ${formatBytes(got)} of ${formatBytes(total)}${pct}`);
 }
 
-function renderTop5(top5, chosen) {
+/** Chooses `model`: fetches its verified bytes (cache or network), then loads them in turn. */
+async function loadModel(model) {
+  const token = ++loadToken;
+  if (abortDownload) abortDownload.abort();
+  const controller = new AbortController();
+  abortDownload = controller;
+  chosen = model;
+  loaded = null;
+  modelError = null;
+  generation += 1; // the heatmap on screen belongs to the previous model
+  delete document.body.dataset.ready;
+  delete document.body.dataset.model;
+  delete document.body.dataset.weightsSource;
+  $('retry').hidden = true;
+  picker.value = model.name;
+  $('model-name').textContent = model.label;
+  showModelNote(null);
+  if (currentFile) {
+    setCanvasState('working');
+    top5List.replaceChildren();
+    caption.textContent = `Switching to ${model.label}…`;
+  }
+  setStatus(`Looking for ${model.label} in this browser's cache…`);
+  let weights;
+  try {
+    weights = await obtainWeights(model, { signal: controller.signal, onProgress: (got, total) => showProgress(model, got, total) });
+  } catch (e) {
+    if (token === loadToken) modelFailed(model, e);
+    return;
+  }
+  if (token !== loadToken) return;
+  $('download').hidden = true;
+  enqueue(() => installWeights(model, weights, token));
+}
+
+/** Hands verified bytes to the engine (in the queue, so no explanation runs meanwhile). */
+async function installWeights(model, weights, token) {
+  if (token !== loadToken || !app) return;
+  setStatus(`Loading ${model.label} into the engine…`);
+  await nextFrame();
+  try {
+    app.loadWeights(weights.bytes);
+  } catch (e) {
+    await forgetWeights(model); // never keep bytes the engine refuses
+    if (token === loadToken) modelFailed(model, new WeightsError(`${model.label} could not be loaded by the engine: ${e.message || e}.`));
+    return;
+  }
+  const stored = weights.source === 'network' && (await rememberWeights(model, weights.bytes));
+  if (token !== loadToken) return;
+  loaded = model;
+  showModelNote(model);
+  document.body.dataset.model = model.name;
+  document.body.dataset.weightsSource = weights.source;
+  document.body.dataset.ready = 'true';
+  const size = formatBytes(model.bytes);
+  const how = weights.source === 'cache'
+    ? `Loaded from cache: ${model.label} (${size}, sha256 verified).`
+    : `Downloaded ${model.label} (${size}, sha256 verified${stored ? ', cached for next time' : ''}).`;
+  setStatus(`${how} Drop a photo to explain it.`);
+  // The photo on screen (or dropped while loading) is explained with this model now.
+  if (currentFile) explainFile(currentFile);
+}
+
+function modelFailed(model, e) {
+  $('download').hidden = true;
+  if (currentFile) {
+    setCanvasState('error');
+    clearResult('No heatmap: the model is not loaded.');
+  }
+  const message = e instanceof WeightsError ? e.message : `${model.label} could not be loaded: ${e.message || e}.`;
+  modelError = `${message} Press Retry to try again.`;
+  setStatus(modelError, 'error');
+  $('retry').hidden = false;
+}
+
+// ---- photos -------------------------------------------------------------------------
+
+function renderTop5(top5, chosenClass) {
   const items = top5.map((p) => {
     const li = document.createElement('li');
-    li.dataset.testid = `class-${p.class}`;
     li.setAttribute('data-testid', `class-${p.class}`);
-    if (p.class === chosen) li.setAttribute('aria-current', 'true');
+    if (p.class === chosenClass) li.setAttribute('aria-current', 'true');
     const button = document.createElement('button');
     button.type = 'button';
     button.textContent = `${p.label} — ${(100 * p.prob).toFixed(2)}%`;
@@ -133,8 +210,9 @@ function renderTop5(top5, chosen) {
 
 async function runExplain(cls, gen, name) {
   if (gen !== generation) return;
+  const model = loaded;
   setCanvasState('working');
-  setStatus(`Computing Grad-CAM for ${name}…`);
+  setStatus(`Computing Grad-CAM for ${name} with ${model.label}…`);
   await nextFrame();
   const started = performance.now();
   let report;
@@ -151,10 +229,11 @@ async function runExplain(cls, gen, name) {
   renderTop5(report.top5, report.class);
   canvas.dataset.ms = String(ms);
   setCanvasState('ready', report.class);
-  caption.textContent = `Grad-CAM at layer4 for “${report.label}” (class ${report.class}), ${canvas.width}×${canvas.height}.`;
+  caption.textContent = `${model.label}: Grad-CAM at its last feature stage for “${report.label}” `
+    + `(class ${report.class}), ${canvas.width}×${canvas.height}.`;
   setStatus(evidence
-    ? `Done in ${ms} ms: red marks where the network found evidence for “${report.label}”.`
-    : `Done in ${ms} ms: no positive evidence for “${report.label}”; showing the plain photo.`);
+    ? `Done in ${ms} ms: red marks where ${model.label} found evidence for “${report.label}”.`
+    : `Done in ${ms} ms: ${model.label} found no positive evidence for “${report.label}”; showing the plain photo.`);
 }
 
 function showError(message) {
@@ -166,18 +245,22 @@ function showError(message) {
 function explainFile(file) {
   const gen = ++generation;
   currentFile = file;
+  if (!loaded) {
+    // Explained as soon as the model is in (after a failed load, once Retry succeeds).
+    if (modelError) {
+      showError(`${file.name} cannot be explained yet: ${modelError}`);
+    } else {
+      setCanvasState('working');
+      caption.textContent = `${file.name} will be explained once the model is loaded.`;
+    }
+    return;
+  }
   setCanvasState('working');
   setStatus(`Reading ${file.name}…`);
   enqueue(async () => {
-    if (gen !== generation) return;
-    if (!app || !modelLoaded) return;
-    try {
-      await modelLoaded;
-    } catch {
-      return; // the model error is already on screen
-    }
-    if (gen !== generation) return;
+    if (gen !== generation || !loaded) return;
     const bytes = new Uint8Array(await file.arrayBuffer());
+    if (gen !== generation) return;
     try {
       const size = JSON.parse(app.setPhoto(bytes));
       caption.textContent = `${file.name}: ${size.width}×${size.height}`;
@@ -190,7 +273,7 @@ function explainFile(file) {
 }
 
 function requestClass(cls) {
-  if (!currentFile) return;
+  if (!currentFile || !loaded) return;
   const gen = ++generation;
   const name = currentFile.name;
   enqueue(() => runExplain(cls, gen, `${name}, class ${cls}`));
@@ -215,26 +298,39 @@ function wireInputs() {
     if (file) explainFile(file);
     else setStatus('That drop held no file: drop a photo file.', 'error');
   });
+  $('retry').addEventListener('click', () => loadModel(chosen));
+}
+
+async function startEngine() {
+  const wasm = await wasmBindings();
+  const adapter = await gpuAdapterName();
+  const engine = await wasm.App.create(adapter !== null);
+  const onGpu = engine.backend.startsWith('webgpu');
+  document.body.dataset.backend = onGpu ? 'webgpu' : 'cpu';
+  $('backend').textContent = onGpu ? `Backend: WebGPU (${adapter})` : `Backend: ${engine.backend.replace(/^cpu/, 'CPU')}`;
+  return engine;
 }
 
 async function start() {
   wireInputs();
-  const wasm = await wasmBindings();
-  const adapter = await gpuAdapterName();
-  app = await wasm.App.create(adapter !== null);
-  const onGpu = app.backend.startsWith('webgpu');
-  document.body.dataset.backend = onGpu ? 'webgpu' : 'cpu';
-  $('backend').textContent = onGpu ? `Backend: WebGPU (${adapter})` : `Backend: ${app.backend.replace(/^cpu/, 'CPU')}`;
-  modelLoaded = loadModel();
+  // The weights download while the engine starts; queued work waits for the engine.
+  const engine = startEngine();
+  enqueue(() => engine.then((e) => { app = e; }, () => {}));
   try {
-    const model = await modelLoaded;
-    document.body.dataset.ready = 'true';
-    if (currentFile === null) setStatus(`Ready: drop a photo to explain it with ${model.label}.`);
+    manifest = await fetchManifest();
   } catch (e) {
-    setStatus(`The model could not be loaded: ${e.message || e}. Reload the page to try again.`, 'error');
+    modelError = `The list of models could not be read: ${e.message || e}. Reload the page to try again.`;
+    setStatus(modelError, 'error');
+    return;
   }
-  // A photo dropped while the model was loading is explained now.
-  if (currentFile) explainFile(currentFile);
+  fillPicker();
+  loadModel(initialModel());
+  pruneCache(manifest).catch(() => {});
+  await engine;
 }
 
-start().catch((e) => setStatus(`The app failed to start: ${e.message || e}`, 'error'));
+start().catch((e) => {
+  loadToken += 1; // stop reporting download progress over this message
+  if (abortDownload) abortDownload.abort();
+  setStatus(`The app failed to start: ${e.message || e}`, 'error');
+});

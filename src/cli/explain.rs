@@ -1,71 +1,263 @@
-//! `gradcam explain`: top-5 and a Grad-CAM overlay for one photo.
+//! `gradcam explain`: top-5 and a CAM overlay for each photo (or a preprocessed tensor).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use burn::tensor::Device;
+use anyhow::{Context, Result, bail};
+use burn::tensor::{Device, Tensor, TensorData};
+use clap::Args;
+use image::RgbImage;
 use serde_json::json;
 
-use crate::cam::Target;
-use crate::engine::Explainer;
-use crate::imageio::decode_photo;
+use super::inputs::{collect_photos, find_weights};
+use crate::cam::{CamRequest, Method, SmoothGradOptions, Target};
+use crate::engine::{Explainer, Explanation};
+use crate::imageio::{decode_photo, read_npy_f32, write_npy_f32};
 use crate::model::Layer;
+use crate::render::{DEFAULT_PHOTO_WEIGHT, render_overlay};
 
-pub(super) fn explain(
-    photo_path: &Path,
-    weights: &Path,
-    layer: Layer,
+/// Options of `gradcam explain`.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// Photos or folders of photos (JPEG, PNG, GIF, WebP, BMP, TIFF).
+    photos: Vec<PathBuf>,
+    /// Model preset (`resnet101`, `efficientnet-lite0`, …): finds its weights in `weights/`
+    /// when `--weights` is absent, and must match the weights file when both are given.
+    #[arg(long)]
+    model: Option<String>,
+    /// Burnpack weights file.
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// CAM method: gradcam, hirescam, gradcam++, xgradcam, layercam, eigencam, eigengradcam,
+    /// scorecam, ablationcam, saliency, smoothgrad.
+    #[arg(long, default_value = "gradcam")]
+    method: Method,
+    /// Layer(s), comma-separated to fuse several: `layer4`, `layer3.22`, `layer3,layer4`.
+    #[arg(long, default_value = "layer4", value_delimiter = ',')]
+    layer: Vec<Layer>,
+    /// Class index to explain (default: the top-1 class).
+    #[arg(long, conflicts_with = "contrast")]
     target: Option<usize>,
-    out: Option<&Path>,
+    /// "Why A rather than B": explain logit_A − logit_B.
+    #[arg(long, value_delimiter = ',', num_args = 1, value_names = ["A,B"])]
+    contrast: Option<Vec<usize>>,
+    /// Average over horizontal flips × brightness 0.9/1.0/1.1.
+    #[arg(long)]
+    aug_smooth: bool,
+    /// First principal component of the contributions instead of their sum.
+    #[arg(long)]
+    eigen_smooth: bool,
+    /// SmoothGrad: number of noisy samples.
+    #[arg(long, default_value_t = SmoothGradOptions::default().samples)]
+    smoothgrad_samples: usize,
+    /// Overlay PNG (one photo), or a folder for one `<name>.png` per photo.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The raw map (before upsampling and normalisation) as float32 `.npy` (one photo), or a
+    /// folder for one `<name>.npy` per photo.
+    #[arg(long)]
+    cam_out: Option<PathBuf>,
+    /// A preprocessed float32 `.npy` input `[1, 3, H, W]`, used instead of a photo.
+    #[arg(long, conflicts_with = "photos")]
+    input_tensor: Option<PathBuf>,
+    /// Share of the photo in the blend (0 = heatmap only, 1 = photo only).
+    #[arg(long, default_value_t = DEFAULT_PHOTO_WEIGHT)]
     photo_weight: f32,
-    as_json: bool,
-) -> Result<()> {
+    /// Print one JSON object per photo on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+impl ExplainArgs {
+    fn request(&self) -> Result<CamRequest> {
+        let target = match (&self.contrast, self.target) {
+            (Some(pair), _) => match pair.as_slice() {
+                [class, other] => Target::Contrast {
+                    class: *class,
+                    other: *other,
+                },
+                _ => bail!("--contrast takes two classes: A,B"),
+            },
+            (None, Some(class)) => Target::Class(class),
+            (None, None) => Target::TopClass,
+        };
+        let mut request = CamRequest::new(self.method, self.layer[0], target);
+        request.layers = self.layer.clone();
+        request.aug_smooth = self.aug_smooth;
+        request.eigen_smooth = self.eigen_smooth;
+        request.smooth_grad.samples = self.smoothgrad_samples;
+        Ok(request)
+    }
+}
+
+/// Runs `gradcam explain`: every photo in turn; a photo that fails is reported and skipped.
+pub(super) fn run(args: &ExplainArgs) -> Result<()> {
     let device = Device::flex();
-    let bytes =
-        std::fs::read(weights).with_context(|| format!("reading weights {}", weights.display()))?;
+    let weights = find_weights(args.weights.as_deref(), args.model.as_deref())?;
+    let bytes = std::fs::read(&weights)
+        .with_context(|| format!("reading weights {}", weights.display()))?;
     let explainer = Explainer::from_burnpack(bytes, &device)
         .with_context(|| format!("loading weights {}", weights.display()))?;
-    let file =
-        std::fs::read(photo_path).with_context(|| format!("reading {}", photo_path.display()))?;
-    let photo =
-        decode_photo(&file).with_context(|| format!("decoding {}", photo_path.display()))?;
-    let target = target.map_or(Target::TopClass, Target::Class);
-    let explanation = pollster::block_on(explainer.explain(&photo, layer, target))
-        .with_context(|| format!("explaining {}", photo_path.display()))?;
-    let overlay = explanation.overlay(&photo, photo_weight);
-    if let Some(out) = out {
+    let model = explainer.info().arch.name();
+    if let Some(wanted) = &args.model
+        && *wanted != model
+    {
+        bail!("{} holds {model}, not {wanted}", weights.display());
+    }
+    let request = args.request()?;
+    if let Some(tensor) = &args.input_tensor {
+        let explanation = explain_tensor(&explainer, tensor, request, &device)?;
+        let [_, _, h, w] = tensor_shape(tensor)?;
+        let blank = RgbImage::new(w as u32, h as u32);
+        return report(args, &model, tensor, &blank, &explanation, Single);
+    }
+    let photos = collect_photos(&args.photos)?;
+    let many = if photos.len() > 1 { Many } else { Single };
+    let mut failed = 0;
+    for (i, path) in photos.iter().enumerate() {
+        if many == Many {
+            eprint!("[{}/{}] {} … ", i + 1, photos.len(), path.display());
+        }
+        let result = explain_photo(&explainer, path, request.clone())
+            .and_then(|(photo, e)| report(args, &model, path, &photo, &e, many).map(|()| e));
+        match result {
+            Ok(e) if many == Many => eprintln!("ok ({:.0} ms)", e.timings.cam_ms),
+            Ok(_) => {}
+            Err(e) => {
+                failed += 1;
+                if many == Many {
+                    eprintln!("failed");
+                }
+                eprintln!("error: {}: {e:#}", path.display());
+                if args.json {
+                    println!("{}", json!({"photo": path, "error": format!("{e:#}")}));
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} photos could not be explained", photos.len());
+    }
+    Ok(())
+}
+
+/// Whether outputs name a file (one photo) or a folder (several).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outputs {
+    Single,
+    Many,
+}
+use Outputs::{Many, Single};
+
+fn explain_photo(
+    explainer: &Explainer,
+    path: &Path,
+    request: CamRequest,
+) -> Result<(RgbImage, Explanation)> {
+    let file = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let photo = decode_photo(&file)?;
+    let explanation = pollster::block_on(explainer.explain_with(&photo, request))?;
+    Ok((photo.rgb, explanation))
+}
+
+fn tensor_shape(path: &Path) -> Result<[usize; 4]> {
+    let array = read_npy_f32(&std::fs::read(path)?)?;
+    match array.shape.as_slice() {
+        [1, 3, h, w] => Ok([1, 3, *h, *w]),
+        other => bail!(
+            "{} has shape {other:?}; expected [1, 3, H, W]",
+            path.display()
+        ),
+    }
+}
+
+fn explain_tensor(
+    explainer: &Explainer,
+    path: &Path,
+    request: CamRequest,
+    device: &Device,
+) -> Result<Explanation> {
+    let shape = tensor_shape(path)?;
+    let array = read_npy_f32(&std::fs::read(path)?)?;
+    let input = Tensor::from_data(TensorData::new(array.data, shape), device);
+    Ok(pollster::block_on(
+        explainer.explain_tensor(input, request, 0.0),
+    )?)
+}
+
+/// Where an output for `source` goes: the path itself for one photo, `dir/<stem>.<ext>` for
+/// several.
+fn output_path(base: &Path, source: &Path, ext: &str, outputs: Outputs) -> Result<PathBuf> {
+    if outputs == Single {
+        return Ok(base.to_owned());
+    }
+    std::fs::create_dir_all(base).with_context(|| format!("creating {}", base.display()))?;
+    let stem = source.file_stem().unwrap_or_default().to_string_lossy();
+    Ok(base.join(format!("{stem}.{ext}")))
+}
+
+fn report(
+    args: &ExplainArgs,
+    model: &str,
+    source: &Path,
+    photo: &RgbImage,
+    explanation: &Explanation,
+    outputs: Outputs,
+) -> Result<()> {
+    let cam = &explanation.cam;
+    if let Some(out) = &args.out {
+        let path = output_path(out, source, "png", outputs)?;
+        let overlay = render_overlay(photo, &cam.map, (cam.height, cam.width), args.photo_weight);
         image::save_buffer(
-            out,
+            &path,
             &overlay.rgba,
             overlay.width,
             overlay.height,
             image::ExtendedColorType::Rgba8,
         )
-        .with_context(|| format!("writing {}", out.display()))?;
+        .with_context(|| format!("writing {}", path.display()))?;
     }
-    if as_json {
-        let report = json!({
-            "photo": photo_path,
-            "layer": layer.to_string(),
-            "target": explanation.cam.class,
-            "trained": explainer.info().trained,
-            "top5": explanation.top5,
-            "cam_shape": [explanation.cam.height, explanation.cam.width],
-            "timings_ms": explanation.timings,
-        });
-        println!("{report}");
+    if let Some(out) = &args.cam_out {
+        let path = output_path(out, source, "npy", outputs)?;
+        std::fs::write(&path, write_npy_f32(&[cam.height, cam.width], &cam.map))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let layers: Vec<String> = explanation
+        .request
+        .layers
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if args.json {
+        let target = match cam.other {
+            Some(other) => json!({"class": cam.class, "rather_than": other}),
+            None => json!(cam.class),
+        };
+        println!(
+            "{}",
+            json!({
+                "photo": source,
+                "model": model,
+                "method": cam.method.name(),
+                "layer": layers.join(","),
+                "target": target,
+                "top5": explanation.top5,
+                "cam_shape": [cam.height, cam.width],
+                "timings_ms": explanation.timings,
+            })
+        );
     } else {
+        if outputs == Many {
+            println!("{}:", source.display());
+        }
         for p in &explanation.top5 {
             println!("{:>4}  {:6.2}%  {}", p.class, p.prob * 100.0, p.label);
         }
-        if !explainer.info().trained {
-            eprintln!("note: these weights are untrained; the heatmap is not meaningful");
-        }
     }
-    if explanation.cam.map.iter().all(|v| *v <= 0.0) {
+    if cam.map.iter().all(|v| *v <= 0.0) {
         eprintln!(
-            "no positive evidence for class {}: the overlay shows the plain photo",
-            explanation.cam.class
+            "{}: no positive evidence for class {}: the overlay shows the plain photo",
+            source.display(),
+            cam.class
         );
     }
     Ok(())

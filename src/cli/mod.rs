@@ -1,6 +1,7 @@
 //! The native command line: the same engine as the page, on the `flex` CPU backend.
 
 mod explain;
+mod inputs;
 mod manifest;
 mod weights;
 
@@ -8,9 +9,6 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-
-use crate::model::Layer;
-use crate::render::DEFAULT_PHOTO_WEIGHT;
 
 /// Grad-CAM heatmaps for image classifiers (ResNet, EfficientNet-Lite).
 #[derive(Parser, Debug)]
@@ -55,29 +53,8 @@ enum Command {
         /// Folder holding `.bpk` files; the manifest is written there.
         dir: PathBuf,
     },
-    /// Explain a photo: top-5 classes and a Grad-CAM overlay.
-    Explain {
-        /// Photo to explain.
-        photo: PathBuf,
-        /// Burnpack weights file.
-        #[arg(long)]
-        weights: PathBuf,
-        /// Layer whose activations are explained.
-        #[arg(long, default_value = "layer4")]
-        layer: Layer,
-        /// Class index to explain (default: the top-1 class).
-        #[arg(long)]
-        target: Option<usize>,
-        /// Write the overlay as PNG here.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Share of the photo in the blend (0 = heatmap only, 1 = photo only).
-        #[arg(long, default_value_t = DEFAULT_PHOTO_WEIGHT)]
-        photo_weight: f32,
-        /// Print one JSON object instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Explain photos: top-5 classes and a CAM overlay for each.
+    Explain(explain::ExplainArgs),
 }
 
 /// Parses the command line and runs it.
@@ -96,22 +73,6 @@ pub fn run() -> Result<()> {
             half,
         } => weights::convert(&arch, &input, &output, half),
         Command::Manifest { dir } => manifest::write_manifest(&dir),
-        Command::Explain {
-            photo,
-            weights,
-            layer,
-            target,
-            out,
-            photo_weight,
-            json,
-        } => explain::explain(
-            &photo,
-            &weights,
-            layer,
-            target,
-            out.as_deref(),
-            photo_weight,
-            json,
-        ),
+        Command::Explain(args) => explain::run(&args),
     }
 }

@@ -18,12 +18,35 @@ const TYPES = {
   '.json': 'application/json', '.bpk': 'application/octet-stream', '.png': 'image/png',
 };
 
-/** Serves dist/ on a free loopback port. Resolves to { origin, close }. */
-export function serveDist() {
+/** Where the test server's /weights/ comes from: $GRADCAM_TEST_WEIGHTS, else dist/weights. */
+export const WEIGHTS_DIR = process.env.GRADCAM_TEST_WEIGHTS || join(DIST, 'weights');
+
+function send(res, bytes, type = 'application/octet-stream') {
+  res.writeHead(200, { 'content-type': type, 'content-length': bytes.length }).end(bytes);
+}
+
+// Maps a URL path to a file: /weights/* under `weights`, everything else under dist/.
+function fileFor(path, weights) {
+  const [root, rest] = path.startsWith('/weights/') ? [weights, path.slice('/weights'.length)] : [DIST, path];
+  const file = normalize(join(root, rest));
+  return file.startsWith(root) ? file : null;
+}
+
+/**
+ * Serves dist/ on a free loopback port, with /weights/* from `weights` (default WEIGHTS_DIR).
+ * Resolves to { origin, close, hits, override, restore }: `hits` maps each URL path to its
+ * number of requests; `override(path, handler)` answers that path with
+ * `handler(req, res, file)` (see `faults`) until `restore(path)`.
+ */
+export function serveDist({ weights = WEIGHTS_DIR } = {}) {
+  const hits = new Map();
+  const overrides = new Map();
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-    let file = normalize(join(DIST, path));
-    if (!file.startsWith(DIST)) { res.writeHead(403).end(); return; }
+    hits.set(path, (hits.get(path) || 0) + 1);
+    let file = fileFor(path, weights);
+    if (!file) { res.writeHead(403).end(); return; }
+    if (overrides.has(path)) { overrides.get(path)(req, res, file); return; }
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
       const size = statSync(file).size;
@@ -34,9 +57,43 @@ export function serveDist() {
     }
   });
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => {
-    ok({ origin: `http://127.0.0.1:${server.address().port}`, close: () => server.close() });
+    ok({
+      origin: `http://127.0.0.1:${server.address().port}`,
+      close: () => { server.close(); server.closeAllConnections(); },
+      hits,
+      override: (path, handler) => overrides.set(path, handler),
+      restore: (path) => overrides.delete(path),
+    });
   }));
 }
+
+/** Answers for `server.override`: what a broken server or network really sends. */
+export const faults = {
+  notFound: () => (req, res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('not found'),
+  /** The file at its full length, with `count` bytes inverted from `at` (default: the middle). */
+  flipped: (at, count = 64) => (req, res, file) => {
+    const bytes = readFileSync(file);
+    const from = at ?? bytes.length >> 1;
+    for (let i = from; i < from + count; i++) bytes[i] ^= 0xff;
+    send(res, bytes);
+  },
+  /** Only the first `n` bytes, announced as the whole file (a short file on the server). */
+  truncated: (n) => (req, res, file) => send(res, readFileSync(file).subarray(0, n)),
+  /** Announces the whole file, sends `n` bytes, then drops the connection. */
+  dropped: (n) => (req, res, file) => {
+    const bytes = readFileSync(file);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+    res.write(bytes.subarray(0, n), () => setTimeout(() => res.socket.destroy(), 100));
+  },
+  /** Announces the whole file, sends `n` bytes, then nothing: a download that hangs. */
+  stalled: (n) => (req, res, file) => {
+    const bytes = readFileSync(file);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+    res.write(bytes.subarray(0, n));
+  },
+  /** Fixed bytes instead of the file. */
+  bytes: (bytes, type) => (req, res) => send(res, bytes, type),
+};
 
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking',
@@ -49,11 +106,12 @@ export function launchBrowser() {
 
 /**
  * Opens the page; `withoutWebGpu` removes navigator.gpu before any script runs, as in a
- * browser without WebGPU. Every request is recorded in `requests`.
+ * browser without WebGPU. Every request is recorded in `requests`. Pass `context` to open
+ * another page in the same browser context (same Cache API storage, as on a second visit).
  */
-export async function openPage(browser, origin, { query = '', withoutWebGpu = false } = {}) {
-  const context = await browser.newContext();
-  if (withoutWebGpu) {
+export async function openPage(browser, origin, { query = '', withoutWebGpu = false, context: shared } = {}) {
+  const context = shared || await browser.newContext();
+  if (withoutWebGpu && !shared) {
     await context.addInitScript(() => {
       Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
     });
@@ -66,6 +124,11 @@ export async function openPage(browser, origin, { query = '', withoutWebGpu = fa
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   await page.goto(`${origin}/${query}`);
   return { page, context, requests, logs };
+}
+
+/** Requests that left the page's own origin (data: and blob: URLs stay on the machine). */
+export function foreignRequests(requests, origin) {
+  return requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:') && !url.startsWith('blob:'));
 }
 
 /** Waits until the weights are loaded (or the page reports an error). */

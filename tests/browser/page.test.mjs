@@ -7,22 +7,26 @@
 // off by more than 8 levels.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  FIXTURES, ROOT, canvasPixels, compareImages, dropFile, launchBrowser, nativeOverlay,
-  openPage, serveDist, waitForResult, waitReady,
+  FIXTURES, WEIGHTS_DIR, canvasPixels, compareImages, dropFile, foreignRequests, launchBrowser,
+  nativeOverlay, openPage, serveDist, waitForResult, waitReady,
 } from './harness.mjs';
 
+// The mission's network, untrained (seed 0): a test-only model next to the shipped ones.
+const MODEL = 'resnet101-untrained';
+const QUERY = `?model=${MODEL}`;
 const PHOTO = join(FIXTURES, 'grace_hopper.jpg');
-const WEIGHTS = join(ROOT, 'weights/resnet101-untrained.bpk');
+const WEIGHTS = join(WEIGHTS_DIR, `${MODEL}.bpk`);
 
 let server;
 let browser;
 let native;
 
 before(async () => {
+  if (!existsSync(WEIGHTS)) throw new Error(`${WEIGHTS} is missing: set GRADCAM_TEST_WEIGHTS (./dev test does)`);
   server = await serveDist();
   browser = await launchBrowser();
   native = nativeOverlay(PHOTO, WEIGHTS);
@@ -41,8 +45,7 @@ function assertClose(actual, expected, what) {
 }
 
 function assertOnlyOwnOrigin(requests, origin) {
-  const foreign = requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:') && !url.startsWith('blob:'));
-  assert.deepEqual(foreign, [], 'the page requested something outside its own origin');
+  assert.deepEqual(foreignRequests(requests, origin), [], 'the page requested something outside its own origin');
 }
 
 async function dropAndMeasure(page, path, name, type) {
@@ -56,7 +59,7 @@ describe('ResNet-101 Grad-CAM on WebGPU', { timeout: 900_000 }, () => {
   let session;
 
   before(async () => {
-    session = await openPage(browser, server.origin);
+    session = await openPage(browser, server.origin, { query: QUERY });
     await waitReady(session.page);
   });
 
@@ -66,6 +69,7 @@ describe('ResNet-101 Grad-CAM on WebGPU', { timeout: 900_000 }, () => {
     const backend = await session.page.textContent('[data-testid=backend]');
     assert.match(backend, /WebGPU/, backend);
     assert.equal(await session.page.getAttribute('body', 'data-backend'), 'webgpu');
+    assert.equal(await session.page.getAttribute('body', 'data-model'), MODEL);
   });
 
   test('a dropped photo gets the same heatmap as the native engine, with top-5', async () => {
@@ -108,7 +112,7 @@ describe('CPU fallback without WebGPU', { timeout: 900_000 }, () => {
   let session;
 
   before(async () => {
-    session = await openPage(browser, server.origin, { withoutWebGpu: true });
+    session = await openPage(browser, server.origin, { query: QUERY, withoutWebGpu: true });
     await waitReady(session.page);
   });
 

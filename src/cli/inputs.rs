@@ -1,0 +1,62 @@
+//! Finding what the CLI works on: photos (files or folders) and a weights file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+/// File extensions taken from a folder (case-insensitive).
+const PHOTO_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"];
+
+/// The photos named on the command line; a folder contributes its photo files, sorted.
+/// Files named explicitly are kept whatever their extension (decoding will judge them).
+pub fn collect_photos(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if args.is_empty() {
+        bail!("name at least one photo or folder (or use --input-tensor)");
+    }
+    let mut photos = Vec::new();
+    for arg in args {
+        if arg.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(arg)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension().is_some_and(|e| {
+                        PHOTO_EXTENSIONS.contains(&e.to_string_lossy().to_lowercase().as_str())
+                    })
+                })
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                bail!("{} holds no photos", arg.display());
+            }
+            photos.extend(found);
+        } else {
+            photos.push(arg.clone());
+        }
+    }
+    Ok(photos)
+}
+
+/// `--weights` if given; otherwise the trained weights of `--model` in `weights/`
+/// (`<model>.bpk`, then `<model>-imagenet1k-v1.bpk`, then `-v2`).
+pub fn find_weights(weights: Option<&Path>, model: Option<&str>) -> Result<PathBuf> {
+    if let Some(path) = weights {
+        return Ok(path.to_owned());
+    }
+    let Some(model) = model else {
+        bail!("give --weights FILE or --model NAME");
+    };
+    let dir = Path::new("weights");
+    for name in [
+        format!("{model}.bpk"),
+        format!("{model}-imagenet1k-v1.bpk"),
+        format!("{model}-imagenet1k-v2.bpk"),
+    ] {
+        let path = dir.join(name);
+        if path.is_file() {
+            return Ok(path);
+        }
+    }
+    bail!(
+        "no weights for {model} in weights/ (for ResNets run ./dev weights {model}); or give --weights FILE"
+    )
+}
