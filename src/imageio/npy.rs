@@ -1,5 +1,5 @@
 //! Minimal NumPy `.npy` (format 1.0/2.0) reading and writing for little-endian float32
-//! C-order arrays: preprocessed input tensors in, raw CAM maps out.
+//! C-order arrays (float16 files are widened on reading): preprocessed inputs in, raw maps out.
 
 /// Why a `.npy` file could not be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -7,8 +7,8 @@ pub enum NpyError {
     /// No `\x93NUMPY` magic, or a header that ends early.
     #[error("not a .npy file (bad magic or header)")]
     NotNpy,
-    /// Only float32, little-endian, C order is supported.
-    #[error("unsupported .npy array: {0} (need '<f4', C order)")]
+    /// Only float32 or float16, little-endian, C order is supported.
+    #[error("unsupported .npy array: {0} (need '<f4' or '<f2', C order)")]
     Unsupported(String),
     /// Fewer data bytes than the shape needs.
     #[error("the .npy data is truncated: {expected} values declared, {found} present")]
@@ -31,7 +31,7 @@ pub struct NpyArray {
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
-/// Parses a `.npy` file holding a little-endian float32 C-order array.
+/// Parses a `.npy` file holding a little-endian float32 (or float16) C-order array.
 pub fn read_npy_f32(bytes: &[u8]) -> Result<NpyArray, NpyError> {
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(NpyError::NotNpy);
@@ -49,9 +49,14 @@ pub fn read_npy_f32(bytes: &[u8]) -> Result<NpyArray, NpyError> {
         .and_then(|h| std::str::from_utf8(h).ok())
         .ok_or(NpyError::NotNpy)?;
     let descr = header_value(header, "descr").ok_or(NpyError::NotNpy)?;
-    if !descr.contains("<f4") {
-        return Err(NpyError::Unsupported(format!("dtype {descr}")));
-    }
+    let width = if descr.starts_with("'<f4'") {
+        4
+    } else if descr.starts_with("'<f2'") {
+        2
+    } else {
+        let dtype = descr.split(',').next().unwrap_or(descr);
+        return Err(NpyError::Unsupported(format!("dtype {dtype}")));
+    };
     if header_value(header, "fortran_order").is_some_and(|v| v.starts_with("True")) {
         return Err(NpyError::Unsupported("Fortran order".into()));
     }
@@ -69,17 +74,22 @@ pub fn read_npy_f32(bytes: &[u8]) -> Result<NpyArray, NpyError> {
         .collect::<Result<Vec<_>, _>>()?;
     let expected: usize = shape.iter().product();
     let body = &bytes[start + header_len..];
-    if body.len() / 4 < expected {
+    if body.len() / width < expected {
         return Err(NpyError::Truncated {
             expected,
-            found: body.len() / 4,
+            found: body.len() / width,
         });
     }
-    let data = body
-        .chunks_exact(4)
-        .take(expected)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
+    let values = body.chunks_exact(width).take(expected);
+    let data = if width == 4 {
+        values
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    } else {
+        values
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect()
+    };
     Ok(NpyArray { shape, data })
 }
 
