@@ -85,6 +85,20 @@ fn files_that_do_not_fit_name_the_problem() {
         "{text}"
     );
 
+    // A network with an empty last stage leaves the file's layer4 tensors unused.
+    let shorter = Architecture::ResNet(
+        ResNetConfig::resnet18(5)
+            .with_base_width(4)
+            .with_depths([1, 1, 1, 0]),
+    );
+    let text = import_pytorch(&fixture("tiny_resnet.zip.pth"), &shorter)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("unexpected") && text.contains("layer4.0.conv1.weight"),
+        "{text}"
+    );
+
     // The right file for another architecture: a ResNet-18 wants far more tensors.
     let other = Architecture::by_name("resnet18").unwrap();
     let text = import_pytorch(&fixture("tiny_resnet.zip.pth"), &other)

@@ -8,6 +8,7 @@ use clap::Args;
 use image::RgbImage;
 use serde_json::json;
 
+use super::device::{DeviceChoice, select};
 use super::inputs::{collect_photos, find_weights};
 use crate::cam::{CamRequest, Method, SmoothGradOptions, Target};
 use crate::engine::{Explainer, Explanation};
@@ -65,6 +66,9 @@ pub struct ExplainArgs {
     /// Print one JSON object per photo on stdout.
     #[arg(long)]
     json: bool,
+    /// Where the network runs: a GPU if one is found (auto), the CPU, or force the GPU.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    device: DeviceChoice,
 }
 
 impl ExplainArgs {
@@ -91,13 +95,17 @@ impl ExplainArgs {
 
 /// Runs `gradcam explain`: every photo in turn; a photo that fails is reported and skipped.
 pub(super) fn run(args: &ExplainArgs) -> Result<()> {
-    let device = Device::flex();
+    let (device, device_name) = select(args.device)?;
     let weights = find_weights(args.weights.as_deref(), args.model.as_deref())?;
     let bytes = std::fs::read(&weights)
         .with_context(|| format!("reading weights {}", weights.display()))?;
     let explainer = Explainer::from_burnpack(bytes, &device)
         .with_context(|| format!("loading weights {}", weights.display()))?;
     let model = explainer.info().arch.name();
+    let context = ReportContext {
+        model: &model,
+        device: device_name,
+    };
     if let Some(wanted) = &args.model
         && *wanted != model
     {
@@ -108,7 +116,7 @@ pub(super) fn run(args: &ExplainArgs) -> Result<()> {
         let explanation = explain_tensor(&explainer, tensor, request, &device)?;
         let [_, _, h, w] = tensor_shape(tensor)?;
         let blank = RgbImage::new(w as u32, h as u32);
-        return report(args, &model, tensor, &blank, &explanation, Single);
+        return report(args, &context, tensor, &blank, &explanation, Single);
     }
     let photos = collect_photos(&args.photos)?;
     let many = if photos.len() > 1 { Many } else { Single };
@@ -118,7 +126,7 @@ pub(super) fn run(args: &ExplainArgs) -> Result<()> {
             eprint!("[{}/{}] {} … ", i + 1, photos.len(), path.display());
         }
         let result = explain_photo(&explainer, path, request.clone())
-            .and_then(|(photo, e)| report(args, &model, path, &photo, &e, many).map(|()| e));
+            .and_then(|(photo, e)| report(args, &context, path, &photo, &e, many).map(|()| e));
         match result {
             Ok(e) if many == Many => eprintln!("ok ({:.0} ms)", e.timings.cam_ms),
             Ok(_) => {}
@@ -195,9 +203,15 @@ fn output_path(base: &Path, source: &Path, ext: &str, outputs: Outputs) -> Resul
     Ok(base.join(format!("{stem}.{ext}")))
 }
 
+/// What every report names besides the photo.
+struct ReportContext<'a> {
+    model: &'a str,
+    device: &'static str,
+}
+
 fn report(
     args: &ExplainArgs,
-    model: &str,
+    context: &ReportContext<'_>,
     source: &Path,
     photo: &RgbImage,
     explanation: &Explanation,
@@ -236,7 +250,8 @@ fn report(
             "{}",
             json!({
                 "photo": source,
-                "model": model,
+                "model": context.model,
+                "device": context.device,
                 "method": cam.method.name(),
                 "layer": layers.join(","),
                 "target": target,

@@ -1,5 +1,7 @@
-//! The native command line: the same engine as the page, on the `flex` CPU backend.
+//! The native command line: the same engine as the page, on a native GPU (wgpu) or the
+//! `flex` CPU backend.
 
+mod device;
 mod explain;
 mod inputs;
 mod manifest;

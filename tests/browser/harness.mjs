@@ -181,7 +181,7 @@ export function nativeOverlay(photo, weights, target) {
   const bin = process.env.GRADCAM_BIN;
   if (!bin) throw new Error('GRADCAM_BIN is not set: run the browser tests through ./dev test');
   const out = join(mkdtempSync(join(tmpdir(), 'gradcam-')), 'overlay.png');
-  const args = ['explain', photo, '--weights', weights, '--out', out, '--json'];
+  const args = ['explain', photo, '--weights', weights, '--device', 'cpu', '--out', out, '--json'];
   if (target !== undefined) args.push('--target', String(target));
   const run = spawnSync(bin, args, { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`gradcam failed: ${run.stderr}`);
