@@ -58,7 +58,7 @@ fn fixture(name: &str) -> Fixture {
         .with_base_width(c["stem_width"].as_u64().unwrap() as usize)
         .with_depths(depths.try_into().unwrap());
     let pth = dir().join(json["weights"].as_str().unwrap());
-    let model = import_pytorch(&pth, &Architecture::ResNet(config)).unwrap();
+    let model = import_pytorch(&pth, &Architecture::ResNet(config), &Device::flex()).unwrap();
     Fixture { json, model }
 }
 

@@ -31,7 +31,7 @@ pub(super) fn init_weights(arch: &str, seed: u64, half: bool, out: &Path) -> Res
 /// A PyTorch state dict converted to a burnpack of trained weights.
 pub(super) fn convert(arch: &str, input: &Path, output: &Path, half: bool) -> Result<()> {
     let arch = architecture(arch)?;
-    let model = import_pytorch(input, &arch)?;
+    let model = import_pytorch(input, &arch, &Device::flex())?;
     let info = WeightsInfo {
         normalization: default_normalization(&arch),
         arch,

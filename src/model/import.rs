@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use burn::store::{ModuleSnapshot, PytorchStore};
+use burn::tensor::Device;
 
 use super::network::{Architecture, Network};
 use super::weights::describe_mismatch;
@@ -45,10 +46,15 @@ fn key_renames(arch: &Architecture) -> Vec<(&'static str, &'static str)> {
     }
 }
 
-/// Reads a PyTorch state dict for `arch` and returns the network in inference mode. Every
+/// Reads a PyTorch state dict for `arch` onto `device` and returns the network in inference
+/// mode. Every
 /// tensor must be used and every parameter filled (batch-norm `num_batches_tracked`
 /// counters excepted).
-pub fn import_pytorch(path: &Path, arch: &Architecture) -> Result<Network, ImportError> {
+pub fn import_pytorch(
+    path: &Path,
+    arch: &Architecture,
+    device: &Device,
+) -> Result<Network, ImportError> {
     let shown = path.display().to_string();
     let unreadable = |reason: String| ImportError::Unreadable {
         path: shown.clone(),
@@ -62,7 +68,7 @@ pub fn import_pytorch(path: &Path, arch: &Architecture) -> Result<Network, Impor
     for (pattern, replacement) in key_renames(arch) {
         store = store.with_key_remapping(pattern, replacement);
     }
-    let mut network = arch.init(&Default::default());
+    let mut network = arch.init(device);
     let result = match &mut network {
         Network::ResNet(m) => m.load_from(&mut store),
         Network::EfficientNet(m) => m.load_from(&mut store),

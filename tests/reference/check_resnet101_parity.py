@@ -15,7 +15,11 @@ How to run
         [--gradcam /var/cache/gradcam-web/target/host/debug/gradcam] \
         [--pth resnet101-63fe2227.pth]  # torchvision's ImageNet weights, where available
 
-Run it on an otherwise idle machine: the timings are wall-clock medians.
+Run it on an otherwise idle machine: the timings are wall-clock medians. The benchmark runs
+first (after the convert), `--wait-idle S` waits up to S seconds for other processes to use
+< 5% of the CPU before it starts, and the CPU time other processes used during the timing
+(from /proc/stat) is reported next to the figures. The whole run takes ~10 minutes on 2
+cores, most of it ScoreCAM.
 
 The model
 ---------
@@ -78,6 +82,7 @@ import pathlib
 import platform
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -252,6 +257,52 @@ def median_time(fn, runs, warmup=2):
     return statistics.median(times) * 1000.0, times
 
 
+# --------------------------------------------------------------------------- float64 truth
+GRADIENT_FREE = {"scorecam", "ablationcam"}
+
+
+def projection64(m):
+    """get_2d_projection in float64 (signed, before the ReLU)."""
+    flat = m.reshape(m.shape[0], -1).T
+    flat = flat - flat.mean(axis=0)
+    _, _, vt = np.linalg.svd(flat, full_matrices=False)
+    return (flat @ vt[0]).reshape(m.shape[1:])
+
+
+def reference64(model64, method, layer, x, cls):
+    """The pre-ReLU map from the formulas of make_cam_fixtures.py NOTES, all in float64:
+    the yardstick for how far float32 rounding alone moves either side."""
+    store = {}
+    hook = model64.get_submodule(layer).register_forward_hook(
+        lambda m, i, o: store.__setitem__("a", o))
+    try:
+        out = model64(x.double())
+    finally:
+        hook.remove()
+    (g,) = torch.autograd.grad(out[0, cls], store["a"])
+    a, g = store["a"].detach()[0].numpy(), g[0].numpy()
+    if method == "gradcam":
+        w = g.mean(axis=(1, 2))
+    elif method == "hirescam":
+        return (g * a).sum(0)
+    elif method == "gradcam++":
+        s = a.sum(axis=(1, 2))[:, None, None]
+        alpha = g ** 2 / (2 * g ** 2 + s * g ** 3 + 1e-6)
+        alpha = np.where(g != 0, alpha, 0)
+        w = (np.maximum(g, 0) * alpha).sum(axis=(1, 2))
+    elif method == "xgradcam":
+        w = (g * a).sum(axis=(1, 2)) / (a.sum(axis=(1, 2)) + 1e-7)
+    elif method == "layercam":
+        return (np.maximum(g, 0) * a).sum(0)
+    elif method == "eigencam":
+        return projection64(a)
+    elif method == "eigengradcam":
+        return projection64(g * a)
+    else:
+        raise ValueError(method)
+    return (w[:, None, None] * a).sum(0)
+
+
 # --------------------------------------------------------------------------- our side
 def run_cli(binary, args):
     start = time.perf_counter()
@@ -283,15 +334,28 @@ def scale(m):
 
 
 def compare(method, ours, pre):
-    """(max |delta| after min-max, which torch sign matched: '+', '-' or '')."""
+    """(max |delta| after min-max, which torch sign matched: '+', '-' or '').
+
+    `ours` is a ReLU'd map (or a signed one: it is ReLU'd here), `pre` a signed one."""
     if ours.shape != pre.shape:
         return float("inf"), f"shape {ours.shape} vs {pre.shape}"
-    a = scale(ours)
+    a = scale(np.maximum(ours, 0))
     plus = float(np.abs(a - scale(np.maximum(pre, 0))).max())
     if method not in EIGEN:
         return plus, ""
     minus = float(np.abs(a - scale(np.maximum(-pre, 0))).max())
     return (plus, "+") if plus <= minus else (minus, "-")
+
+
+def verdict(row):
+    """match; float32 rounding (both float32 maps equally far from the float64 one); MISMATCH."""
+    if row["our_top1"] != row["torch_top1"]:
+        return "MISMATCH (top-1)"
+    if row["delta"] <= TOL:
+        return "match"
+    if row["ours64"] is not None and row["ours64"] <= max(TOL, 1.5 * row["torch64"]):
+        return "float32 rounding"
+    return "MISMATCH"
 
 
 def prob_check(report, probs):
@@ -320,6 +384,30 @@ def machine():
     return nproc, model
 
 
+def cpu_snapshot():
+    """CPU-seconds used by every process but this one (and its waited-for children) so far."""
+    fields = pathlib.Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    # user nice system idle iowait irq softirq steal ...
+    busy = sum(int(fields[i]) for i in (0, 1, 2, 5, 6, 7)) / os.sysconf("SC_CLK_TCK")
+    t = os.times()
+    return busy - (t.user + t.system + t.children_user + t.children_system)
+
+
+def wait_idle(limit_s):
+    """Waits (up to limit_s) until other processes use < 5% of the CPU over 20 s."""
+    deadline = time.time() + limit_s
+    while True:
+        before = cpu_snapshot()
+        time.sleep(20)
+        busy = (cpu_snapshot() - before) / (20 * (os.cpu_count() or 1))
+        if busy < 0.05:
+            return busy
+        if time.time() > deadline:
+            print(f"machine still busy ({busy:.0%}); going ahead anyway")
+            return busy
+        print(f"machine busy ({busy:.0%} of the CPU used by other processes); waiting")
+
+
 def write_sections(path, sections):
     """Replaces (or appends) each `## heading` section in `path`, leaving the rest alone."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
@@ -345,6 +433,8 @@ def main():
     parser.add_argument("--ablation-full", action="store_true",
                         help="no trunk memo for pytorch-grad-cam's AblationCAM (slow)")
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
+    parser.add_argument("--wait-idle", type=int, default=0, metavar="S",
+                        help="before the benchmark, wait up to S seconds for an idle machine")
     parser.add_argument("--keep", help="keep the .pth/.bpk/.npy files in this folder")
     args = parser.parse_args()
     t_total = time.perf_counter()
@@ -356,7 +446,6 @@ def main():
     work = pathlib.Path(args.keep) if args.keep else pathlib.Path(
         tempfile.mkdtemp(prefix="resnet101-parity-"))
     work.mkdir(parents=True, exist_ok=True)
-    load_before = os.getloadavg()
 
     # 1. model and .pth
     if args.pth:
@@ -393,34 +482,11 @@ def main():
         print(f"input {size}x{size}: torch top-5 {[(int(c), round(float(probs[c]), 4)) for c in top5]}"
               f", logit std {float(logits.std()):.2f}")
 
-    # 4. parity
-    plan = [(m, "layer4") for m in METHODS]
-    plan += [(m, layer) for layer in INNER_LAYERS for m in INNER_METHODS]
-    rows = []
-    for method, layer in plan:
-        size = args.score_size if method == "scorecam" else SIZE
-        inp = inputs[size]
-        cls = inp["top1"]
-        pre, torch_s = torch_cam(model, method, layer, inp["x"], cls, args.ablation_full)
-        cam_path = work / f"cam.{method}.{layer}.npy"
-        ours, report, wall = ours_cam(binary, bpk, inp["path"], method, layer, cls, cam_path)
-        delta, sign = compare(method, ours, pre)
-        our_top1, same_order, rel = prob_check(report, inp["probs"])
-        row = {"method": method, "layer": layer, "size": size, "target": cls,
-               "shape": "x".join(map(str, pre.shape)), "delta": delta, "sign": sign,
-               "our_top1": our_top1, "torch_top1": cls, "same_top5": same_order,
-               "prob_rel": rel, "torch_ms": torch_s * 1000.0,
-               "our_ms": report["timings_ms"]["cam_ms"], "our_wall_s": wall,
-               "all_zero": bool(np.maximum(pre, 0).max() <= 0),
-               "ours_all_zero": bool(ours.max() <= 0)}
-        rows.append(row)
-        flag = "" if delta <= TOL else "   <-- MISMATCH"
-        print(f"{method:>12} {layer:>9} {size}px {row['shape']:>5}: max|d| {delta:.2e}"
-              f"{' (sign ' + sign + ')' if sign else ''}  top1 {our_top1}/{cls}"
-              f" prob rel {rel:.1e}  torch {row['torch_ms']:,.0f} ms  ours "
-              f"{row['our_ms']:,.0f} ms{flag}", flush=True)
-
-    # 5. benchmark
+    # 4. benchmark (before the long parity pass, right after checking the machine is idle)
+    if args.wait_idle:
+        wait_idle(args.wait_idle)
+    cpu_before = cpu_snapshot()
+    bench_start = time.perf_counter()
     x = inputs[SIZE]["x"]
     cls = inputs[SIZE]["top1"]
 
@@ -451,6 +517,54 @@ def main():
     print(f"torch forward {fwd_ms:.1f} ms; pytorch-grad-cam GradCAM {gc_ms:.1f} ms, EigenCAM "
           f"{ec_ms:.1f} ms; ours gradcam cam_ms {ours['gradcam']['all']}, eigencam cam_ms "
           f"{ours['eigencam']['all']}")
+    bench_s = time.perf_counter() - bench_start
+    other_cpu_s = cpu_snapshot() - cpu_before
+    busy = other_cpu_s / (bench_s * (os.cpu_count() or 1))
+    print(f"benchmark: {bench_s:.0f} s wall; other processes used {other_cpu_s:.1f} CPU-s "
+          f"({busy:.0%} of the machine)")
+    if busy > 0.05:
+        print("WARNING: something else was using the CPU during the benchmark; its "
+              "figures are not trustworthy")
+
+    # 5. parity
+    parity_cpu_before = cpu_snapshot()
+    parity_start = time.perf_counter()
+    model64 = (load_model(pth) if args.pth else build_model()).double()
+    plan = [(m, "layer4") for m in METHODS]
+    plan += [(m, layer) for layer in INNER_LAYERS for m in INNER_METHODS]
+    rows = []
+    for method, layer in plan:
+        size = args.score_size if method == "scorecam" else SIZE
+        inp = inputs[size]
+        cls = inp["top1"]
+        pre, torch_s = torch_cam(model, method, layer, inp["x"], cls, args.ablation_full)
+        cam_path = work / f"cam.{method}.{layer}.npy"
+        ours, report, wall = ours_cam(binary, bpk, inp["path"], method, layer, cls, cam_path)
+        delta, sign = compare(method, ours, pre)
+        torch64 = ours64 = None
+        if method not in GRADIENT_FREE:
+            ref = reference64(model64, method, layer, inp["x"], cls)
+            torch64, _ = compare(method, pre, ref)
+            ours64, _ = compare(method, ours, ref)
+        our_top1, same_order, rel = prob_check(report, inp["probs"])
+        row = {"method": method, "layer": layer, "size": size, "target": cls,
+               "shape": "x".join(map(str, pre.shape)), "delta": delta, "sign": sign,
+               "our_top1": our_top1, "torch_top1": cls, "same_top5": same_order,
+               "prob_rel": rel, "torch_ms": torch_s * 1000.0,
+               "our_ms": report["timings_ms"]["cam_ms"], "our_wall_s": wall,
+               "all_zero": bool(np.maximum(pre, 0).max() <= 0),
+               "ours_all_zero": bool(ours.max() <= 0), "torch64": torch64, "ours64": ours64}
+        row["verdict"] = verdict(row)
+        rows.append(row)
+        flag = "" if row["verdict"] == "match" else f"   <-- {row['verdict']}"
+        f64 = "" if torch64 is None else f" [vs f64: torch {torch64:.1e}, ours {ours64:.1e}]"
+        print(f"{method:>12} {layer:>9} {size}px {row['shape']:>5}: max|d| {delta:.2e}"
+              f"{' (sign ' + sign + ')' if sign else ''}  top1 {our_top1}/{cls}"
+              f" prob rel {rel:.1e}  torch {row['torch_ms']:,.0f} ms  ours "
+              f"{row['our_ms']:,.0f} ms{f64}{flag}", flush=True)
+
+    parity_other_s = cpu_snapshot() - parity_cpu_before
+    parity_busy = parity_other_s / ((time.perf_counter() - parity_start) * (os.cpu_count() or 1))
     total_s = time.perf_counter() - t_total
 
     # 6. tables
@@ -464,8 +578,12 @@ def main():
     profile = ("debug (`dev` profile: dependencies opt-level 3, this crate opt-level 1)"
                if "/debug/" in str(bin_path) else "release")
     g, e = ours["gradcam"], ours["eigencam"]
+    warn = ("" if busy <= 0.05 else
+            "\n**Warning: other processes competed for the CPU; these timings are not clean.**")
     bench = f"""Date: {today}. Machine: {nproc} CPU cores (`nproc`), {cpu}, no GPU.
-Load average before the run: {load_before[0]:.2f}. Command (from the repo root):
+During the {bench_s:.0f} s of timing, other processes used {other_cpu_s:.1f} CPU-seconds
+({busy:.0%} of the machine; from /proc/stat minus this script and its children).{warn}
+Command (from the repo root):
 
     {cmd}
 
@@ -494,7 +612,8 @@ through the whole network.
 
 Per method (single runs, from the parity pass; ScoreCAM on {args.score_size}x{args.score_size}:
 2048 masked forwards on both sides; pytorch-grad-cam's AblationCAM with the memoised trunk
-described in the script, so its time is not its real cost):
+described in the script, so its time is not its real cost; other processes used
+{parity_busy:.0%} of the machine during this pass):
 
 | Method | Layer | Input | pytorch-grad-cam ms | ours `cam_ms` | ours / PyTorch |
 |---|---|---:|---:|---:|---:|
@@ -506,36 +625,67 @@ described in the script, so its time is not its real cost):
     bench += f"\nTotal script runtime: {total_s / 60:.1f} min.\n"
 
     worst = max(r["delta"] for r in rows)
-    parity = f"""Same run as above ({today}; command above). {weights_desc}. Per case:
-pytorch-grad-cam {version('grad-cam')}'s per-layer map before scaling (ReLU(get_cam_image)) vs
-our `--cam-out` map, both min-max normalised ((m - min) / (1e-7 + max)); max |delta| over
-the map. Eigen methods: best of the two SVD signs (the sign column says which of
-pytorch-grad-cam's signs ours matched). Target: PyTorch's top-1 class, passed as `--target`.
-Top-1: ours / PyTorch's (from the CLI's `top5`); prob rel. err.: largest relative error of
-our top-5 softmax probabilities. layer3.22 is layer3's last block (same output as layer3);
-layer3.10 is an inner block. Tolerance {TOL:g}; worst case {worst:.1e}.
+    parity = f"""Same run as above ({today}; command above). {weights_desc}.
+Per case: pytorch-grad-cam {version('grad-cam')}'s per-layer map before its scaling
+(ReLU(get_cam_image)) vs our `--cam-out` map, both min-max normalised
+((m - min) / (1e-7 + max)), max |delta| over the map. Eigen methods: the better of the two
+SVD signs. Target: PyTorch's top-1 class ({inputs[SIZE]['top1']} at 224x224,
+{inputs[args.score_size]['top1']} at {args.score_size}x{args.score_size} for ScoreCAM), passed
+as `--target`. layer3.22 is layer3's last block (same output as layer3); layer3.10 is an
+inner block. Tolerance {TOL:g}; worst case {worst:.1e}.
 
-| Method | Layer | Input | Map | max abs delta | Sign | Top-1 ours / torch | Top-5 order | Prob rel. err. |
-|---|---|---:|---:|---:|:-:|---:|:-:|---:|
+Worst max |delta| per method and layer:
+
+| Method | {' | '.join(['layer4'] + INNER_LAYERS)} |
+|---|{'---:|' * (1 + len(INNER_LAYERS))}
 """
+    for method in METHODS:
+        cells = []
+        for layer in ["layer4"] + INNER_LAYERS:
+            hits = [r["delta"] for r in rows if r["method"] == method and r["layer"] == layer]
+            cells.append(f"{max(hits):.1e}" if hits else "-")
+        parity += f"| {method} | {' | '.join(cells)} |\n"
+    parity += """
+Details. "vs f64": the same map computed from the method's formula with the whole network
+in float64 (torch, independent of pytorch-grad-cam; not for ScoreCAM / AblationCAM), compared
+the same way with pytorch-grad-cam's float32 map and with ours: where both float32 maps are
+about equally far from it, the difference between them is float32 rounding (deep backward
+passes: a ReLU whose input is ~0 can switch between implementations), not a bug. Sign:
+whether ours matched pytorch-grad-cam's own SVD sign ("same") or its negation ("flipped").
+Top-1 / top-5: from the CLI's `top5` vs torch's softmax; prob. rel. err.: the largest relative
+error of our top-5 probabilities.
+
+| Method | Layer | Input | Map | max abs delta | torch f32 vs f64 | ours vs f64 | Sign | Top-1 ours / torch | Top-5 order | Prob rel. err. | Verdict |
+|---|---|---:|---:|---:|---:|---:|:-:|---:|:-:|---:|---|
+"""
+    signs = {"+": "same", "-": "flipped", "": "-"}
     for r in rows:
         zero = " (all zero)" if r["all_zero"] else ""
+        f64 = ("- | -" if r["torch64"] is None
+               else f"{r['torch64']:.1e} | {r['ours64']:.1e}")
         parity += (f"| {r['method']} | {r['layer']} | {r['size']} | {r['shape']} | "
-                   f"{r['delta']:.1e}{zero} | {r['sign'] or '-'} | {r['our_top1']} / "
-                   f"{r['torch_top1']} | {'same' if r['same_top5'] else 'DIFFERENT'} | "
-                   f"{r['prob_rel']:.1e} |\n")
+                   f"{r['delta']:.1e}{zero} | {f64} | {signs.get(r['sign'], r['sign'])} | "
+                   f"{r['our_top1']} / {r['torch_top1']} | "
+                   f"{'same' if r['same_top5'] else 'DIFFERENT'} | {r['prob_rel']:.1e} | "
+                   f"{r['verdict']} |\n")
 
     print("\n" + SECTION_BENCH + "\n\n" + bench)
     heading = SECTION_PARITY_REAL if args.pth else SECTION_PARITY_RANDOM
     print(heading + "\n\n" + parity)
-    bad = [r for r in rows if r["delta"] > TOL or r["our_top1"] != r["torch_top1"]]
-    for r in bad:
-        print(f"MISMATCH: {r['method']} {r['layer']}: max|d| {r['delta']:.2e}, top-1 "
-              f"{r['our_top1']} vs {r['torch_top1']}")
+    bad = [r for r in rows if r["verdict"].startswith("MISMATCH")]
+    for r in rows:
+        if r["verdict"] != "match":
+            print(f"{r['verdict']}: {r['method']} {r['layer']}: max|d| {r['delta']:.2e} (vs f64:"
+                  f" torch {r['torch64']}, ours {r['ours64']}), top-1 {r['our_top1']} vs "
+                  f"{r['torch_top1']}")
     if not args.no_write:
         write_sections(ROOT / "BENCHMARKS.md", [(SECTION_BENCH, bench), (heading, parity)])
         print(f"wrote {ROOT / 'BENCHMARKS.md'}")
-    print(f"total runtime {total_s:.0f} s; files in {work}")
+    if args.keep:
+        print(f"files kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"total runtime {total_s:.0f} s")
     return 1 if bad else 0
 
 
