@@ -25,14 +25,6 @@ fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cam")
 }
 
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
-
 struct Fixture {
     json: Value,
     model: Network,
@@ -125,7 +117,7 @@ fn check_cases(name: &str) {
         let photo_name = photo["photo"].as_str().unwrap();
         let x = input(photo, &device);
         let logits = common::values(model.forward(x.clone()));
-        let err = common::relative_error(&logits, &floats(&photo["logits"]));
+        let err = common::relative_error(&logits, &common::json_floats(&photo["logits"]));
         assert!(err <= 1e-4, "{name} {photo_name}: logits {err}");
 
         let mut same_sign = std::collections::HashMap::new();
@@ -149,7 +141,7 @@ fn check_cases(name: &str) {
             );
             let ours = normalised(&cam.map);
             let diff = if let Some(projection) = case.get("projection") {
-                let p = floats(projection);
+                let p = common::json_floats(projection);
                 let plus: Vec<f32> = p.iter().map(|v| v.max(0.0)).collect();
                 let minus: Vec<f32> = p.iter().map(|v| (-v).max(0.0)).collect();
                 let (d_plus, d_minus) = (
@@ -162,7 +154,7 @@ fn check_cases(name: &str) {
                 );
                 d_plus.min(d_minus)
             } else {
-                max_abs_diff(&ours, &normalised(&floats(&case["raw"])))
+                max_abs_diff(&ours, &normalised(&common::json_floats(&case["raw"])))
             };
             println!("{label}: max |Δ| {diff:.2e}");
             assert!(diff <= 1e-3, "{label}: max |Δ| {diff}");

@@ -32,14 +32,6 @@ fn expected() -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap() as f32)
-        .collect()
-}
-
 fn npy(path: &Path) -> NpyArray {
     read_npy_f32(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -47,6 +39,14 @@ fn npy(path: &Path) -> NpyArray {
 fn tensor(array: NpyArray, device: &Device) -> Tensor<4> {
     let shape: [usize; 4] = array.shape.clone().try_into().unwrap();
     Tensor::from_data(TensorData::new(array.data, shape), device)
+}
+
+/// The Python-side preprocessed input of a fixture photo.
+fn photo_input(photo: &Value, device: &Device) -> Tensor<4> {
+    tensor(
+        npy(&fixture_dir().join(photo["input"].as_str().unwrap())),
+        device,
+    )
 }
 
 fn explainer(device: &Device) -> Explainer {
@@ -77,12 +77,9 @@ fn logits_match_pytorch_on_every_fixture_photo() {
     let device = Device::flex();
     let explainer = explainer(&device);
     for photo in expected()["photos"].as_array().unwrap() {
-        let input = tensor(
-            npy(&fixture_dir().join(photo["input"].as_str().unwrap())),
-            &device,
-        );
+        let input = photo_input(photo, &device);
         let logits = common::values(explainer.model().forward(input));
-        let want = floats(&photo["logits"]);
+        let want = common::json_floats(&photo["logits"]);
         let err = common::relative_error(&logits, &want);
         println!("{}: logits relative error {err:.2e}", photo["photo"]);
         assert!(err <= 1e-3, "{}: {err}", photo["photo"]);
@@ -111,10 +108,7 @@ fn grad_cam_maps_match_pytorch_at_layer3_and_layer4() {
     let device = Device::flex();
     let explainer = explainer(&device);
     for photo in expected()["photos"].as_array().unwrap() {
-        let input = tensor(
-            npy(&fixture_dir().join(photo["input"].as_str().unwrap())),
-            &device,
-        );
+        let input = photo_input(photo, &device);
         for (layer, key) in [
             (Stage::Layer4, "gradcam_layer4"),
             (Stage::Layer3, "gradcam_layer3"),
@@ -135,7 +129,7 @@ fn grad_cam_maps_match_pytorch_at_layer3_and_layer4() {
                     want["width"].as_u64().unwrap() as usize
                 )
             );
-            let err = common::relative_error(&cam.map, &floats(&want["map"]));
+            let err = common::relative_error(&cam.map, &common::json_floats(&want["map"]));
             println!("{} {layer}: map relative error {err:.2e}", photo["photo"]);
             assert!(err <= 1e-3, "{} {layer}: {err}", photo["photo"]);
         }

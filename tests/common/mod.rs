@@ -77,3 +77,12 @@ pub fn relative_error(actual: &[f32], expected: &[f32]) -> f32 {
         .fold(0f32, |m, (a, e)| m.max((a - e).abs()));
     diff / scale
 }
+
+/// A JSON array of numbers (fixture files) as `f32`s.
+pub fn json_floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|x| x.as_f64().expect("a number") as f32)
+        .collect()
+}
