@@ -10,7 +10,7 @@ use super::perturbation::{ablation_cam_weights, score_cam_weights};
 use super::pixel::{SmoothGradOptions, saliency, smooth_grad};
 use super::target::{ResolvedTarget, Target};
 use super::{CamError, CamOutput, read_f32};
-use crate::model::{Layer, StagedClassifier};
+use crate::model::{Layer, Stage, StagedClassifier};
 use crate::render::resize_bilinear;
 
 /// What to compute.
@@ -133,11 +133,15 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
             (in_h, in_w),
             target,
             logits,
+            Stage::Head.into(),
             None,
             request.method,
         ));
     }
-    let first = layer_map(model, input.clone(), request.layers[0], request, resolved).await?;
+    let mut first = layer_map(model, input.clone(), request.layers[0], request, resolved).await?;
+    if !at_input_resolution {
+        return Ok(first);
+    }
     // Every layer explains the target the first one resolved.
     let target = Some(first.target());
     let mut fused = vec![0f32; in_h * in_w];
@@ -151,13 +155,14 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
         let cam = layer_map(model, input.clone(), *layer, request, target).await?;
         add_scaled(&mut fused, &cam.map, (cam.height, cam.width), (in_h, in_w));
     }
-    Ok(finish(
-        first,
-        fused,
-        request.layers.len(),
-        (in_h, in_w),
-        at_input_resolution,
-    ))
+    fused
+        .iter_mut()
+        .for_each(|v| *v /= request.layers.len() as f32);
+    scale_like_pytorch_grad_cam(&mut fused);
+    first.map = fused;
+    first.height = in_h;
+    first.width = in_w;
+    Ok(first)
 }
 
 /// Adds a layer's map, normalised and resized to the input, to the running sum.
@@ -168,23 +173,6 @@ fn add_scaled(sum: &mut [f32], map: &[f32], size: (usize, usize), input: (usize,
     sum.iter_mut()
         .zip(resized)
         .for_each(|(s, v)| *s += v.max(0.0));
-}
-
-fn finish(
-    mut first: CamOutput,
-    mut fused: Vec<f32>,
-    layers: usize,
-    (in_h, in_w): (usize, usize),
-    at_input_resolution: bool,
-) -> CamOutput {
-    if at_input_resolution {
-        fused.iter_mut().for_each(|v| *v /= layers as f32);
-        scale_like_pytorch_grad_cam(&mut fused);
-        first.map = fused;
-        first.height = in_h;
-        first.width = in_w;
-    }
-    first
 }
 
 fn resolve(
@@ -243,14 +231,13 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         read_f32(contribution.sum_dim(1)).await?
     };
     map.iter_mut().for_each(|v| *v = v.max(0.0));
-    let mut cam = CamOutput::new(
+    Ok(CamOutput::new(
         map,
         (height, width),
         target,
         logits,
+        layer,
         Some(activations),
         method,
-    );
-    cam.layer = layer;
-    Ok(cam)
+    ))
 }

@@ -11,7 +11,7 @@ use burn::tensor::activation::relu;
 use super::compute::{CamRequest, compute_cam};
 use super::method::Method;
 use super::target::{ResolvedTarget, Target};
-use crate::model::{Layer, Stage, StagedClassifier};
+use crate::model::{Layer, StagedClassifier};
 
 /// A map, before upsampling to the photo and normalisation.
 #[derive(Debug, Clone)]
@@ -44,6 +44,7 @@ impl CamOutput {
         (height, width): (usize, usize),
         target: ResolvedTarget,
         logits: Vec<f32>,
+        layer: Layer,
         activations: Option<Tensor<4>>,
         method: Method,
     ) -> Self {
@@ -54,7 +55,7 @@ impl CamOutput {
             class: target.class,
             other: target.other,
             logits,
-            layer: Stage::Head.into(),
+            layer,
             method,
             activations,
         }

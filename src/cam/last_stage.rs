@@ -38,14 +38,13 @@ pub async fn grad_cam_for_class_at_layer4<M: StagedClassifier + ?Sized>(
         .reshape([1, channels, 1, 1])
         .div_scalar((height * width) as f32);
     let map = read_f32(weighted_map(activations.clone(), weights)).await?;
-    let mut cam = CamOutput::new(
+    Ok(CamOutput::new(
         map,
         (height, width),
         resolved,
         previous.logits.clone(),
+        previous.layer,
         Some(activations),
         previous.method,
-    );
-    cam.layer = previous.layer;
-    Ok(cam)
+    ))
 }

@@ -113,8 +113,9 @@ pub(super) fn run(args: &ExplainArgs) -> Result<()> {
     }
     let request = args.request()?;
     if let Some(tensor) = &args.input_tensor {
-        let explanation = explain_tensor(&explainer, tensor, request, &device)?;
-        let [_, _, h, w] = tensor_shape(tensor)?;
+        let input = read_input_tensor(tensor, &device)?;
+        let [_, _, h, w] = input.dims();
+        let explanation = pollster::block_on(explainer.explain_tensor(input, request, 0.0))?;
         let blank = RgbImage::new(w as u32, h as u32);
         return report(args, &context, tensor, &blank, &explanation, Single);
     }
@@ -167,29 +168,21 @@ fn explain_photo(
     Ok((photo.rgb, explanation))
 }
 
-fn tensor_shape(path: &Path) -> Result<[usize; 4]> {
-    let array = read_npy_f32(&std::fs::read(path)?)?;
-    match array.shape.as_slice() {
-        [1, 3, h, w] => Ok([1, 3, *h, *w]),
+/// A preprocessed `[1, 3, H, W]` float32 `.npy` as a tensor on `device`.
+fn read_input_tensor(path: &Path, device: &Device) -> Result<Tensor<4>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let array = read_npy_f32(&bytes).with_context(|| format!("reading {}", path.display()))?;
+    let shape = match array.shape.as_slice() {
+        [1, 3, h, w] => [1, 3, *h, *w],
         other => bail!(
             "{} has shape {other:?}; expected [1, 3, H, W]",
             path.display()
         ),
-    }
-}
-
-fn explain_tensor(
-    explainer: &Explainer,
-    path: &Path,
-    request: CamRequest,
-    device: &Device,
-) -> Result<Explanation> {
-    let shape = tensor_shape(path)?;
-    let array = read_npy_f32(&std::fs::read(path)?)?;
-    let input = Tensor::from_data(TensorData::new(array.data, shape), device);
-    Ok(pollster::block_on(
-        explainer.explain_tensor(input, request, 0.0),
-    )?)
+    };
+    Ok(Tensor::from_data(
+        TensorData::new(array.data, shape),
+        device,
+    ))
 }
 
 /// Where an output for `source` goes: the path itself for one photo, `dir/<stem>.<ext>` for
