@@ -1,7 +1,9 @@
 // Page glue: events, the model picker and DOM text. Decoding, the model, Grad-CAM and the
 // overlay pixels all come from Rust (src/web); downloading, verifying and caching weights
-// lives in weights.js. This file never computes a heatmap.
+// lives in weights.js, starting (and restarting) the engine in engine.js. This file never
+// computes a heatmap. Every file name and class label reaches the page as text, never HTML.
 
+import { startEngine } from './engine.js';
 import {
   WeightsError, fetchManifest, forgetWeights, formatBytes, obtainWeights, pruneCache, rememberWeights,
 } from './weights.js';
@@ -13,7 +15,9 @@ const top5List = $('top5');
 const caption = $('caption');
 const picker = $('model');
 
-let app = null;          // wasm App, once created
+let engine = null;       // engine.js handle on the running engine
+let app = null;          // its wasm App (null while the engine starts or restarts)
+let engineFailures = 0;  // engines lost this session; after two the GPU is not tried again
 let manifest = null;     // weights/models.json
 let chosen = null;       // the manifest entry the picker asks for
 let loaded = null;       // the entry whose weights are in the engine (null while loading)
@@ -51,23 +55,14 @@ function enqueue(task) {
 
 const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
 
-function wasmBindings() {
-  if (window.wasmBindings) return Promise.resolve(window.wasmBindings);
-  return new Promise((resolve) => {
-    addEventListener('TrunkApplicationStarted', () => resolve(window.wasmBindings), { once: true });
-  });
-}
+/** Thrown by `guarded` when the engine failed while we waited on it. */
+class EngineFailed extends Error {}
 
-async function gpuAdapterName() {
-  if (!('gpu' in navigator) || !navigator.gpu) return null;
-  try {
-    const adapter = await navigator.gpu.requestAdapter();
-    if (!adapter) return null;
-    const info = adapter.info || {};
-    return [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed adapter';
-  } catch {
-    return null;
-  }
+/** `promise`, or an EngineFailed as soon as the current engine fails (a lost device may
+ * leave the engine's own promise pending for ever). */
+function guarded(promise) {
+  const failed = engine.failed.then((why) => { throw new EngineFailed(why); });
+  return Promise.race([promise, failed]);
 }
 
 // ---- models -------------------------------------------------------------------------
@@ -156,7 +151,12 @@ async function installWeights(model, weights, token) {
   setStatus(`Loading ${model.label} into the engine…`);
   await nextFrame();
   try {
-    app.loadWeights(weights.bytes);
+    const info = JSON.parse(app.loadWeights(weights.bytes));
+    if (info.arch !== model.arch || info.classes !== model.classes) {
+      app.unloadWeights();
+      throw new Error(`the file holds a ${info.arch} with ${info.classes} classes, but models.json `
+        + `promises a ${model.arch} with ${model.classes}`);
+    }
   } catch (e) {
     await forgetWeights(model); // never keep bytes the engine refuses
     if (token === loadToken) modelFailed(model, new WeightsError(`${model.label} could not be loaded by the engine: ${e.message || e}.`));
@@ -216,19 +216,21 @@ async function runExplain(cls, gen, name) {
   await nextFrame();
   const started = performance.now();
   let report;
+  let evidence;
   try {
-    report = JSON.parse(await app.explain(cls ?? undefined));
-  } catch (e) {
+    report = JSON.parse(await guarded(app.explain(cls ?? undefined)));
     if (gen !== generation) return;
+    evidence = app.draw(canvas);
+  } catch (e) {
+    if (gen !== generation || e instanceof EngineFailed) return; // engineFailed() took over
     showError(`Could not explain ${name}: ${e.message || e}`);
     return;
   }
-  if (gen !== generation) return;
-  const evidence = app.draw(canvas);
   const ms = Math.round(performance.now() - started);
   renderTop5(report.top5, report.class);
   canvas.dataset.ms = String(ms);
   setCanvasState('ready', report.class);
+  showMemory();
   caption.textContent = `${model.label}: Grad-CAM at its last feature stage for “${report.label}” `
     + `(class ${report.class}), ${canvas.width}×${canvas.height}.`;
   setStatus(evidence
@@ -301,21 +303,76 @@ function wireInputs() {
   $('retry').addEventListener('click', () => loadModel(chosen));
 }
 
-async function startEngine() {
-  const wasm = await wasmBindings();
-  const adapter = await gpuAdapterName();
-  const engine = await wasm.App.create(adapter !== null);
-  const onGpu = engine.backend.startsWith('webgpu');
-  document.body.dataset.backend = onGpu ? 'webgpu' : 'cpu';
-  $('backend').textContent = onGpu ? `Backend: WebGPU (${adapter})` : `Backend: ${engine.backend.replace(/^cpu/, 'CPU')}`;
-  return engine;
+// ---- the engine ---------------------------------------------------------------------
+
+/** Memory in use, shown to the user and read by the long-session test. */
+function showMemory() {
+  if (!engine) return;
+  const line = $('memory');
+  let memory;
+  try {
+    memory = engine.memory();
+  } catch {
+    return;
+  }
+  line.dataset.wasmBytes = String(memory.wasmBytes);
+  line.dataset.jsBytes = String(performance.memory ? performance.memory.usedJSHeapSize : '');
+  const gpu = memory.gpuBytes === null ? '' : `, GPU ${formatBytes(memory.gpuBytes)} in use (${formatBytes(memory.gpuReserved)} reserved)`;
+  line.dataset.gpuBytes = memory.gpuBytes === null ? '' : String(memory.gpuBytes);
+  line.dataset.gpuReserved = memory.gpuReserved === null ? '' : String(memory.gpuReserved);
+  line.textContent = `Memory: engine ${formatBytes(memory.wasmBytes)}${gpu}.`;
+}
+
+async function bootEngine(options) {
+  const started = await startEngine(options);
+  engine = started;
+  app = started.app;
+  document.body.dataset.backend = started.onGpu ? 'webgpu' : 'cpu';
+  $('backend').textContent = `Backend: ${started.label}`;
+  started.failed.then((why) => engineFailed(started, why));
+}
+
+/** The engine lost its GPU or trapped: nothing it computed is shown as current, and a fresh
+ * engine (on the GPU once more, then on the CPU) reloads the model and redoes the photo. */
+function engineFailed(failed, why) {
+  if (failed !== engine) return;
+  failed.dispose();
+  engine = null;
+  app = null;
+  engineFailures += 1;
+  generation += 1; // whatever the failed engine was doing is void
+  loadToken += 1;
+  loaded = null;
+  delete document.body.dataset.ready;
+  const allowGpu = failed.onGpu && engineFailures < 2;
+  const message = `${why[0].toUpperCase()}${why.slice(1)}. Restarting the engine${allowGpu ? '' : ' on the CPU'}…`;
+  if (currentFile) {
+    setCanvasState('working');
+    clearResult(`${currentFile.name} will be explained again once the engine has restarted.`);
+  }
+  setStatus(message, 'warning');
+  const note = $('engine-note');
+  note.textContent = `${why[0].toUpperCase()}${why.slice(1)}; the engine was restarted.`;
+  note.hidden = false;
+  document.body.dataset.engineRestarts = String(engineFailures);
+  queue = Promise.resolve(); // a task of the failed engine may never finish: do not wait on it
+  enqueue(async () => {
+    try {
+      await bootEngine({ allowGpu });
+    } catch (e) {
+      setStatus(`The engine could not be restarted: ${e.message || e}. Reload the page.`, 'error');
+      return;
+    }
+    note.textContent = `${why[0].toUpperCase()}${why.slice(1)}; the engine was restarted on ${engine.label}.`;
+    if (chosen) loadModel(chosen);
+  });
 }
 
 async function start() {
   wireInputs();
   // The weights download while the engine starts; queued work waits for the engine.
-  const engine = startEngine();
-  enqueue(() => engine.then((e) => { app = e; }, () => {}));
+  const booting = bootEngine({});
+  enqueue(() => booting.catch(() => {}));
   try {
     manifest = await fetchManifest();
   } catch (e) {
@@ -326,7 +383,7 @@ async function start() {
   fillPicker();
   loadModel(initialModel());
   pruneCache(manifest).catch(() => {});
-  await engine;
+  await booting;
 }
 
 start().catch((e) => {

@@ -1,5 +1,7 @@
 //! `gradcam explain`: top-5 and a CAM overlay for each photo (or a preprocessed tensor).
 
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -102,9 +104,10 @@ pub(super) fn run(args: &ExplainArgs) -> Result<()> {
     let explainer = Explainer::from_burnpack(bytes, &device)
         .with_context(|| format!("loading weights {}", weights.display()))?;
     let model = explainer.info().arch.name();
-    let context = ReportContext {
+    let mut context = ReportContext {
         model: &model,
         device: device_name,
+        shared_stems: HashSet::new(),
     };
     if let Some(wanted) = &args.model
         && *wanted != model
@@ -120,6 +123,7 @@ pub(super) fn run(args: &ExplainArgs) -> Result<()> {
         return report(args, &context, tensor, &blank, &explanation, Single);
     }
     let photos = collect_photos(&args.photos)?;
+    context.shared_stems = shared_stems(&photos);
     let many = if photos.len() > 1 { Many } else { Single };
     let mut failed = 0;
     for (i, path) in photos.iter().enumerate() {
@@ -185,21 +189,45 @@ fn read_input_tensor(path: &Path, device: &Device) -> Result<Tensor<4>> {
     ))
 }
 
+/// Stems that several photos share (`cat.jpg`, `cat.png`): their outputs keep the whole
+/// file name (`cat.jpg.png`) so that none overwrites another.
+fn shared_stems(photos: &[PathBuf]) -> HashSet<OsString> {
+    let mut seen = HashSet::new();
+    photos
+        .iter()
+        .filter_map(|p| p.file_stem())
+        .filter(|stem| !seen.insert(stem.to_os_string()))
+        .map(OsStr::to_os_string)
+        .collect()
+}
+
 /// Where an output for `source` goes: the path itself for one photo, `dir/<stem>.<ext>` for
-/// several.
-fn output_path(base: &Path, source: &Path, ext: &str, outputs: Outputs) -> Result<PathBuf> {
+/// several (`dir/<file name>.<ext>` where the stem is shared).
+fn output_path(
+    base: &Path,
+    source: &Path,
+    ext: &str,
+    outputs: Outputs,
+    shared_stems: &HashSet<OsString>,
+) -> Result<PathBuf> {
     if outputs == Single {
         return Ok(base.to_owned());
     }
     std::fs::create_dir_all(base).with_context(|| format!("creating {}", base.display()))?;
-    let stem = source.file_stem().unwrap_or_default().to_string_lossy();
-    Ok(base.join(format!("{stem}.{ext}")))
+    let stem = source.file_stem().unwrap_or_default();
+    let name = if shared_stems.contains(stem) {
+        source.file_name().unwrap_or_default()
+    } else {
+        stem
+    };
+    Ok(base.join(format!("{}.{ext}", name.to_string_lossy())))
 }
 
 /// What every report names besides the photo.
 struct ReportContext<'a> {
     model: &'a str,
     device: &'static str,
+    shared_stems: HashSet<OsString>,
 }
 
 fn report(
@@ -212,7 +240,7 @@ fn report(
 ) -> Result<()> {
     let cam = &explanation.cam;
     if let Some(out) = &args.out {
-        let path = output_path(out, source, "png", outputs)?;
+        let path = output_path(out, source, "png", outputs, &context.shared_stems)?;
         let overlay = render_overlay(photo, &cam.map, (cam.height, cam.width), args.photo_weight);
         image::save_buffer(
             &path,
@@ -224,7 +252,7 @@ fn report(
         .with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(out) = &args.cam_out {
-        let path = output_path(out, source, "npy", outputs)?;
+        let path = output_path(out, source, "npy", outputs, &context.shared_stems)?;
         std::fs::write(&path, write_npy_f32(&[cam.height, cam.width], &cam.map))
             .with_context(|| format!("writing {}", path.display()))?;
     }

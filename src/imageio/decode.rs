@@ -35,6 +35,12 @@ pub enum DecodeError {
     /// Not a format we recognise.
     #[error("this is not an image we can read (supported: JPEG, PNG, GIF, WebP, BMP, TIFF)")]
     UnknownFormat,
+    /// A vector drawing, not a photo.
+    #[error("SVG drawings are not supported: export it as PNG or JPEG first")]
+    Svg,
+    /// An iPhone-style HEIC/HEIF or an AVIF photo (no decoder here).
+    #[error("HEIC/HEIF and AVIF photos are not supported: export it as JPEG or PNG first")]
+    Heif,
     /// Recognised but damaged or unsupported inside.
     #[error("the image could not be decoded: {0}")]
     Corrupt(String),
@@ -58,7 +64,10 @@ pub fn decode_photo(bytes: &[u8]) -> Result<Photo, DecodeError> {
         .with_guessed_format()
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
     match reader.format() {
+        None if looks_like_svg(bytes) => return Err(DecodeError::Svg),
+        None if looks_like_heif(bytes) => return Err(DecodeError::Heif),
         None => return Err(DecodeError::UnknownFormat),
+        Some(ImageFormat::Avif) => return Err(DecodeError::Heif),
         Some(ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
             return Err(DecodeError::Corrupt(
                 "the JPEG file is truncated (no end-of-image marker)".into(),
@@ -115,4 +124,23 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
     let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
     let last_end = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]);
     matches!((last_scan, last_end), (Some(scan), Some(end)) if end > scan)
+}
+
+/// An SVG file starts (after optional whitespace, a BOM or an XML declaration) with markup
+/// that names `<svg` within its first kilobyte.
+fn looks_like_svg(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(1024)];
+    let text = String::from_utf8_lossy(head);
+    text.trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('<')
+        && text.contains("<svg")
+}
+
+/// ISO base media files (HEIC, HEIF, AVIF) start with an `ftyp` box naming their brand.
+fn looks_like_heif(bytes: &[u8]) -> bool {
+    const BRANDS: [&[u8]; 8] = [
+        b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif",
+    ];
+    bytes.len() >= 12 && &bytes[4..8] == b"ftyp" && BRANDS.contains(&&bytes[8..12])
 }

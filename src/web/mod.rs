@@ -78,6 +78,27 @@ impl App {
         .to_string())
     }
 
+    /// Forgets the loaded model (its weights were refused by the page after loading).
+    #[wasm_bindgen(js_name = unloadWeights)]
+    pub fn unload_weights(&self) {
+        let mut state = self.state.borrow_mut();
+        state.explainer = None;
+        state.explanation = None;
+    }
+
+    /// What the device's allocator holds: `{"in_use","reserved","allocations"}` in bytes as
+    /// JSON, each `null` where the backend does not report it (the CPU).
+    #[wasm_bindgen(js_name = memoryStats)]
+    pub fn memory_stats(&self) -> String {
+        let usage = self.device.memory_pool_usage();
+        json!({
+            "in_use": usage.as_ref().map(|u| u.bytes_in_use),
+            "reserved": usage.as_ref().map(|u| u.bytes_reserved),
+            "allocations": usage.as_ref().map(|u| u.number_allocs),
+        })
+        .to_string()
+    }
+
     /// Decodes a photo file (EXIF orientation applied); returns `{"width","height"}` as JSON.
     /// On failure the previous photo and explanation are cleared, never shown as current.
     #[wasm_bindgen(js_name = setPhoto)]
