@@ -36,6 +36,9 @@ function setStatus(text, kind = 'info') {
 
 function setCanvasState(state, cls) {
   canvas.dataset.state = state;
+  // Which photo the canvas shows (tests check that a result is never another photo's).
+  if (state === 'ready' && currentFile) canvas.dataset.file = currentFile.name;
+  else delete canvas.dataset.file;
   if (cls === undefined) delete canvas.dataset.class;
   else canvas.dataset.class = String(cls);
 }

@@ -31,10 +31,18 @@ async function probeGpu() {
   }
 }
 
-// A wasm trap (a Rust panic) surfaces as an uncaught WebAssembly.RuntimeError.
-const crashListeners = new Set();
+// A wasm trap (a Rust panic) surfaces as an uncaught WebAssembly.RuntimeError. Its stack
+// names the glue module it came through (`gradcam-web.js?start=N`), hence which engine
+// trapped: an engine that was replaced may still trap without harming its successor.
+const crashListeners = new Map(); // start number → listener
+function startOf(error) {
+  const match = /gradcam-web\.js(?:\?start=(\d+))?:/.exec(String(error.stack || ''));
+  return match ? Number(match[1] || 0) : null;
+}
 function reportCrash(error) {
-  if (error instanceof WebAssembly.RuntimeError) for (const listener of crashListeners) listener(error);
+  if (!(error instanceof WebAssembly.RuntimeError)) return;
+  const start = startOf(error);
+  for (const [owner, listener] of crashListeners) if (start === null || start === owner) listener(error);
 }
 addEventListener('error', (e) => reportCrash(e.error));
 addEventListener('unhandledrejection', (e) => reportCrash(e.reason));
@@ -59,10 +67,8 @@ export async function startEngine({ allowGpu = true } = {}) {
   const reason = gpu.reason || app.backend.replace(/^cpu \((.*)\)$/, '$1');
   const label = onGpu ? `WebGPU (${gpu.name})` : `CPU (${reason})`;
 
-  let crashListener;
   const crashed = new Promise((resolve) => {
-    crashListener = (e) => resolve(`the engine stopped with an internal error (${e.message})`);
-    crashListeners.add(crashListener);
+    crashListeners.set(start, (e) => resolve(`the engine stopped with an internal error (${e.message})`));
   });
   const lost = device
     ? device.lost.then((info) => `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`)
@@ -77,7 +83,7 @@ export async function startEngine({ allowGpu = true } = {}) {
       return { wasmBytes: exports.memory.buffer.byteLength, gpuBytes: stats.in_use, gpuReserved: stats.reserved };
     },
     dispose() {
-      crashListeners.delete(crashListener);
+      crashListeners.delete(start);
     },
   };
 }

@@ -18,6 +18,18 @@ const TYPES = {
   '.json': 'application/json', '.bpk': 'application/octet-stream', '.png': 'image/png',
 };
 
+/**
+ * The headers `trunk serve` sends (Trunk.toml's [serve.headers], the Content-Security-Policy
+ * among them): the test server sends them too, so the page is tested under that policy.
+ */
+export const SERVE_HEADERS = (() => {
+  const toml = readFileSync(join(ROOT, 'Trunk.toml'), 'utf8');
+  const section = toml.split(/^\[serve\.headers\]\s*$/m)[1]?.split(/^\[/m)[0] || '';
+  const headers = {};
+  for (const [, key, value] of section.matchAll(/^([A-Za-z-]+)\s*=\s*"(.*)"\s*$/gm)) headers[key] = value;
+  return headers;
+})();
+
 /** Where the test server's /weights/ comes from: $GRADCAM_TEST_WEIGHTS, else dist/weights. */
 export const WEIGHTS_DIR = process.env.GRADCAM_TEST_WEIGHTS || join(DIST, 'weights');
 
@@ -44,6 +56,7 @@ export function serveDist({ weights = WEIGHTS_DIR } = {}) {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     hits.set(path, (hits.get(path) || 0) + 1);
+    for (const [key, value] of Object.entries(SERVE_HEADERS)) res.setHeader(key, value);
     let file = fileFor(path, weights);
     if (!file) { res.writeHead(403).end(); return; }
     if (overrides.has(path)) { overrides.get(path)(req, res, file); return; }
@@ -100,30 +113,48 @@ const CHROMIUM_ARGS = [
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
 ];
 
-export function launchBrowser() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+/** Headless Chromium; `extraArgs` adds command-line switches (e.g. `--js-flags=--expose-gc`). */
+export function launchBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /**
  * Opens the page; `withoutWebGpu` removes navigator.gpu before any script runs, as in a
- * browser without WebGPU. Every request is recorded in `requests`. Pass `context` to open
- * another page in the same browser context (same Cache API storage, as on a second visit).
+ * browser without WebGPU; `initScripts` (functions) also run before the page's scripts.
+ * Every request is recorded in `requests`, alert/confirm dialogs in `dialogs` (and
+ * dismissed), Content-Security-Policy violations in the page's `window.__cspViolations`.
+ * Pass `context` to open another page in the same browser context (same Cache API storage,
+ * as on a second visit).
  */
-export async function openPage(browser, origin, { query = '', withoutWebGpu = false, context: shared } = {}) {
+export async function openPage(browser, origin, { query = '', withoutWebGpu = false, initScripts = [], context: shared } = {}) {
   const context = shared || await browser.newContext();
-  if (withoutWebGpu && !shared) {
+  if (!shared) {
     await context.addInitScript(() => {
-      Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+      window.__cspViolations = [];
+      addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));
     });
+    if (withoutWebGpu) {
+      await context.addInitScript(() => {
+        Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+      });
+    }
+    for (const script of initScripts) await context.addInitScript(script);
   }
   const page = await context.newPage();
   const requests = [];
   const logs = [];
+  const dialogs = [];
   page.on('request', (r) => requests.push(r.url()));
   page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
   await page.goto(`${origin}/${query}`);
-  return { page, context, requests, logs };
+  return { page, context, requests, logs, dialogs };
+}
+
+/** The Content-Security-Policy violations the page has seen so far. */
+export function cspViolations(page) {
+  return page.evaluate(() => window.__cspViolations || ['(no recorder)']);
 }
 
 /** Requests that left the page's own origin (data: and blob: URLs stay on the machine). */
