@@ -64,7 +64,8 @@ export async function startEngine({ allowGpu = true } = {}) {
   const onGpu = app.backend.startsWith('webgpu');
   const device = onGpu ? newDevices.at(-1) : null;
   newDevices = [];
-  const reason = gpu.reason || app.backend.replace(/^cpu \((.*)\)$/, '$1');
+  // wgpu's errors carry the JS error's stack (`undefined` here) on a second line.
+  const reason = gpu.reason || app.backend.replace(/^cpu \((.*)\)$/s, '$1').replace(/\n(undefined)?/g, ' ').trim();
   const label = onGpu ? `WebGPU (${gpu.name})` : `CPU (${reason})`;
 
   const crashed = new Promise((resolve) => {

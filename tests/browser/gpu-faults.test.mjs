@@ -1,0 +1,139 @@
+// GPU faults, each made real inside Chromium before the page's scripts run: no WebGPU at
+// all, an adapter request that fails, a device that cannot be created, and a device lost in
+// the middle of a run (GPUDevice.destroy() from the test). Each ends on a working backend,
+// says what happened, and never shows a map from before the fault as current.
+//
+// EfficientNet-Lite0 (trained, small) keeps the WebGPU runs on SwiftShader short.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  FIXTURES, WEIGHTS_DIR, canvasPixels, compareImages, dropFile, launchBrowser, nativeOverlay, openPage,
+  serveDist, waitForResult, waitReady,
+} from './harness.mjs';
+
+const QUERY = '?model=efficientnet-lite0';
+const PHOTO = join(FIXTURES, 'chelsea.png');
+
+let server;
+let browser;
+let native;
+
+before(async () => {
+  server = await serveDist();
+  browser = await launchBrowser();
+  native = nativeOverlay(PHOTO, join(WEIGHTS_DIR, 'efficientnet-lite0.bpk'));
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+const backendText = (page) => page.textContent('[data-testid=backend]');
+
+async function explainChelsea(page) {
+  await dropFile(page, readFileSync(PHOTO), 'chelsea.png', 'image/png');
+  return waitForResult(page);
+}
+
+async function assertNativeHeatmap(page, what) {
+  const diff = compareImages(await canvasPixels(page), native.pixels);
+  console.log(`${what} vs native: mean |Δ| ${diff.meanAbs.toFixed(3)}, max ${diff.max}`);
+  assert.ok(diff.meanAbs <= 1.0 && diff.fractionOver8 <= 0.01, `${what}: ${JSON.stringify(diff)}`);
+}
+
+describe('WebGPU unavailable or failing at start: the CPU takes over and the page says why', { timeout: 300_000 }, () => {
+  const cases = [
+    ['no navigator.gpu', { withoutWebGpu: true }, /CPU \(this browser has no WebGPU\)/],
+    ['requestAdapter() rejects', {
+      initScripts: [() => { GPU.prototype.requestAdapter = async () => { throw new Error('test: adapter refused'); }; }],
+    }, /CPU \(the WebGPU adapter request failed \(test: adapter refused\)\)/],
+    ['requestAdapter() finds no adapter', {
+      initScripts: [() => { GPU.prototype.requestAdapter = async () => null; }],
+    }, /CPU \(no WebGPU adapter is available\)/],
+    ['requestDevice() rejects', {
+      initScripts: [() => {
+        GPUAdapter.prototype.requestDevice = async () => { throw new DOMException('test: device refused', 'OperationError'); };
+      }],
+    }, /CPU \(WebGPU failed: .+\)/],
+  ];
+  for (const [what, options, expected] of cases) {
+    test(what, async () => {
+      const { page, context, logs } = await openPage(browser, server.origin, { query: QUERY, ...options });
+      try {
+        await waitReady(page);
+        assert.match(await backendText(page), expected);
+        assert.equal(await page.evaluate(() => document.body.dataset.backend), 'cpu');
+        assert.equal(await explainChelsea(page), 'ready', logs.join('\n'));
+        await assertNativeHeatmap(page, `${what}, CPU`);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});
+
+describe('a GPU device lost during a run', { timeout: 600_000 }, () => {
+  let session;
+
+  before(async () => {
+    session = await openPage(browser, server.origin, {
+      query: QUERY,
+      initScripts: [() => {
+        // Keep every device the page creates, to destroy it as a failing driver would.
+        window.__devices = [];
+        const requestDevice = GPUAdapter.prototype.requestDevice;
+        GPUAdapter.prototype.requestDevice = async function keep(...args) {
+          const device = await requestDevice.apply(this, args);
+          window.__devices.push(device);
+          return device;
+        };
+        // Every state the canvas goes through, with the number of engine restarts so far.
+        window.__states = [];
+        addEventListener('DOMContentLoaded', () => {
+          const canvas = document.querySelector('[data-testid=overlay]');
+          new MutationObserver(() => window.__states.push({
+            state: canvas.dataset.state, restarts: Number(document.body.dataset.engineRestarts || 0), t: performance.now(),
+          })).observe(canvas, { attributes: true, attributeFilter: ['data-state'] });
+        });
+      }],
+    });
+    await waitReady(session.page);
+  });
+
+  after(() => session?.context.close());
+
+  test('mid-run: the engine restarts on WebGPU, redoes the photo, and nothing stale is shown meanwhile', async () => {
+    const { page } = session;
+    assert.equal(await page.evaluate(() => document.body.dataset.backend), 'webgpu');
+    await dropFile(page, readFileSync(PHOTO), 'chelsea.png', 'image/png');
+    await page.waitForFunction(() => /Computing/.test(document.getElementById('status').textContent), null, { polling: 20 });
+    const lostAt = await page.evaluate(() => {
+      for (const device of window.__devices) device.destroy();
+      return performance.now();
+    });
+    await page.waitForFunction(() => document.body.dataset.engineRestarts === '1', null, { timeout: 60_000 });
+    assert.equal(await waitForResult(page), 'ready');
+    const states = await page.evaluate(() => window.__states);
+    const staleReady = states.filter((s) => s.t >= lostAt && s.state === 'ready' && s.restarts === 0);
+    assert.deepEqual(staleReady, [], 'no map from the lost device was shown as current');
+    assert.match(await page.textContent('[data-testid=engine-note]'), /GPU device was lost \(destroyed.*restarted on WebGPU/);
+    assert.equal(await page.evaluate(() => document.body.dataset.backend), 'webgpu');
+    await assertNativeHeatmap(page, 'after a restart on WebGPU');
+  });
+
+  test('lost again while idle: the engine moves to the CPU and redoes the photo on its own', async () => {
+    const { page } = session;
+    await page.evaluate(() => { for (const device of window.__devices) device.destroy(); });
+    await page.waitForFunction(() => document.body.dataset.engineRestarts === '2', null, { timeout: 60_000 });
+    assert.equal(await waitForResult(page), 'ready');
+    assert.equal(await page.evaluate(() => document.body.dataset.backend), 'cpu');
+    assert.match(await backendText(page), /CPU \(the GPU failed earlier in this session\)/);
+    assert.match(await page.textContent('[data-testid=engine-note]'), /restarted on CPU/);
+    await assertNativeHeatmap(page, 'after moving to the CPU');
+    assert.equal(await explainChelsea(page), 'ready', 'later photos work');
+  });
+});
