@@ -157,8 +157,8 @@ async function installWeights(model, weights, token) {
     const info = JSON.parse(app.loadWeights(weights.bytes));
     if (info.arch !== model.arch || info.classes !== model.classes) {
       app.unloadWeights();
-      throw new Error(`the file holds a ${info.arch} with ${info.classes} classes, but models.json `
-        + `promises a ${model.arch} with ${model.classes}`);
+      throw new Error(`the file holds ${info.arch} (${info.classes} classes), but models.json `
+        + `lists it as ${model.arch} (${model.classes} classes)`);
     }
   } catch (e) {
     await forgetWeights(model); // never keep bytes the engine refuses

@@ -362,4 +362,26 @@ describe('downloading, verifying and caching weights', { timeout: 600_000 }, () 
       server.restore('/weights/broken.bpk');
     }
   });
+  test('a valid file of another architecture than models.json promises is refused and not cached', async () => {
+    // The ResNet-18 file under the EfficientNet-Lite0 entry, with its own (correct) sha256:
+    // the download checks out, the engine can load it, but it is not the model offered.
+    const other = entry('resnet18-untrained');
+    const impostor = { ...entry(EFFNET), name: 'impostor', label: 'Impostor', file: other.file, bytes: other.bytes, sha256: other.sha256 };
+    const list = Buffer.from(JSON.stringify({ ...manifest, models: [...manifest.models, impostor] }));
+    server.override('/weights/models.json', faults.bytes(list, 'application/json'));
+    try {
+      const session = await visit('?model=impostor', { withoutWebGpu: true });
+      const { page } = session;
+      const message = await waitError(page);
+      console.log(`another architecture: ${message}`);
+      assert.match(message, /^Impostor could not be loaded by the engine: the file holds resnet18 \(1000 classes\), but models\.json lists it as efficientnet-lite0 \(1000 classes\)\. Press Retry to try again\.$/);
+      assert.deepEqual(await cacheEntries(page), []);
+      await page.selectOption('[data-testid=model]', EFFNET);
+      await waitReady(page);
+      assert.equal(await dropChelsea(page), 'ready');
+      await finish(session);
+    } finally {
+      server.restore('/weights/models.json');
+    }
+  });
 });
