@@ -61,11 +61,17 @@ const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => set
 /** Thrown by `guarded` when the engine failed while we waited on it. */
 class EngineFailed extends Error {}
 
+// Rejecters of the calls now waiting on the engine: told when it fails.
+const waitingOnEngine = new Set();
+
 /** `promise`, or an EngineFailed as soon as the current engine fails (a lost device may
- * leave the engine's own promise pending for ever). */
+ * leave the engine's own promise pending for ever). Leaves nothing behind once settled. */
 function guarded(promise) {
-  const failed = engine.failed.then((why) => { throw new EngineFailed(why); });
-  return Promise.race([promise, failed]);
+  return new Promise((resolve, reject) => {
+    const fail = (why) => reject(new EngineFailed(why));
+    waitingOnEngine.add(fail);
+    promise.then(resolve, reject).finally(() => waitingOnEngine.delete(fail));
+  });
 }
 
 // ---- models -------------------------------------------------------------------------
@@ -339,6 +345,7 @@ async function bootEngine(options) {
  * engine (on the GPU once more, then on the CPU) reloads the model and redoes the photo. */
 function engineFailed(failed, why) {
   if (failed !== engine) return;
+  for (const fail of waitingOnEngine) fail(why);
   failed.dispose();
   engine = null;
   app = null;

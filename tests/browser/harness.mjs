@@ -186,6 +186,34 @@ export async function dropFile(page, bytes, name, type) {
   }, { b64: Buffer.from(bytes).toString('base64'), name, type });
 }
 
+/**
+ * Copies photo files into the page once (`window.__staged[i]`), for tests that drop many:
+ * passing the bytes through page.evaluate on every drop grows the page's JS heap by about
+ * their size each time, which would hide or fake a leak of the page's own.
+ */
+export async function stageFiles(page, files) {
+  await page.evaluate((list) => {
+    window.__staged = list.map((b64) => {
+      const raw = atob(b64);
+      const data = new Uint8Array(raw.length);
+      for (let i = 0; i < raw.length; i++) data[i] = raw.charCodeAt(i);
+      return data;
+    });
+  }, files.map((bytes) => Buffer.from(bytes).toString('base64')));
+}
+
+/** Drops staged file `index` (see stageFiles) under `name`, like dropFile. */
+export async function dropStaged(page, index, name, type) {
+  await page.evaluate(({ index, name, type }) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([window.__staged[index]], name, { type }));
+    const target = document.querySelector('main');
+    for (const kind of ['dragenter', 'dragover', 'drop']) {
+      target.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+    }
+  }, { index, name, type });
+}
+
 /** Waits for the overlay canvas to leave the working state; returns its final state. */
 export async function waitForResult(page, timeout = 300_000) {
   await page.waitForFunction(() => {
