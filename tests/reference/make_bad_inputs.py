@@ -182,6 +182,12 @@ def main():
     error("bomb-20000x20000.png", "decompression bomb: valid 20000x20000 PNG (400 megapixels)",
           "too large")
 
+    largest = 10_000  # exactly the decoder's limit (MAX_PIXELS = 100 megapixels): accepted
+    write("largest-10000x10000.png", png_bytes(largest, largest, 8, 0, (bytes(largest) for _ in range(largest))),
+          "valid 10000x10000 grayscale PNG of zeros: the largest photo the decoder accepts")
+    ok("largest-10000x10000.png", "100-megapixel PNG, exactly at the decoder's limit (drawn at full size)",
+       largest, largest, [(9_999, 9_999, (0, 0, 0), 0)])
+
     write("drawing.svg", (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="48" viewBox="0 0 64 48">\n'
