@@ -1,6 +1,7 @@
 //! The native command line: the same engine as the page, on a native GPU (wgpu) or the
 //! `flex` CPU backend.
 
+mod bench;
 mod device;
 mod explain;
 mod inputs;
@@ -57,6 +58,8 @@ enum Command {
     },
     /// Explain photos: top-5 classes and a CAM overlay for each.
     Explain(explain::ExplainArgs),
+    /// Time the forward pass, a full Grad-CAM and each stage on one photo.
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs it.
@@ -76,5 +79,6 @@ pub fn run() -> Result<()> {
         } => weights::convert(&arch, &input, &output, half),
         Command::Manifest { dir } => manifest::write_manifest(&dir),
         Command::Explain(args) => explain::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }

@@ -3,8 +3,8 @@
 // leak shows), the JS heap (after a forced garbage collection) and, on WebGPU, what burn's
 // allocator holds on the device. The figures are printed for the record.
 //
-// Bounds (after photo 5 → after the last): wasm heap + 0 bytes beyond 16 MiB of allocator
-// slack, JS heap + 4 MiB, GPU bytes in use + 1 MiB, GPU bytes reserved + 16 MiB.
+// Bounds (the peak after photo 5 minus the figure at photo 5): wasm heap 16 MiB of
+// allocator slack, JS heap 4 MiB, GPU bytes in use 1 MiB, GPU bytes reserved 16 MiB.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
