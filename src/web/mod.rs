@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_sys::HtmlCanvasElement;
 
+use crate::benchmark::{BenchPlan, run_benchmark};
 use crate::cam::Target;
 use crate::engine::{Explainer, Explanation};
 use crate::imageio::{Photo, decode_photo};
@@ -154,6 +155,25 @@ impl App {
             } else {
                 Err(JsError::new("superseded by a newer photo").into())
             }
+        })
+    }
+
+    /// Times the forward pass, a full Grad-CAM and each stage on the current photo (see
+    /// `benchmark`); resolves to the report as JSON.
+    pub fn benchmark(&self, warmup: usize, runs: usize) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let (explainer, photo) = {
+                let s = state.borrow();
+                match (&s.explainer, &s.photo) {
+                    (Some(e), Some(p)) => (e.clone(), p.clone()),
+                    _ => return Err(JsError::new("load a model and a photo first").into()),
+                }
+            };
+            let report = run_benchmark(&explainer, &photo, BenchPlan { warmup, runs })
+                .await
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            Ok(JsValue::from_str(&json!(report).to_string()))
         })
     }
 

@@ -16,6 +16,7 @@ export const FIXTURES = join(ROOT, 'tests/fixtures');
 const TYPES = {
   '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm',
   '.json': 'application/json', '.bpk': 'application/octet-stream', '.png': 'image/png',
+  '.mjs': 'text/javascript', '.onnx': 'application/octet-stream',
 };
 
 /**
@@ -37,27 +38,31 @@ function send(res, bytes, type = 'application/octet-stream') {
   res.writeHead(200, { 'content-type': type, 'content-length': bytes.length }).end(bytes);
 }
 
-// Maps a URL path to a file: /weights/* under `weights`, everything else under dist/.
-function fileFor(path, weights) {
-  const [root, rest] = path.startsWith('/weights/') ? [weights, path.slice('/weights'.length)] : [DIST, path];
+// Maps a URL path to a file: /weights/* under `weights`, `/<prefix>/*` under `mounts[prefix]`,
+// everything else under dist/.
+function fileFor(path, weights, mounts) {
+  const all = { weights, ...mounts };
+  const prefix = Object.keys(all).find((p) => path.startsWith(`/${p}/`));
+  const [root, rest] = prefix ? [all[prefix], path.slice(prefix.length + 1)] : [DIST, path];
   const file = normalize(join(root, rest));
   return file.startsWith(root) ? file : null;
 }
 
 /**
- * Serves dist/ on a free loopback port, with /weights/* from `weights` (default WEIGHTS_DIR).
+ * Serves dist/ on a free loopback port, with /weights/* from `weights` (default WEIGHTS_DIR)
+ * and `/<prefix>/*` from `mounts[prefix]` (the benchmarks' extra folders).
  * Resolves to { origin, close, hits, override, restore }: `hits` maps each URL path to its
  * number of requests; `override(path, handler)` answers that path with
  * `handler(req, res, file)` (see `faults`) until `restore(path)`.
  */
-export function serveDist({ weights = WEIGHTS_DIR } = {}) {
+export function serveDist({ weights = WEIGHTS_DIR, mounts = {} } = {}) {
   const hits = new Map();
   const overrides = new Map();
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     hits.set(path, (hits.get(path) || 0) + 1);
     for (const [key, value] of Object.entries(SERVE_HEADERS)) res.setHeader(key, value);
-    let file = fileFor(path, weights);
+    let file = fileFor(path, weights, mounts);
     if (!file) { res.writeHead(403).end(); return; }
     if (overrides.has(path)) { overrides.get(path)(req, res, file); return; }
     try {

@@ -1,0 +1,138 @@
+// Browser benchmarks, in one headless Chromium (WebGPU on whatever adapter it finds: here
+// SwiftShader): our engine (burn on WebGPU, and burn's flex in wasm) against ONNX Runtime
+// Web's WebGPU execution provider on the same ResNet-101 weights; the real page's cold start,
+// first and warm heatmap and class switch; the payload. Prints one JSON object.
+//
+//   node tests/bench/browser-bench.mjs DATA_DIR [--runs N] [--warmup N]
+//
+// DATA_DIR holds resnet101.bpk + models.json (ours) and resnet101.onnx (ORT), made from the
+// same .pth by ./dev bench. Timings include read-back of the result (logits or map).
+
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import {
+  DIST, FIXTURES, ROOT, dropFile, launchBrowser, openPage, serveDist, waitForResult, waitReady,
+} from '../browser/harness.mjs';
+
+const { values: options, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { runs: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' } },
+});
+const DATA = positionals[0];
+if (!DATA) throw new Error('usage: node tests/bench/browser-bench.mjs DATA_DIR [--runs N] [--warmup N]');
+const RUNS = Number(options.runs);
+const WARMUP = Number(options.warmup);
+const PHOTO = join(FIXTURES, 'chelsea.png');
+const MODEL = 'resnet101';
+const ORT_DIST = join(ROOT, 'tests/browser/node_modules/onnxruntime-web/dist');
+
+const log = (...args) => console.error('[bench]', ...args);
+
+/** Our engine alone, in an empty page: forward, Grad-CAM and stages via App.benchmark. */
+async function ourEngine(browser, origin, allowGpu) {
+  const { page, context } = await openPage(browser, origin, { query: 'bench/engine.html', withoutWebGpu: !allowGpu });
+  try {
+    return await page.evaluate(async ({ allowGpu, photo, runs, warmup, model }) => {
+      const { startEngine } = await import('/engine.js');
+      const engine = await startEngine({ allowGpu });
+      const weights = new Uint8Array(await (await fetch(`/weights/${model}.bpk`)).arrayBuffer());
+      const loadStart = performance.now();
+      engine.app.loadWeights(weights);
+      const loadMs = performance.now() - loadStart;
+      engine.app.setPhoto(Uint8Array.from(atob(photo), (c) => c.charCodeAt(0)));
+      const report = JSON.parse(await engine.app.benchmark(warmup, runs));
+      return { backend: engine.label, load_weights_ms: loadMs, ...report };
+    }, { allowGpu, photo: readFileSync(PHOTO).toString('base64'), runs: RUNS, warmup: WARMUP, model: MODEL });
+  } finally {
+    await context.close();
+  }
+}
+
+/** ONNX Runtime Web (WebGPU EP, no CPU fallback) on the ONNX export of the same weights. */
+async function ortWeb(browser, origin) {
+  const { page, context, logs } = await openPage(browser, origin, { query: 'bench/ort.html' });
+  try {
+    await page.waitForFunction(() => typeof window.runOrtBench === 'function');
+    return await page.evaluate(({ runs, warmup }) => window.runOrtBench({ model: '/bench-data/resnet101.onnx', runs, warmup }),
+      { runs: RUNS, warmup: WARMUP });
+  } catch (e) {
+    throw new Error(`ORT benchmark failed: ${e.message}\n${logs.slice(-10).join('\n')}`);
+  } finally {
+    await context.close();
+  }
+}
+
+/** The real page: cold start with cached weights, first and warm drop, class switch. */
+async function page(browser, origin) {
+  const photo = readFileSync(PHOTO);
+  const first = await openPage(browser, origin, { query: `?model=${MODEL}` });
+  await waitReady(first.page); // downloads and caches the weights
+  await first.page.close();
+  const started = Date.now();
+  const { page: p, context } = await openPage(browser, origin, { query: `?model=${MODEL}`, context: first.context });
+  try {
+    await waitReady(p);
+    const readyMs = Date.now() - started;
+    const drop = async () => {
+      const t = Date.now();
+      await dropFile(p, photo, 'chelsea.png', 'image/png');
+      if (await waitForResult(p, 1_800_000) !== 'ready') throw new Error(await p.textContent('[data-testid=status]'));
+      return Date.now() - t;
+    };
+    const firstMs = await drop();
+    const coldMs = Date.now() - started;
+    const warm = [];
+    for (let i = 0; i < Math.max(1, Math.min(RUNS, 3)); i++) warm.push(await drop());
+    const switches = [];
+    for (const n of [2, 3, 4, 5, 1]) {
+      const item = `[data-testid=top5] li:nth-child(${n})`;
+      const cls = (await p.getAttribute(item, 'data-testid')).replace('class-', '');
+      const t = Date.now();
+      await p.click(`${item} button`);
+      await p.waitForFunction((c) => {
+        const canvas = document.querySelector('[data-testid=overlay]');
+        return canvas.dataset.state === 'ready' && canvas.dataset.class === c;
+      }, cls, { polling: 'raf' });
+      switches.push(Date.now() - t);
+    }
+    const backend = await p.textContent('[data-testid=backend]');
+    return { backend, ready_ms: readyMs, first_heatmap_ms: firstMs, cold_start_to_heatmap_ms: coldMs, warm_heatmap_ms: warm, class_switch_ms: switches };
+  } finally {
+    await context.close();
+  }
+}
+
+function payload() {
+  const sizes = (file) => {
+    const bytes = readFileSync(join(DIST, file));
+    return {
+      raw: bytes.length,
+      gzip: gzipSync(bytes, { level: 9 }).length,
+      brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
+    };
+  };
+  const files = ['gradcam-web_bg.wasm', 'gradcam-web.js', 'app.js', 'engine.js', 'weights.js', 'index.html', 'style.css'];
+  const each = Object.fromEntries(files.map((f) => [f, sizes(f)]));
+  const total = (key) => files.reduce((sum, f) => sum + each[f][key], 0);
+  const weights = JSON.parse(readFileSync(join(DIST, 'weights/models.json'), 'utf8')).models
+    .map((m) => ({ name: m.name, bytes: m.bytes }));
+  weights.push({ name: `${MODEL} (bench, f16)`, bytes: statSync(join(DATA, `${MODEL}.bpk`)).size });
+  return { files: each, total: { raw: total('raw'), gzip: total('gzip'), brotli: total('brotli') }, weights };
+}
+
+const server = await serveDist({ weights: DATA, mounts: { ort: ORT_DIST, bench: join(ROOT, 'tests/bench'), 'bench-data': DATA } });
+const browser = await launchBrowser();
+try {
+  const result = { date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, chromium: browser.version() };
+  log('payload'); result.payload = payload();
+  log('ours, WebGPU'); result.ours_webgpu = await ourEngine(browser, server.origin, true);
+  log('ours, CPU (flex in wasm)'); result.ours_cpu = await ourEngine(browser, server.origin, false);
+  log('ONNX Runtime Web, WebGPU'); result.ort_webgpu = await ortWeb(browser, server.origin);
+  log('the page'); result.page = await page(browser, server.origin);
+  console.log(JSON.stringify(result));
+} finally {
+  await browser.close();
+  server.close();
+}

@@ -1,0 +1,88 @@
+// Turns one `./dev bench` run into a BENCHMARKS.md section: every figure, the ratio to the
+// peer measured in the same run, and each goal of issue 7 as met or not.
+//
+//   node tests/bench/report.mjs DATA_DIR "COMMAND"   (prints Markdown on stdout)
+//
+// DATA_DIR holds pytorch.json (tests/reference/bench_peer_pytorch.py), native.json
+// (`gradcam bench --json`) and browser.json (tests/bench/browser-bench.mjs, optional).
+
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+
+const [data, command = './dev bench'] = process.argv.slice(2);
+const read = (name) => (existsSync(join(data, name)) ? JSON.parse(readFileSync(join(data, name), 'utf8')) : null);
+const torch = read('pytorch.json');
+const native = read('native.json');
+const browser = read('browser.json');
+
+const ms = (v) => (v === undefined || v === null ? '—' : `${v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(1)} ms`);
+const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '—');
+const mb = (bytes) => `${(bytes / 1e6).toFixed(2)} MB`;
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+const lines = [];
+const goals = [];
+const goal = (what, value, limit, shown) => goals.push(`| ${what} | ${shown} | ≤ ${limit} | ${value <= limit ? 'met' : '**not met**'} |`);
+
+lines.push(`## ${new Date().toISOString().slice(0, 10)}: \`${command}\``, '');
+lines.push(`Machine: ${cpus().length} CPU cores (${cpus()[0].model.trim()}), no GPU. Each figure is the median of the timed`
+  + ' runs after warm-up, measured after read-back of the result.', '');
+
+if (native && torch) {
+  const r = native.report;
+  lines.push(`### Native CPU: ResNet-101, ours (burn \`flex\`, \`${native.profile}\` profile, ${native.threads} threads available) vs PyTorch ${torch.torch} (${torch.threads} threads) + pytorch-grad-cam`, '');
+  lines.push(`${native.runs} timed runs after ${native.warmup} warm-up (ours); ${torch.runs} after ${torch.warmup ?? '?'} (PyTorch). Input: chelsea.png at 224×224.`, '');
+  lines.push('| what | PyTorch | ours | ours / PyTorch |', '|---|---:|---:|---:|');
+  lines.push(`| forward (logits read back) | ${ms(torch.forward_ms.median)} | ${ms(r.forward_ms.median)} | ${ratio(r.forward_ms.median, torch.forward_ms.median)} |`);
+  lines.push(`| Grad-CAM layer4, whole call | ${ms(torch.gradcam_ms.median)} | ${ms(r.gradcam_ms.median)} | ${ratio(r.gradcam_ms.median, torch.gradcam_ms.median)} |`);
+  for (const [stage, t] of r.stages_ms) {
+    const peer = torch.stages_ms[stage];
+    lines.push(`| stage ${stage} | ${ms(peer)} | ${ms(t.median)} | ${ratio(t.median, peer)} |`);
+  }
+  lines.push('');
+  goal('native Grad-CAM / pytorch-grad-cam', r.gradcam_ms.median / torch.gradcam_ms.median, 0.5, ratio(r.gradcam_ms.median, torch.gradcam_ms.median));
+  goal('native forward / PyTorch forward', r.forward_ms.median / torch.forward_ms.median, 1.3, ratio(r.forward_ms.median, torch.forward_ms.median));
+  goal('Grad-CAM / our own forward (native)', r.gradcam_ms.median / r.forward_ms.median, 1.15, ratio(r.gradcam_ms.median, r.forward_ms.median));
+}
+
+if (browser) {
+  const ours = browser.ours_webgpu;
+  const cpu = browser.ours_cpu;
+  const ort = browser.ort_webgpu;
+  const page = browser.page;
+  lines.push(`### Browser: headless Chromium ${browser.chromium}, ${ours.backend}`, '');
+  lines.push(`${browser.runs} timed runs after ${browser.warmup} warm-up. ORT: onnxruntime-web ${ort.ort}, execution provider ${ort.ep}.`, '');
+  lines.push('| what | ONNX Runtime Web | ours | ours / ORT |', '|---|---:|---:|---:|');
+  lines.push(`| first run (pipelines compiled) | ${ms(ort.first_run_ms)} | ${ms(ours.first_forward_ms)} | ${ratio(ours.first_forward_ms, ort.first_run_ms)} |`);
+  lines.push(`| warm forward (logits read back) | ${ms(ort.warm_ms.median)} | ${ms(ours.forward_ms.median)} | ${ratio(ours.forward_ms.median, ort.warm_ms.median)} |`);
+  lines.push(`| Grad-CAM layer4 (map + top-5 read back) | — | ${ms(ours.gradcam_ms.median)} | — |`);
+  lines.push(`| CPU fallback forward (flex in wasm, 1 thread) | — | ${ms(cpu.forward_ms.median)} | — |`);
+  lines.push(`| CPU fallback Grad-CAM | — | ${ms(cpu.gradcam_ms.median)} | — |`, '');
+  lines.push('Per stage, ours (WebGPU / CPU fallback): '
+    + ours.stages_ms.map(([s, t], i) => `${s} ${ms(t.median)} / ${ms(cpu.stages_ms[i][1].median)}`).join(', ') + '.', '');
+  const warm = median(page.warm_heatmap_ms);
+  const switchMs = median(page.class_switch_ms);
+  lines.push('The page (ResNet-101, weights already in the Cache API):', '');
+  lines.push('| what | time |', '|---|---:|');
+  lines.push(`| page load to model ready | ${ms(page.ready_ms)} |`);
+  lines.push(`| cold start: page load to first heatmap | ${ms(page.cold_start_to_heatmap_ms)} |`);
+  lines.push(`| first drop to heatmap | ${ms(page.first_heatmap_ms)} |`);
+  lines.push(`| warm drop to heatmap (median of ${page.warm_heatmap_ms.length}) | ${ms(warm)} |`);
+  lines.push(`| class switch, click to redrawn (median of ${page.class_switch_ms.length}: ${page.class_switch_ms.join(', ')} ms) | ${ms(switchMs)} |`, '');
+  goal('browser warm forward / ORT-web WebGPU', ours.forward_ms.median / ort.warm_ms.median, 1.0, ratio(ours.forward_ms.median, ort.warm_ms.median));
+  goal('class switch at the last stage (ms)', switchMs, 16, ms(switchMs));
+  goal('cold start / warm heatmap', page.cold_start_to_heatmap_ms / warm, 8, ratio(page.cold_start_to_heatmap_ms, warm));
+
+  const p = browser.payload;
+  lines.push('Payload (bytes as served; gzip -9 and brotli 11 computed here):', '');
+  lines.push('| file | raw | gzip | brotli |', '|---|---:|---:|---:|');
+  for (const [file, s] of Object.entries(p.files)) lines.push(`| ${file} | ${mb(s.raw)} | ${mb(s.gzip)} | ${mb(s.brotli)} |`);
+  lines.push(`| **wasm + JS + HTML + CSS** | ${mb(p.total.raw)} | ${mb(p.total.gzip)} | ${mb(p.total.brotli)} |`, '');
+  lines.push(`Weights: ${p.weights.map((w) => `${w.name} ${mb(w.bytes)}`).join(', ')}.`, '');
+  goal('wasm + JS, brotli (MB)', p.total.brotli / 1e6, 4, mb(p.total.brotli));
+  const resnet = p.weights.find((w) => w.name.startsWith('resnet101'));
+  if (resnet) goal('ResNet-101 weights download, f16 (MB)', resnet.bytes / 1e6, 89, mb(resnet.bytes));
+}
+
+lines.push('Goals of issue 7 in this run:', '', '| goal | measured | limit | |', '|---|---:|---:|---|', ...goals, '');
+console.log(lines.join('\n'));
