@@ -64,6 +64,19 @@ async function ortWeb(browser, origin) {
   }
 }
 
+/** Where ORT put the nodes (verbose logging, in its own page: it slows runs down). */
+async function ortPlacement(browser, origin) {
+  const { page, context, logs } = await openPage(browser, origin, { query: 'bench/ort.html' });
+  try {
+    await page.waitForFunction(() => typeof window.checkOrtPlacement === 'function');
+    return await page.evaluate(() => window.checkOrtPlacement({ model: '/bench-data/resnet101.onnx' }));
+  } catch (e) {
+    throw new Error(`ORT benchmark failed: ${e.message}\n${logs.slice(-10).join('\n')}`);
+  } finally {
+    await context.close();
+  }
+}
+
 /** The real page: cold start with cached weights, first and warm drop, class switch. */
 async function page(browser, origin) {
   const photo = readFileSync(PHOTO);
@@ -130,6 +143,7 @@ try {
   log('ours, WebGPU'); result.ours_webgpu = await ourEngine(browser, server.origin, true);
   log('ours, CPU (flex in wasm)'); result.ours_cpu = await ourEngine(browser, server.origin, false);
   log('ONNX Runtime Web, WebGPU'); result.ort_webgpu = await ortWeb(browser, server.origin);
+  log('ONNX Runtime Web, node placement'); result.ort_placement = await ortPlacement(browser, server.origin);
   log('the page'); result.page = await page(browser, server.origin);
   console.log(JSON.stringify(result));
 } finally {

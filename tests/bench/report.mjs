@@ -51,7 +51,8 @@ if (browser) {
   const ort = browser.ort_webgpu;
   const page = browser.page;
   lines.push(`### Browser: headless Chromium ${browser.chromium}, ${ours.backend}`, '');
-  lines.push(`${browser.runs} timed runs after ${browser.warmup} warm-up. ORT: onnxruntime-web ${ort.ort}, execution provider ${ort.ep}.`, '');
+  const placed = (browser.ort_placement?.placement || []).find((l) => /All nodes placed on/.test(l)) || 'placement not checked';
+  lines.push(`${browser.runs} timed runs after ${browser.warmup} warm-up. ORT: onnxruntime-web ${ort.ort} (\`${ort.dist}\`), execution provider ${ort.ep}, CPU fallback disabled; its log: “${placed.replace(/^.*?(All nodes)/, '$1')}”.`, '');
   lines.push('| what | ONNX Runtime Web | ours | ours / ORT |', '|---|---:|---:|---:|');
   lines.push(`| first run (pipelines compiled) | ${ms(ort.first_run_ms)} | ${ms(ours.first_forward_ms)} | ${ratio(ours.first_forward_ms, ort.first_run_ms)} |`);
   lines.push(`| warm forward (logits read back) | ${ms(ort.warm_ms.median)} | ${ms(ours.forward_ms.median)} | ${ratio(ours.forward_ms.median, ort.warm_ms.median)} |`);

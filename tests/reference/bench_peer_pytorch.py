@@ -27,6 +27,11 @@ Measured with time.perf_counter, `--warmup` untimed calls then `--runs` timed on
   stages_ms   medians of each stage alone on its real input, under inference_mode: stem
               (conv1, bn1, relu, maxpool), layer1..layer4, head (avgpool, flatten, fc).
 stdout gets one JSON object; progress and a human-readable summary go to stderr.
+
+Run it on an idle machine: with as many torch threads as cores, one other busy process makes
+the OpenMP threads wait on each other and single stages take 10-20x longer (seen on 2 cores:
+layer3 89 ms when idle, 1-3.5 s next to one nice'd test process). `loadavg` in the JSON is
+os.getloadavg() at the start; compare `--threads 1` when in doubt.
 """
 
 import argparse
@@ -128,6 +133,7 @@ def main():
     parser.add_argument("--save-pth", metavar="OUT.pth", help="also save the model's state dict")
     args = parser.parse_args()
 
+    loadavg = os.getloadavg()
     torch.set_num_threads(args.threads)
     model = build_model(args.pth)
     x = load_input()
@@ -168,6 +174,7 @@ def main():
         "warmup": args.warmup,
         "weights": args.pth or "torchvision resnet101(weights=None), seed 0",
         "top1": top1,
+        "loadavg": [round(v, 2) for v in loadavg],
         "forward_ms": forward,
         "gradcam_ms": gradcam,
         "stages_ms": stage_ms,
