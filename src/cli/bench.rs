@@ -8,9 +8,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::device::{DeviceChoice, select};
-use super::inputs::find_weights;
+use super::inputs::load_explainer;
 use crate::benchmark::{BenchPlan, run_benchmark};
-use crate::engine::Explainer;
 use crate::imageio::decode_photo;
 
 /// Options of `gradcam bench`.
@@ -42,11 +41,7 @@ pub struct BenchArgs {
 /// Runs `gradcam bench`.
 pub(super) fn run(args: &BenchArgs) -> Result<()> {
     let (device, device_name) = select(args.device)?;
-    let weights = find_weights(args.weights.as_deref(), args.model.as_deref())?;
-    let bytes = std::fs::read(&weights)
-        .with_context(|| format!("reading weights {}", weights.display()))?;
-    let explainer = Explainer::from_burnpack(bytes, &device)
-        .with_context(|| format!("loading weights {}", weights.display()))?;
+    let explainer = load_explainer(args.weights.as_deref(), args.model.as_deref(), &device)?;
     let file =
         std::fs::read(&args.photo).with_context(|| format!("reading {}", args.photo.display()))?;
     let photo = decode_photo(&file)?;

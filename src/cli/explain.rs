@@ -11,7 +11,7 @@ use image::RgbImage;
 use serde_json::json;
 
 use super::device::{DeviceChoice, select};
-use super::inputs::{collect_photos, find_weights};
+use super::inputs::{collect_photos, load_explainer};
 use crate::cam::{CamRequest, Method, SmoothGradOptions, Target};
 use crate::engine::{Explainer, Explanation};
 use crate::imageio::{decode_photo, read_npy_f32, write_npy_f32};
@@ -98,22 +98,13 @@ impl ExplainArgs {
 /// Runs `gradcam explain`: every photo in turn; a photo that fails is reported and skipped.
 pub(super) fn run(args: &ExplainArgs) -> Result<()> {
     let (device, device_name) = select(args.device)?;
-    let weights = find_weights(args.weights.as_deref(), args.model.as_deref())?;
-    let bytes = std::fs::read(&weights)
-        .with_context(|| format!("reading weights {}", weights.display()))?;
-    let explainer = Explainer::from_burnpack(bytes, &device)
-        .with_context(|| format!("loading weights {}", weights.display()))?;
+    let explainer = load_explainer(args.weights.as_deref(), args.model.as_deref(), &device)?;
     let model = explainer.info().arch.name();
     let mut context = ReportContext {
         model: &model,
         device: device_name,
         shared_stems: HashSet::new(),
     };
-    if let Some(wanted) = &args.model
-        && *wanted != model
-    {
-        bail!("{} holds {model}, not {wanted}", weights.display());
-    }
     let request = args.request()?;
     if let Some(tensor) = &args.input_tensor {
         let input = read_input_tensor(tensor, &device)?;

@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+
+use crate::engine::Explainer;
 
 /// File extensions taken from a folder (case-insensitive).
 const PHOTO_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"];
@@ -59,4 +62,25 @@ pub fn find_weights(weights: Option<&Path>, model: Option<&str>) -> Result<PathB
     bail!(
         "no weights for {model} in weights/ (for ResNets run ./dev weights {model}); or give --weights FILE"
     )
+}
+
+/// The explainer for `--weights`/`--model` on `device`: reads and loads the burnpack, and
+/// checks that it holds `--model` when both are given.
+pub fn load_explainer(
+    weights: Option<&Path>,
+    model: Option<&str>,
+    device: &Device,
+) -> Result<Explainer> {
+    let weights = find_weights(weights, model)?;
+    let bytes = std::fs::read(&weights)
+        .with_context(|| format!("reading weights {}", weights.display()))?;
+    let explainer = Explainer::from_burnpack(bytes, device)
+        .with_context(|| format!("loading weights {}", weights.display()))?;
+    let holds = explainer.info().arch.name();
+    if let Some(wanted) = model
+        && wanted != holds
+    {
+        bail!("{} holds {holds}, not {wanted}", weights.display());
+    }
+    Ok(explainer)
 }
