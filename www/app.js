@@ -18,6 +18,7 @@ const picker = $('model');
 let engine = null;       // engine.js handle on the running engine
 let app = null;          // its wasm App (null while the engine starts or restarts)
 let engineFailures = 0;  // engines lost this session; after two the GPU is not tried again
+const MAX_REDOS = 3;     // after this many failures the photo on screen is not redone
 let manifest = null;     // weights/models.json
 let chosen = null;       // the manifest entry the picker asks for
 let loaded = null;       // the entry whose weights are in the engine (null while loading)
@@ -356,11 +357,16 @@ function engineFailed(failed, why) {
   delete document.body.dataset.ready;
   const allowGpu = failed.onGpu && engineFailures < 2;
   const message = `${why[0].toUpperCase()}${why.slice(1)}. Restarting the engine${allowGpu ? '' : ' on the CPU'}…`;
-  if (currentFile) {
+  const givingUp = currentFile && engineFailures > MAX_REDOS;
+  if (givingUp) {
+    // The same photo keeps failing the engine: stop redoing it, or we would loop for ever.
+    showError(`${currentFile.name} was not explained: the engine failed ${engineFailures} times in this session.`);
+    currentFile = null;
+  } else if (currentFile) {
     setCanvasState('working');
     clearResult(`${currentFile.name} will be explained again once the engine has restarted.`);
   }
-  setStatus(message, 'warning');
+  if (!givingUp) setStatus(message, 'warning');
   const note = $('engine-note');
   note.textContent = `${why[0].toUpperCase()}${why.slice(1)}; the engine was restarted.`;
   note.hidden = false;
