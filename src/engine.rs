@@ -193,7 +193,8 @@ impl Explainer {
     }
 }
 
-fn elapsed_ms(start: Instant) -> f64 {
+/// Milliseconds since `start`.
+pub(crate) fn elapsed_ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
 
