@@ -5,8 +5,12 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 use web_time::Instant;
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use crate::cam::{
-    CamError, CamOutput, CamRequest, Method, Target, compute_cam, grad_cam_for_class_at_layer4,
+    CamError, CamOutput, CamRequest, Method, Phase, Target, compute_cam_reporting,
+    grad_cam_for_class_at_layer4,
 };
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
 use crate::model::labels::imagenet_label;
@@ -32,6 +36,47 @@ pub struct Timings {
     pub preprocess_ms: f64,
     /// Forward, backward and the map, including read-back.
     pub cam_ms: f64,
+    /// `cam_ms` split by [`Phase`] name (`forward`, `backward`, `perturb`, `map`), summed
+    /// over repeats (augmentations, fused layers).
+    pub phases_ms: BTreeMap<String, f64>,
+}
+
+/// Records how long each [`Phase`] lasted, passing each start on to `forward_to`.
+struct PhaseClock<'a> {
+    current: RefCell<Option<(Phase, Instant)>>,
+    totals: RefCell<BTreeMap<String, f64>>,
+    forward_to: &'a dyn Fn(Phase),
+}
+
+impl<'a> PhaseClock<'a> {
+    fn new(forward_to: &'a dyn Fn(Phase)) -> Self {
+        Self {
+            current: RefCell::new(None),
+            totals: RefCell::default(),
+            forward_to,
+        }
+    }
+
+    fn enter(&self, phase: Phase) {
+        self.close();
+        *self.current.borrow_mut() = Some((phase, Instant::now()));
+        (self.forward_to)(phase);
+    }
+
+    fn close(&self) {
+        if let Some((phase, start)) = self.current.borrow_mut().take() {
+            *self
+                .totals
+                .borrow_mut()
+                .entry(phase.name().to_owned())
+                .or_default() += elapsed_ms(start);
+        }
+    }
+
+    fn finish(self) -> BTreeMap<String, f64> {
+        self.close();
+        self.totals.into_inner()
+    }
 }
 
 /// Everything the page or the CLI shows for one photo.
@@ -48,6 +93,16 @@ pub struct Explanation {
 }
 
 impl Explanation {
+    /// Whether another target of this photo can be explained from this result alone (one
+    /// product with the classifier weights: Grad-CAM or HiResCAM at `layer4`, no smoothing).
+    pub fn retargets_cheaply(&self) -> bool {
+        let request = &self.request;
+        request.layers == [Layer::from(Stage::Layer4)]
+            && matches!(request.method, Method::GradCam | Method::HiResCam)
+            && !request.aug_smooth
+            && !request.eigen_smooth
+    }
+
     /// The coloured overlay at the photo's resolution.
     pub fn overlay(&self, photo: &Photo, photo_weight: f32) -> Overlay {
         render_overlay(
@@ -120,10 +175,21 @@ impl Explainer {
         photo: &Photo,
         request: CamRequest,
     ) -> Result<Explanation, CamError> {
+        self.explain_reporting(photo, request, &|_| {}).await
+    }
+
+    /// [`Self::explain_with`], calling `progress` as each [`Phase`] starts.
+    pub async fn explain_reporting(
+        &self,
+        photo: &Photo,
+        request: CamRequest,
+        progress: &dyn Fn(Phase),
+    ) -> Result<Explanation, CamError> {
         let start = Instant::now();
         let input = self.input_tensor(photo);
         let preprocess_ms = elapsed_ms(start);
-        self.explain_tensor(input, request, preprocess_ms).await
+        self.explain_tensor_reporting(input, request, preprocess_ms, progress)
+            .await
     }
 
     /// Explains an already preprocessed input `[1, 3, H, W]` (e.g. from a `.npy` file).
@@ -133,8 +199,20 @@ impl Explainer {
         request: CamRequest,
         preprocess_ms: f64,
     ) -> Result<Explanation, CamError> {
+        self.explain_tensor_reporting(input, request, preprocess_ms, &|_| {})
+            .await
+    }
+
+    async fn explain_tensor_reporting(
+        &self,
+        input: Tensor<4>,
+        request: CamRequest,
+        preprocess_ms: f64,
+        progress: &dyn Fn(Phase),
+    ) -> Result<Explanation, CamError> {
         let start = Instant::now();
-        let cam = compute_cam(&self.model, input, &request).await?;
+        let clock = PhaseClock::new(progress);
+        let cam = compute_cam_reporting(&self.model, input, &request, &|p| clock.enter(p)).await?;
         let cam_ms = elapsed_ms(start);
         let top5 = top_k(&cam.logits, 5);
         Ok(Explanation {
@@ -143,6 +221,7 @@ impl Explainer {
             timings: Timings {
                 preprocess_ms,
                 cam_ms,
+                phases_ms: clock.finish(),
             },
             request,
         })
@@ -159,10 +238,7 @@ impl Explainer {
     ) -> Result<Explanation, CamError> {
         let mut request = previous.request.clone();
         request.target = target;
-        let shortcut = request.layers == [Layer::from(Stage::Layer4)]
-            && !request.aug_smooth
-            && !request.eigen_smooth;
-        if !shortcut {
+        if !previous.retargets_cheaply() {
             return self.explain_with(photo, request).await;
         }
         let start = Instant::now();
@@ -170,12 +246,14 @@ impl Explainer {
             Err(CamError::NotLastStage(_)) => return self.explain_with(photo, request).await,
             other => other?,
         };
+        let cam_ms = elapsed_ms(start);
         Ok(Explanation {
             top5: previous.top5.clone(),
             cam,
             timings: Timings {
                 preprocess_ms: 0.0,
-                cam_ms: elapsed_ms(start),
+                cam_ms,
+                phases_ms: BTreeMap::from([(Phase::Map.name().to_owned(), cam_ms)]),
             },
             request,
         })

@@ -1,9 +1,15 @@
-// Page glue: events, the model picker and DOM text. Decoding, the model, Grad-CAM and the
-// overlay pixels all come from Rust (src/web); downloading, verifying and caching weights
-// lives in weights.js, starting (and restarting) the engine in engine.js. This file never
-// computes a heatmap. Every file name and class label reaches the page as text, never HTML.
+// Page glue: events, photos, the model picker and DOM text. Decoding, the model, the maps
+// and every picture come from Rust, running in a Web Worker (engine.js, worker.js);
+// settings live in explorer.js, canvases in views.js, saving in exports.js, weights in
+// weights.js. This file never computes a heatmap. File names and class labels reach the
+// page as text, never HTML.
 
-import { startEngine } from './engine.js';
+import { Superseded, startEngine } from './engine.js';
+import { Explorer, readFragment } from './explorer.js';
+import { baseName, canvasPng, copyPng, download } from './exports.js';
+import {
+  Progress, clearCanvas, fillGridCell, picturesFor, prepareGrid, setView, showBitmap, showLegend, wireReadout, wireSwipe,
+} from './views.js';
 import {
   WeightsError, fetchManifest, forgetWeights, formatBytes, obtainWeights, pruneCache, rememberWeights,
 } from './weights.js';
@@ -15,20 +21,30 @@ const top5List = $('top5');
 const caption = $('caption');
 const picker = $('model');
 
-let engine = null;       // engine.js handle on the running engine
-let app = null;          // its wasm App (null while the engine starts or restarts)
-let engineFailures = 0;  // engines lost this session; after two the GPU is not tried again
-const MAX_REDOS = 3;     // after this many failures the photo on screen is not redone
-let manifest = null;     // weights/models.json
-let chosen = null;       // the manifest entry the picker asks for
-let loaded = null;       // the entry whose weights are in the engine (null while loading)
-let loadToken = 0;       // bumped by every model choice; an older download is abandoned
+const MAX_REDOS = 3;       // after this many engine failures the photo on screen is not redone
+const STRIP_SIZE = 24;     // photos kept in the strip (the oldest leaves first)
+const GRID_METHODS = ['gradcam', 'hirescam', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'saliency'];
+const GRID_LAYERS = ['stem', 'layer1', 'layer2', 'layer3', 'layer4'];
+
+let engine = null;         // engine.js handle (null while the engine starts or restarts)
+let engineFailures = 0;    // engines lost this session; after two the GPU is not tried again
+let manifest = null;       // weights/models.json
+let chosen = null;         // the manifest entry the picker asks for
+let loaded = null;         // the entry whose weights are in the engine (null while loading)
+let loadToken = 0;         // bumped by every model choice; an older download is abandoned
 let abortDownload = null;
-let pickerNote = '';     // why the picker shows another model than ?model= asked for
-let modelError = null;   // why no model is loaded, when loading failed
-let generation = 0;      // bumped by every new photo, class or model request; older work is dropped
+let pickerNote = '';       // why the picker shows another model than asked for
+let modelError = null;     // why no model is loaded, when loading failed
+let generation = 0;        // bumped by every new photo, explanation or model; older work is dropped
+let drawGeneration = 0;    // bumped by every redraw; an older picture is dropped
 let queue = Promise.resolve();
-let currentFile = null;
+let current = null;        // the strip entry on screen: { file, name, thumb }
+let photoReady = false;    // the engine holds `current`'s decoded photo
+let report = null;         // the explanation on screen (engine report)
+let drawn = null;          // what the overlay shows (render info)
+const strip = [];
+const progress = new Progress();
+const explorer = new Explorer(settingsChanged);
 
 function setStatus(text, kind = 'info') {
   statusLine.textContent = text;
@@ -38,16 +54,24 @@ function setStatus(text, kind = 'info') {
 function setCanvasState(state, cls) {
   canvas.dataset.state = state;
   // Which photo the canvas shows (tests check that a result is never another photo's).
-  if (state === 'ready' && currentFile) canvas.dataset.file = currentFile.name;
+  if (state === 'ready' && current) canvas.dataset.file = current.name;
   else delete canvas.dataset.file;
   if (cls === undefined) delete canvas.dataset.class;
   else canvas.dataset.class = String(cls);
+  const saving = state === 'ready';
+  for (const id of ['save-png', 'save-png16', 'save-npy', 'save-json', 'copy']) $(id).disabled = !saving;
 }
 
 function clearResult(message) {
-  const ctx = canvas.getContext('2d');
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  for (const id of ['overlay', 'photo-canvas', 'heatmap-canvas']) clearCanvas($(id));
+  $('grid').replaceChildren();
   top5List.replaceChildren();
+  $('legend').hidden = true;
+  $('hot-box').hidden = true;
+  $('timings').textContent = '';
+  delete canvas.dataset.settings;
+  report = null;
+  drawn = null;
   caption.textContent = message;
 }
 
@@ -57,23 +81,9 @@ function enqueue(task) {
   return queue;
 }
 
-const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
-
-/** Thrown by `guarded` when the engine failed while we waited on it. */
-class EngineFailed extends Error {}
-
-// Rejecters of the calls now waiting on the engine: told when it fails.
-const waitingOnEngine = new Set();
-
-/** `promise`, or an EngineFailed as soon as the current engine fails (a lost device may
- * leave the engine's own promise pending for ever). Leaves nothing behind once settled. */
-function guarded(promise) {
-  return new Promise((resolve, reject) => {
-    const fail = (why) => reject(new EngineFailed(why));
-    waitingOnEngine.add(fail);
-    promise.then(resolve, reject).finally(() => waitingOnEngine.delete(fail));
-  });
-}
+/** Whether an error only means that newer work replaced this one, or the engine failed
+ * (engineFailed() reports that): neither is shown as an error. */
+const quiet = (e, gen, callEngine) => e instanceof Superseded || gen !== generation || callEngine !== engine;
 
 // ---- models -------------------------------------------------------------------------
 
@@ -94,10 +104,10 @@ function fillPicker() {
   });
 }
 
-/** `?model=` when it names a model here, else the manifest's default. */
+/** The fragment's or `?model=`'s model when it names one here, else the manifest's default. */
 function initialModel() {
   const fallback = manifest.models.find((m) => m.name === manifest.default) || manifest.models[0];
-  const asked = new URLSearchParams(location.search).get('model');
+  const asked = readFragment().model || new URLSearchParams(location.search).get('model');
   const model = asked && manifest.models.find((m) => m.name === asked);
   if (asked && !model) pickerNote = `There is no model “${asked}” here; showing ${fallback.label} instead.`;
   return model || fallback;
@@ -111,7 +121,7 @@ function showModelNote(model) {
   note.hidden = !note.textContent;
 }
 
-function showProgress(model, got, total) {
+function showDownload(model, got, total) {
   const bar = $('download');
   bar.hidden = false;
   bar.max = total || 1;
@@ -130,6 +140,8 @@ async function loadModel(model) {
   loaded = null;
   modelError = null;
   generation += 1; // the heatmap on screen belongs to the previous model
+  photoReady = false;
+  explorer.model = model.name;
   delete document.body.dataset.ready;
   delete document.body.dataset.model;
   delete document.body.dataset.weightsSource;
@@ -137,7 +149,7 @@ async function loadModel(model) {
   picker.value = model.name;
   $('model-name').textContent = model.label;
   showModelNote(null);
-  if (currentFile) {
+  if (current) {
     setCanvasState('working');
     top5List.replaceChildren();
     caption.textContent = `Switching to ${model.label}…`;
@@ -145,7 +157,7 @@ async function loadModel(model) {
   setStatus(`Looking for ${model.label} in this browser's cache…`);
   let weights;
   try {
-    weights = await obtainWeights(model, { signal: controller.signal, onProgress: (got, total) => showProgress(model, got, total) });
+    weights = await obtainWeights(model, { signal: controller.signal, onProgress: (got, total) => showDownload(model, got, total) });
   } catch (e) {
     if (token === loadToken) modelFailed(model, e);
     return;
@@ -157,17 +169,19 @@ async function loadModel(model) {
 
 /** Hands verified bytes to the engine (in the queue, so no explanation runs meanwhile). */
 async function installWeights(model, weights, token) {
-  if (token !== loadToken || !app) return;
+  if (token !== loadToken || !engine) return;
   setStatus(`Loading ${model.label} into the engine…`);
-  await nextFrame();
+  const callEngine = engine;
   try {
-    const info = JSON.parse(app.loadWeights(weights.bytes));
+    const info = await callEngine.call('loadWeights', [weights.bytes]);
     if (info.arch !== model.arch || info.classes !== model.classes) {
-      app.unloadWeights();
+      await callEngine.call('unloadWeights');
       throw new Error(`the file holds ${info.arch} (${info.classes} classes), but models.json `
         + `lists it as ${model.arch} (${model.classes} classes)`);
     }
+    explorer.setLayers(info.layers);
   } catch (e) {
+    if (callEngine !== engine) return; // the engine failed meanwhile: engineFailed() reloads
     await forgetWeights(model); // never keep bytes the engine refuses
     if (token === loadToken) modelFailed(model, new WeightsError(`${model.label} could not be loaded by the engine: ${e.message || e}.`));
     return;
@@ -179,18 +193,19 @@ async function installWeights(model, weights, token) {
   document.body.dataset.model = model.name;
   document.body.dataset.weightsSource = weights.source;
   document.body.dataset.ready = 'true';
+  explorer.writeFragment();
   const size = formatBytes(model.bytes);
   const how = weights.source === 'cache'
     ? `Loaded from cache: ${model.label} (${size}, sha256 verified).`
     : `Downloaded ${model.label} (${size}, sha256 verified${stored ? ', cached for next time' : ''}).`;
   setStatus(`${how} Drop a photo to explain it.`);
   // The photo on screen (or dropped while loading) is explained with this model now.
-  if (currentFile) explainFile(currentFile);
+  if (current) showPhoto(current);
 }
 
 function modelFailed(model, e) {
   $('download').hidden = true;
-  if (currentFile) {
+  if (current) {
     setCanvasState('error');
     clearResult('No heatmap: the model is not loaded.');
   }
@@ -200,7 +215,7 @@ function modelFailed(model, e) {
   $('retry').hidden = false;
 }
 
-// ---- photos -------------------------------------------------------------------------
+// ---- explaining and drawing ----------------------------------------------------------
 
 function renderTop5(top5, chosenClass) {
   const items = top5.map((p) => {
@@ -211,41 +226,11 @@ function renderTop5(top5, chosenClass) {
     button.type = 'button';
     button.textContent = `${p.label} — ${(100 * p.prob).toFixed(2)}%`;
     button.title = `Explain class ${p.class}`;
-    button.addEventListener('click', () => requestClass(p.class));
+    button.addEventListener('click', () => explorer.update({ class: p.class }));
     li.append(button);
     return li;
   });
   top5List.replaceChildren(...items);
-}
-
-async function runExplain(cls, gen, name) {
-  if (gen !== generation) return;
-  const model = loaded;
-  setCanvasState('working');
-  setStatus(`Computing Grad-CAM for ${name} with ${model.label}…`);
-  await nextFrame();
-  const started = performance.now();
-  let report;
-  let evidence;
-  try {
-    report = JSON.parse(await guarded(app.explain(cls ?? undefined)));
-    if (gen !== generation) return;
-    evidence = app.draw(canvas);
-  } catch (e) {
-    if (gen !== generation || e instanceof EngineFailed) return; // engineFailed() took over
-    showError(`Could not explain ${name}: ${e.message || e}`);
-    return;
-  }
-  const ms = Math.round(performance.now() - started);
-  renderTop5(report.top5, report.class);
-  canvas.dataset.ms = String(ms);
-  setCanvasState('ready', report.class);
-  showMemory();
-  caption.textContent = `${model.label}: Grad-CAM at its last feature stage for “${report.label}” `
-    + `(class ${report.class}), ${canvas.width}×${canvas.height}.`;
-  setStatus(evidence
-    ? `Done in ${ms} ms: red marks where ${model.label} found evidence for “${report.label}”.`
-    : `Done in ${ms} ms: ${model.label} found no positive evidence for “${report.label}”; showing the plain photo.`);
 }
 
 function showError(message) {
@@ -254,47 +239,228 @@ function showError(message) {
   setStatus(message, 'error');
 }
 
-function explainFile(file) {
+const targetText = (r) => (r.other === null || r.other === undefined
+  ? `“${r.label}” (class ${r.class})` : `“${r.label}” rather than “${r.other_label}” (classes ${r.class} − ${r.other})`);
+
+function timingsText(r, decodeMs, drawMs) {
+  const parts = [];
+  if (decodeMs !== null) parts.push(`decode ${Math.round(decodeMs)} ms`);
+  if (r.reused !== 'none') parts.push(r.reused === 'cache' ? 'map from cache' : 'map from cached activations');
+  else {
+    parts.push(`preprocess ${Math.round(r.timings_ms.preprocess_ms)} ms`);
+    const order = ['forward', 'backward', 'perturb', 'map'];
+    const phases = Object.entries(r.timings_ms.phases_ms).sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
+    for (const [phase, ms] of phases) parts.push(`${phase} ${Math.round(ms)} ms`);
+  }
+  parts.push(`draw ${Math.round(drawMs)} ms`);
+  return `${parts.join(' · ')} on ${engine ? engine.label : 'the engine'}`;
+}
+
+/** Explains the photo in the engine with the explorer's settings, then draws it. */
+async function explainCurrent(gen, startedAt, decodeMs = null) {
+  if (gen !== generation || !loaded || !photoReady) return;
+  const model = loaded;
+  const callEngine = engine;
+  const name = current.name;
+  setCanvasState('working');
+  setStatus(`Computing ${explorer.settings.method} for ${name} with ${model.label}…`);
+  progress.reset(decodeMs === null ? [] : ['decode']);
+  if (decodeMs === null) progress.skip(['decode']);
+  progress.enter('forward');
+  let r;
+  try {
+    r = await callEngine.call('explain', [explorer.explainSettings()], {
+      supersede: 'explain',
+      onProgress: (phase) => { if (gen === generation) progress.enter(phase); },
+    });
+  } catch (e) {
+    if (quiet(e, gen, callEngine)) return;
+    showError(`Could not explain ${name}: ${e.message || e}`);
+    return;
+  }
+  if (gen !== generation) return;
+  if (r.reused !== 'none') progress.skip(['forward', 'backward']);
+  report = r;
+  explorer.noteShape(r.layer, r.cam_shape);
+  await drawCurrent(gen, startedAt, decodeMs);
+}
+
+/** Draws the explanation on screen in the current view; `gen` guards against newer work. */
+async function drawCurrent(gen, startedAt, decodeMs = null) {
+  const callEngine = engine;
+  const r = report;
+  if (!r || !callEngine) return;
+  const drawGen = ++drawGeneration;
+  const settings = explorer.settings;
+  progress.enter('draw');
+  const drawStarted = performance.now();
+  let overlay;
+  let extras;
+  try {
+    [overlay, ...extras] = await Promise.all(['overlay', ...picturesFor(settings.view)]
+      .map((kind) => callEngine.call('render', [explorer.viewSettings(kind)], { supersede: `render-${kind}` })));
+  } catch (e) {
+    if (quiet(e, gen, callEngine) || drawGen !== drawGeneration) return;
+    showError(`Could not draw ${current.name}: ${e.message || e}`);
+    return;
+  }
+  if (gen !== generation || drawGen !== drawGeneration) return;
+  showBitmap(canvas, overlay.bitmap);
+  const kinds = picturesFor(settings.view);
+  extras.forEach((picture, i) => showBitmap($(kinds[i] === 'photo' ? 'photo-canvas' : 'heatmap-canvas'), picture.bitmap));
+  setView(settings.view);
+  progress.finish();
+  drawn = overlay.info;
+  const ms = Math.round(performance.now() - startedAt);
+  canvas.dataset.ms = String(ms);
+  canvas.dataset.settings = JSON.stringify({ ...explorer.explainSettings(), ...explorer.viewSettings(), view: settings.view });
+  canvas.dataset.method = r.method;
+  canvas.dataset.layer = r.layer;
+  if (r.other === null) delete canvas.dataset.other; else canvas.dataset.other = String(r.other);
+  renderTop5(r.top5, r.class);
+  setCanvasState('ready', r.class);
+  showMemory();
+  if (settings.scale === 'absolute' && settings.max === null && drawn.range) {
+    // The first absolute view fixes the scale at this map's top; later maps share it.
+    explorer.update({ max: Number(drawn.range[1].toPrecision(4)) });
+    return;
+  }
+  showLegend(explorer.catalogue.colormap_tables[settings.colormap], settings, drawn.range);
+  const box = drawn.hot_box;
+  $('hot-box').hidden = !box;
+  if (box) $('hot-box').textContent = `Hot region (≥ ${settings.threshold}% of the range): ${box.width}×${box.height} at (${box.x}, ${box.y}).`;
+  $('hot-box').dataset.box = box ? JSON.stringify(box) : '';
+  caption.textContent = `${loaded.label}: ${r.method} at ${r.layer} (${r.cam_shape.join('×')} map) for ${targetText(r)}, `
+    + `${canvas.width}×${canvas.height}.`;
+  $('timings').textContent = timingsText(r, decodeMs, performance.now() - drawStarted);
+  setStatus(drawn.flat
+    ? `Done in ${ms} ms: ${loaded.label} found no positive evidence for ${targetText(r)}; showing the plain photo.`
+    : `Done in ${ms} ms: warm colours mark where ${loaded.label} found evidence for ${targetText(r)}.`);
+  if (settings.view === 'grid') drawGrid(gen, drawGen);
+}
+
+/** Fills the grid: the same photo and class under several methods (or layers). */
+async function drawGrid(gen, drawGen) {
+  const callEngine = engine;
+  const settings = explorer.settings;
+  const byMethod = settings.gridOf === 'methods';
+  const cells = (byMethod ? GRID_METHODS : GRID_LAYERS.filter((l) => explorer.layers.includes(l)))
+    .map((value) => ({ key: value, title: byMethod ? `${value} at ${settings.layer}` : `${settings.method} at ${value}` }));
+  prepareGrid(cells);
+  $('grid').dataset.state = 'working';
+  const target = { class: report.class, other: report.other };
+  for (const cell of cells) {
+    if (gen !== generation || drawGen !== drawGeneration) return;
+    const overrides = byMethod ? { method: cell.key, ...target } : { layer: cell.key, ...target };
+    const started = performance.now();
+    try {
+      const { bitmap, report: r } = await callEngine.call('explainCell', [explorer.explainSettings(overrides), explorer.viewSettings()]);
+      if (gen !== generation || drawGen !== drawGeneration) { bitmap.close(); return; }
+      fillGridCell(cell.key, bitmap, `${cell.title} · ${r.cam_shape.join('×')} · ${Math.round(performance.now() - started)} ms`);
+    } catch (e) {
+      if (quiet(e, gen, callEngine)) return;
+      fillGridCell(cell.key, null, `${cell.title}: ${e.message || e}`, 'error');
+    }
+  }
+  if (gen === generation && drawGen === drawGeneration) $('grid').dataset.state = 'ready';
+}
+
+/** A control changed: redo only what the change needs. */
+function settingsChanged(kind) {
+  if (!current || !loaded || !photoReady) return;
+  const startedAt = performance.now();
+  if (kind === 'explain') {
+    const gen = ++generation;
+    explainCurrent(gen, startedAt);
+  } else if (report) {
+    drawCurrent(generation, startedAt);
+  }
+}
+
+// ---- photos -------------------------------------------------------------------------
+
+function showStrip() {
+  const list = $('strip');
+  list.hidden = strip.length < 2;
+  list.replaceChildren(...strip.map((entry, i) => {
+    const li = document.createElement('li');
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.dataset.testid = `strip-${i}`;
+    button.title = entry.name;
+    if (entry === current) button.setAttribute('aria-current', 'true');
+    const img = document.createElement('img');
+    img.src = entry.thumb;
+    img.alt = '';
+    const label = document.createElement('span');
+    label.textContent = entry.name;
+    button.append(img, label);
+    button.addEventListener('click', () => { if (entry !== current) showPhoto(entry); });
+    li.append(button);
+    return li;
+  }));
+}
+
+/** Adds photos to the strip and shows the first of them. */
+function addFiles(files) {
+  const entries = files.map((file) => ({ file, name: file.name || 'pasted image', thumb: URL.createObjectURL(file) }));
+  strip.push(...entries);
+  while (strip.length > STRIP_SIZE) URL.revokeObjectURL(strip.shift().thumb);
+  showPhoto(entries[0]);
+}
+
+/** Decodes `entry` in the engine and explains it. */
+function showPhoto(entry) {
   const gen = ++generation;
-  currentFile = file;
+  current = entry;
+  photoReady = false;
+  showStrip();
+  const startedAt = performance.now();
   if (!loaded) {
     // Explained as soon as the model is in (after a failed load, once Retry succeeds).
     if (modelError) {
-      showError(`${file.name} cannot be explained yet: ${modelError}`);
+      showError(`${entry.name} cannot be explained yet: ${modelError}`);
     } else {
       setCanvasState('working');
-      caption.textContent = `${file.name} will be explained once the model is loaded.`;
+      caption.textContent = `${entry.name} will be explained once the model is loaded.`;
     }
     return;
   }
   setCanvasState('working');
-  setStatus(`Reading ${file.name}…`);
+  setStatus(`Reading ${entry.name}…`);
+  progress.reset([]);
+  progress.enter('decode');
   enqueue(async () => {
     if (gen !== generation || !loaded) return;
-    const bytes = new Uint8Array(await file.arrayBuffer());
+    const callEngine = engine;
+    const bytes = new Uint8Array(await entry.file.arrayBuffer());
     if (gen !== generation) return;
+    let size;
     try {
-      const size = JSON.parse(app.setPhoto(bytes));
-      caption.textContent = `${file.name}: ${size.width}×${size.height}`;
+      size = await callEngine.call('setPhoto', [bytes], { transfer: [bytes.buffer] });
     } catch (e) {
-      showError(`${file.name} is not a usable photo: ${e.message || e}`);
+      if (quiet(e, gen, callEngine)) return;
+      progress.reset([]);
+      showError(`${entry.name} is not a usable photo: ${e.message || e}`);
       return;
     }
-    await runExplain(null, gen, file.name);
+    if (gen !== generation) return;
+    progress.finish();
+    photoReady = true;
+    caption.textContent = `${entry.name}: ${size.width}×${size.height}`;
+    await explainCurrent(gen, startedAt, size.decode_ms);
   });
 }
 
-function requestClass(cls) {
-  if (!currentFile || !loaded) return;
-  const gen = ++generation;
-  const name = currentFile.name;
-  enqueue(() => runExplain(cls, gen, `${name}, class ${cls}`));
+function imageFiles(list) {
+  return [...(list || [])].filter((f) => f && f.size !== undefined);
 }
 
 function wireInputs() {
   const input = $('photo-input');
   input.addEventListener('change', () => {
-    if (input.files.length) explainFile(input.files[0]);
+    const files = imageFiles(input.files);
+    if (files.length) addFiles(files);
     input.value = '';
   });
   const hint = $('drop-hint');
@@ -306,25 +472,99 @@ function wireInputs() {
     e.preventDefault();
     depth = 0;
     hint.hidden = true;
-    const file = e.dataTransfer && e.dataTransfer.files[0];
-    if (file) explainFile(file);
+    const files = imageFiles(e.dataTransfer && e.dataTransfer.files);
+    if (files.length) addFiles(files);
     else setStatus('That drop held no file: drop a photo file.', 'error');
   });
+  document.addEventListener('paste', (e) => {
+    if (e.target instanceof HTMLInputElement && e.target.type !== 'range') return; // typing a class name
+    const files = imageFiles(e.clipboardData && e.clipboardData.files);
+    e.preventDefault();
+    if (files.length) addFiles(files.map((f) => (f.name ? f : new File([f], 'pasted image', { type: f.type }))));
+    else setStatus('The clipboard holds no image to explain.', 'error');
+  });
   $('retry').addEventListener('click', () => loadModel(chosen));
+}
+
+async function fillGallery() {
+  let samples;
+  try {
+    const response = await fetch('samples/samples.json');
+    if (!response.ok) return;
+    ({ samples } = await response.json());
+  } catch {
+    return; // offline before the first visit finished: the gallery stays empty
+  }
+  $('gallery').replaceChildren(...samples.map((sample) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'sample';
+    button.dataset.testid = `sample-${sample.file}`;
+    button.title = `${sample.label} (${sample.credit})`;
+    const img = document.createElement('img');
+    img.src = `samples/${sample.file}`;
+    img.alt = sample.label;
+    button.append(img);
+    button.addEventListener('click', async () => {
+      try {
+        const response = await fetch(`samples/${sample.file}`);
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const blob = await response.blob();
+        addFiles([new File([blob], sample.file, { type: blob.type })]);
+      } catch (e) {
+        setStatus(`The sample ${sample.label} could not be read: ${e.message || e}`, 'error');
+      }
+    });
+    return button;
+  }));
+}
+
+// ---- saving -------------------------------------------------------------------------
+
+function wireSaving() {
+  const name = () => baseName(current.name, explorer.settings, report.class);
+  const fromEngine = (op, ext, type) => async () => {
+    try {
+      const bytes = await engine.call(op);
+      download(new Blob([bytes], { type }), `${name()}.${ext}`);
+    } catch (e) {
+      setStatus(`Could not save the map: ${e.message || e}`, 'error');
+    }
+  };
+  $('save-png').addEventListener('click', async () => download(await canvasPng(canvas), `${name()}.png`));
+  $('save-png16').addEventListener('click', fromEngine('mapPng16', 'map16.png', 'image/png'));
+  $('save-npy').addEventListener('click', fromEngine('mapNpy', 'npy', 'application/octet-stream'));
+  $('save-json').addEventListener('click', () => {
+    const json = {
+      photo: { name: current.name, width: canvas.width, height: canvas.height },
+      model: loaded.name,
+      backend: engine.label,
+      settings: { ...explorer.settings },
+      explained: { class: report.class, label: report.label, other: report.other, other_label: report.other_label,
+        method: report.method, layer: report.layer, map_shape: report.cam_shape, range: drawn && drawn.range, hot_box: drawn && drawn.hot_box },
+      top5: report.top5,
+      timings_ms: report.timings_ms,
+      link: location.href,
+    };
+    download(new Blob([JSON.stringify(json, null, 2)], { type: 'application/json' }), `${name()}.json`);
+  });
+  $('copy').addEventListener('click', async () => {
+    try {
+      await copyPng(canvas);
+      setStatus(`Copied the overlay (${canvas.width}×${canvas.height}) to the clipboard.`);
+    } catch (e) {
+      setStatus(`Could not copy the overlay: ${e.message || e}`, 'error');
+    }
+  });
 }
 
 // ---- the engine ---------------------------------------------------------------------
 
 /** Memory in use, shown to the user and read by the long-session test. */
 function showMemory() {
-  if (!engine) return;
+  const memory = engine && engine.memory();
+  if (!memory) return;
   const line = $('memory');
-  let memory;
-  try {
-    memory = engine.memory();
-  } catch {
-    return;
-  }
   line.dataset.wasmBytes = String(memory.wasmBytes);
   line.dataset.jsBytes = String(performance.memory ? performance.memory.usedJSHeapSize : '');
   const gpu = memory.gpuBytes === null ? '' : `, GPU ${formatBytes(memory.gpuBytes)} in use (${formatBytes(memory.gpuReserved)} reserved)`;
@@ -336,9 +576,9 @@ function showMemory() {
 async function bootEngine(options) {
   const started = await startEngine(options);
   engine = started;
-  app = started.app;
   document.body.dataset.backend = started.onGpu ? 'webgpu' : 'cpu';
   $('backend').textContent = `Backend: ${started.label}`;
+  if (!explorer.catalogue) explorer.setCatalogue(started.catalogue);
   started.failed.then((why) => engineFailed(started, why));
 }
 
@@ -346,25 +586,24 @@ async function bootEngine(options) {
  * engine (on the GPU once more, then on the CPU) reloads the model and redoes the photo. */
 function engineFailed(failed, why) {
   if (failed !== engine) return;
-  for (const fail of waitingOnEngine) fail(why);
   failed.dispose();
   engine = null;
-  app = null;
   engineFailures += 1;
   generation += 1; // whatever the failed engine was doing is void
   loadToken += 1;
   loaded = null;
+  photoReady = false;
   delete document.body.dataset.ready;
   const allowGpu = failed.onGpu && engineFailures < 2;
   const message = `${why[0].toUpperCase()}${why.slice(1)}. Restarting the engine${allowGpu ? '' : ' on the CPU'}…`;
-  const givingUp = currentFile && engineFailures > MAX_REDOS;
+  const givingUp = current && engineFailures > MAX_REDOS;
   if (givingUp) {
     // The same photo keeps failing the engine: stop redoing it, or we would loop for ever.
-    showError(`${currentFile.name} was not explained: the engine failed ${engineFailures} times in this session.`);
-    currentFile = null;
-  } else if (currentFile) {
+    showError(`${current.name} was not explained: the engine failed ${engineFailures} times in this session.`);
+    current = null;
+  } else if (current) {
     setCanvasState('working');
-    clearResult(`${currentFile.name} will be explained again once the engine has restarted.`);
+    clearResult(`${current.name} will be explained again once the engine has restarted.`);
   }
   if (!givingUp) setStatus(message, 'warning');
   const note = $('engine-note');
@@ -384,8 +623,33 @@ function engineFailed(failed, why) {
   });
 }
 
+function registerServiceWorker() {
+  // The app works offline after the first visit; weights are cached by weights.js.
+  if ('serviceWorker' in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register('./sw.js').catch(() => {});
+  }
+}
+
 async function start() {
   wireInputs();
+  wireSaving();
+  wireSwipe();
+  explorer.wire();
+  explorer.restore(readFragment().settings);
+  setView(explorer.settings.view);
+  wireReadout(
+    async (x, y) => (report && engine ? engine.call('valueAt', [x, y], { supersede: 'value' }) : null),
+    (value) => {
+      const range = drawn && drawn.range;
+      const s = explorer.settings;
+      const top = s.scale === 'absolute' ? s.max : range && range[1];
+      const bottom = s.scale === 'absolute' ? 0 : range && range[0];
+      const share = top > bottom ? Math.min(1, Math.max(0, (value - bottom) / (top - bottom))) : 0;
+      return `map value ${value.toPrecision(4)} (${Math.round(100 * share)}% of the colour scale)`;
+    },
+  );
+  registerServiceWorker();
+  fillGallery();
   // The weights download while the engine starts; queued work waits for the engine.
   const booting = bootEngine({});
   enqueue(() => booting.catch(() => {}));

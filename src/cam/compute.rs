@@ -44,7 +44,41 @@ impl CamRequest {
     }
 }
 
-/// Computes the map. A single layer without `aug_smooth` gives the raw map at the layer's
+/// A step of a computation, reported as it starts (for progress displays).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Running the network up to the logits.
+    Forward,
+    /// Back-propagating the score to the layer (or the input).
+    Backward,
+    /// Scoring perturbed inputs (Score-CAM, Ablation-CAM).
+    Perturb,
+    /// Combining activations into the map and reading it back.
+    Map,
+}
+
+impl Phase {
+    /// Lower-case name for the page and JSON reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Forward => "forward",
+            Phase::Backward => "backward",
+            Phase::Perturb => "perturb",
+            Phase::Map => "map",
+        }
+    }
+}
+
+/// Computes the map (see [`compute_cam_reporting`]) without progress reports.
+pub async fn compute_cam<M: StagedClassifier + ?Sized>(
+    model: &M,
+    input: Tensor<4>,
+    request: &CamRequest,
+) -> Result<CamOutput, CamError> {
+    compute_cam_reporting(model, input, request, &|_| {}).await
+}
+
+/// Computes the map, calling `progress` as each [`Phase`] starts. A single layer without `aug_smooth` gives the raw map at the layer's
 /// resolution (ReLU applied, not normalised). Several layers, `aug_smooth` and the
 /// pixel-space methods give a map at input resolution, built as pytorch-grad-cam does: each
 /// layer's map min-max normalised and resized (bilinear, half-pixel), the mean over layers
@@ -52,10 +86,11 @@ impl CamRequest {
 ///
 /// # Shapes
 /// - `input`: `[1, 3, H, W]`
-pub async fn compute_cam<M: StagedClassifier + ?Sized>(
+pub async fn compute_cam_reporting<M: StagedClassifier + ?Sized>(
     model: &M,
     input: Tensor<4>,
     request: &CamRequest,
+    progress: &dyn Fn(Phase),
 ) -> Result<CamOutput, CamError> {
     if request.layers.is_empty() && !request.method.is_pixel_space() {
         return Err(CamError::NoLayer);
@@ -71,10 +106,10 @@ pub async fn compute_cam<M: StagedClassifier + ?Sized>(
     let input = input.without_autodiff();
     if !request.aug_smooth {
         let at_input = request.layers.len() > 1;
-        return compute_once(model, input, request, None, at_input).await;
+        return compute_once(model, input, request, None, at_input, progress).await;
     }
     // The plain pass fixes the target; each augmentation explains that same target.
-    let mut plain = compute_once(model, input.clone(), request, None, true).await?;
+    let mut plain = compute_once(model, input.clone(), request, None, true, progress).await?;
     let resolved = Some(plain.target());
     let width = plain.width;
     let mut sum: Vec<f64> = plain.map.iter().map(|&v| f64::from(v)).collect();
@@ -89,7 +124,7 @@ pub async fn compute_cam<M: StagedClassifier + ?Sized>(
         if flip {
             x = x.flip([3]);
         }
-        let mut cam = compute_once(model, x, request, resolved, true).await?;
+        let mut cam = compute_once(model, x, request, resolved, true, progress).await?;
         if flip {
             flip_rows(&mut cam.map, width);
         }
@@ -119,11 +154,14 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
     request: &CamRequest,
     resolved: Option<ResolvedTarget>,
     at_input_resolution: bool,
+    progress: &dyn Fn(Phase),
 ) -> Result<CamOutput, CamError> {
     let [_, _, in_h, in_w] = input.dims();
     if request.method.is_pixel_space() {
+        progress(Phase::Forward);
         let logits = read_f32(model.forward(input.clone())).await?;
         let target = resolve(resolved, request.target, &logits)?;
+        progress(Phase::Backward);
         let map = match request.method {
             Method::SmoothGrad => smooth_grad(model, &input, &target, request.smooth_grad).await?,
             _ => saliency(model, &input, &target).await?,
@@ -138,7 +176,15 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
             request.method,
         ));
     }
-    let mut first = layer_map(model, input.clone(), request.layers[0], request, resolved).await?;
+    let mut first = layer_map(
+        model,
+        input.clone(),
+        request.layers[0],
+        request,
+        resolved,
+        progress,
+    )
+    .await?;
     if !at_input_resolution {
         return Ok(first);
     }
@@ -152,7 +198,7 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
         (in_h, in_w),
     );
     for layer in &request.layers[1..] {
-        let cam = layer_map(model, input.clone(), *layer, request, target).await?;
+        let cam = layer_map(model, input.clone(), *layer, request, target, progress).await?;
         add_scaled(&mut fused, &cam.map, (cam.height, cam.width), (in_h, in_w));
     }
     fused
@@ -193,8 +239,10 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
     layer: Layer,
     request: &CamRequest,
     resolved: Option<ResolvedTarget>,
+    progress: &dyn Fn(Phase),
 ) -> Result<CamOutput, CamError> {
     let method = request.method;
+    progress(Phase::Forward);
     let activations = model.forward_until(layer, input.clone());
     let [_, channels, height, width] = activations.dims();
     let (logits, target, contribution) = if method.needs_gradients() {
@@ -202,6 +250,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         let logits_t = model.forward_from(layer, leaf.clone());
         let logits = read_f32(logits_t.clone().without_autodiff()).await?;
         let target = resolve(resolved, request.target, &logits)?;
+        progress(Phase::Backward);
         let grads = target.score(logits_t).sum().backward();
         let gradients = leaf
             .grad(&grads)
@@ -211,6 +260,9 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
     } else {
         let logits = read_f32(model.forward_from(layer, activations.clone())).await?;
         let target = resolve(resolved, request.target, &logits)?;
+        if matches!(method, Method::ScoreCam | Method::AblationCam) {
+            progress(Phase::Perturb);
+        }
         let c = match method {
             Method::ScoreCam => {
                 let w = score_cam_weights(model, &input, &activations, &target).await?;
@@ -224,6 +276,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         };
         (logits, target, c)
     };
+    progress(Phase::Map);
     let project = request.eigen_smooth || matches!(method, Method::EigenCam | Method::EigenGradCam);
     let mut map = if project {
         first_component_projection(&read_f32(contribution).await?, channels)

@@ -16,7 +16,9 @@ mod pixel;
 mod readback;
 mod target;
 
-pub use compute::{CamRequest, compute_cam, scale_like_pytorch_grad_cam};
+pub use compute::{
+    CamRequest, Phase, compute_cam, compute_cam_reporting, scale_like_pytorch_grad_cam,
+};
 pub use eigen::first_component_projection;
 pub use gradcam::{CamError, CamOutput, grad_cam};
 pub use last_stage::grad_cam_for_class_at_layer4;

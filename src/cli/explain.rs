@@ -16,7 +16,7 @@ use crate::cam::{CamRequest, Method, SmoothGradOptions, Target};
 use crate::engine::{Explainer, Explanation};
 use crate::imageio::{decode_photo, read_npy_f32, write_npy_f32};
 use crate::model::Layer;
-use crate::render::{DEFAULT_PHOTO_WEIGHT, render_overlay};
+use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, Scale, ViewOptions, render_view};
 
 /// Options of `gradcam explain`.
 #[derive(Args, Debug)]
@@ -65,6 +65,16 @@ pub struct ExplainArgs {
     /// Share of the photo in the blend (0 = heatmap only, 1 = photo only).
     #[arg(long, default_value_t = DEFAULT_PHOTO_WEIGHT)]
     photo_weight: f32,
+    /// Colour map of the overlay: jet (OpenCV's, default), turbo, viridis, inferno, grey.
+    #[arg(long, default_value = "jet")]
+    colormap: Colormap,
+    /// Colour only the hot region (values at or above this share of the range, 0–1), outline
+    /// it and box its largest part.
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Colour raw map values on a fixed 0–MAX scale instead of stretching each map.
+    #[arg(long)]
+    absolute_max: Option<f32>,
     /// Print one JSON object per photo on stdout.
     #[arg(long)]
     json: bool,
@@ -232,7 +242,16 @@ fn report(
     let cam = &explanation.cam;
     if let Some(out) = &args.out {
         let path = output_path(out, source, "png", outputs, &context.shared_stems)?;
-        let overlay = render_overlay(photo, &cam.map, (cam.height, cam.width), args.photo_weight);
+        let options = ViewOptions {
+            colormap: args.colormap,
+            photo_weight: args.photo_weight,
+            scale: args
+                .absolute_max
+                .map_or(Scale::MinMax, |max| Scale::Absolute { max }),
+            threshold: args.threshold,
+            ..ViewOptions::default()
+        };
+        let overlay = render_view(photo, &cam.map, (cam.height, cam.width), &options);
         image::save_buffer(
             &path,
             &overlay.rgba,

@@ -1,9 +1,12 @@
-//! OpenCV's `COLORMAP_JET`, rebuilt from its piecewise-linear definition.
+//! Colour maps: OpenCV's `COLORMAP_JET`, rebuilt from its piecewise-linear definition, and
+//! the [`Colormap`] choice (matplotlib's tables live in `colormap_tables.rs`).
 //!
 //! OpenCV's 8-bit table is four ramps of slope 4 per step: blue rises from 128 to 255 over
 //! indices 0–32, green rises over 32–96, blue falls and red rises over 96–160, green falls over
 //! 160–224 and red falls to 128 over 224–255. The table rounds one entry differently from the
 //! ramp (index 159, blue 1 rather than 2); we keep OpenCV's value so heatmaps are identical.
+
+use super::colormap_tables::{INFERNO, TURBO, VIRIDIS};
 
 /// `JET[v]` is the RGB colour OpenCV's `applyColorMap(v, COLORMAP_JET)` gives (after its BGR
 /// output is reordered to RGB).
@@ -53,4 +56,99 @@ const fn build_jet() -> [[u8; 3]; 256] {
     // OpenCV's table rounds this entry down (1 instead of the ramp's 2).
     table[159][2] = 1;
     table
+}
+
+/// A colour map for the heatmap: OpenCV's JET (the default, as pytorch-grad-cam draws),
+/// matplotlib's turbo, viridis and inferno, or plain grey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Colormap {
+    /// OpenCV's `COLORMAP_JET` ([`JET`]).
+    #[default]
+    Jet,
+    /// Matplotlib's turbo: a smoother rainbow.
+    Turbo,
+    /// Matplotlib's viridis: perceptually uniform, colour-blind friendly.
+    Viridis,
+    /// Matplotlib's inferno: perceptually uniform, black to pale yellow.
+    Inferno,
+    /// Grey ramp, `v → (v, v, v)`.
+    Grey,
+}
+
+/// A colour-map name [`Colormap::from_str`](std::str::FromStr) does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown colour map {0:?} (expected jet, turbo, viridis, inferno or grey)")]
+pub struct UnknownColormap(pub String);
+
+const GREY: [[u8; 3]; 256] = build_grey();
+
+const fn build_grey() -> [[u8; 3]; 256] {
+    let mut table = [[0u8; 3]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [i as u8; 3];
+        i += 1;
+    }
+    table
+}
+
+impl Colormap {
+    /// Every colour map, default first.
+    pub const ALL: [Colormap; 5] = [
+        Colormap::Jet,
+        Colormap::Turbo,
+        Colormap::Viridis,
+        Colormap::Inferno,
+        Colormap::Grey,
+    ];
+
+    /// Lower-case name, as [`FromStr`](std::str::FromStr) accepts it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Colormap::Jet => "jet",
+            Colormap::Turbo => "turbo",
+            Colormap::Viridis => "viridis",
+            Colormap::Inferno => "inferno",
+            Colormap::Grey => "grey",
+        }
+    }
+
+    /// The 256-entry RGB table.
+    pub fn table(self) -> &'static [[u8; 3]; 256] {
+        match self {
+            Colormap::Jet => &JET,
+            Colormap::Turbo => &TURBO,
+            Colormap::Viridis => &VIRIDIS,
+            Colormap::Inferno => &INFERNO,
+            Colormap::Grey => &GREY,
+        }
+    }
+
+    /// Colour of a value in `[0, 1]` (clamped; NaN gives entry 0), quantised like [`jet`].
+    pub fn color(self, value: f32) -> [u8; 3] {
+        let index = (value.clamp(0.0, 1.0) * 255.0).round() as usize;
+        self.table()[index]
+    }
+}
+
+impl std::fmt::Display for Colormap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Colormap {
+    type Err = UnknownColormap;
+
+    /// Parses a name, case-insensitively; `gray` is accepted for `grey`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        if lower == "gray" {
+            return Ok(Colormap::Grey);
+        }
+        Colormap::ALL
+            .into_iter()
+            .find(|c| c.name() == lower)
+            .ok_or_else(|| UnknownColormap(s.to_owned()))
+    }
 }

@@ -1,10 +1,17 @@
-//! From a feature-resolution CAM to coloured pixels: upsampling, normalisation, colour map
-//! and overlay. Pure functions over plain buffers; the web layer only copies the result.
+//! From a feature-resolution CAM to coloured pixels: upsampling, normalisation, colour map,
+//! overlay and thresholded views, plus raw-map read-outs. Pure functions over plain buffers;
+//! the web layer only copies the result.
 
 mod colormap;
+mod colormap_tables;
+mod export;
 mod overlay;
+mod region;
 mod upsample;
+mod view;
 
-pub use colormap::{JET, jet};
+pub use colormap::{Colormap, JET, UnknownColormap, jet};
+pub use export::{map_png16, map_value_at};
 pub use overlay::{DEFAULT_PHOTO_WEIGHT, Overlay, blend, render_overlay};
 pub use upsample::{Normalized, min_max_normalize, resize_bilinear};
+pub use view::{HotBox, Scale, View, ViewMode, ViewOptions, render_view};

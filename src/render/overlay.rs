@@ -2,7 +2,7 @@
 
 use image::RgbImage;
 
-use super::{Normalized, jet, min_max_normalize, resize_bilinear};
+use super::{Normalized, ViewOptions, render_view};
 
 /// Share of the photo in the blend (pytorch-grad-cam's `image_weight` default).
 pub const DEFAULT_PHOTO_WEIGHT: f32 = 0.5;
@@ -35,28 +35,22 @@ pub fn blend(heat: [u8; 3], photo: [u8; 3], photo_weight: f32) -> [u8; 3] {
 
 /// Upsamples a feature-resolution CAM (`cam_h × cam_w`, row-major) to the photo, normalises
 /// it to `[0, 1]`, colours it with JET and blends it over the photo. A flat map (no positive
-/// evidence) is drawn as the plain photo.
+/// evidence) is drawn as the plain photo. Same as [`render_view`] with default options.
 pub fn render_overlay(
     photo: &RgbImage,
     cam: &[f32],
     cam_shape: (usize, usize),
     photo_weight: f32,
 ) -> Overlay {
-    let (width, height) = photo.dimensions();
-    let mut map = resize_bilinear(cam, cam_shape, (height as usize, width as usize));
-    let normalized = min_max_normalize(&mut map);
-    let mut rgba = Vec::with_capacity(map.len() * 4);
-    for (value, pixel) in map.iter().zip(photo.pixels()) {
-        let rgb = match normalized {
-            Normalized::Flat => pixel.0,
-            Normalized::Scaled { .. } => blend(jet(*value), pixel.0, photo_weight),
-        };
-        rgba.extend_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
-    }
+    let options = ViewOptions {
+        photo_weight,
+        ..ViewOptions::default()
+    };
+    let view = render_view(photo, cam, cam_shape, &options);
     Overlay {
-        width,
-        height,
-        rgba,
-        normalized,
+        width: view.width,
+        height: view.height,
+        rgba: view.rgba,
+        normalized: view.normalized,
     }
 }

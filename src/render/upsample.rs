@@ -14,28 +14,49 @@ pub fn resize_bilinear(
         "map length does not match its shape"
     );
     assert!(src_h > 0 && src_w > 0, "cannot resize an empty map");
-    let axis = |dst: usize, src: usize| -> Vec<(usize, usize, f32)> {
-        let scale = src as f32 / dst as f32;
-        (0..dst)
-            .map(|i| {
-                let x = ((i as f32 + 0.5) * scale - 0.5).max(0.0);
-                let lo = (x.floor() as usize).min(src - 1);
-                let hi = (lo + 1).min(src - 1);
-                (lo, hi, x - lo as f32)
-            })
-            .collect()
-    };
+    let axis =
+        |dst: usize, src: usize| -> Vec<Tap> { (0..dst).map(|i| Tap::new(i, dst, src)).collect() };
     let rows = axis(dst_h, src_h);
     let cols = axis(dst_w, src_w);
     let mut out = Vec::with_capacity(dst_h * dst_w);
-    for &(y0, y1, fy) in &rows {
-        for &(x0, x1, fx) in &cols {
-            let top = src[y0 * src_w + x0] * (1.0 - fx) + src[y0 * src_w + x1] * fx;
-            let bottom = src[y1 * src_w + x0] * (1.0 - fx) + src[y1 * src_w + x1] * fx;
-            out.push(top * (1.0 - fy) + bottom * fy);
+    for row in &rows {
+        for col in &cols {
+            out.push(interpolate(src, src_w, row, col));
         }
     }
     out
+}
+
+/// Where destination index `i` of `dst` samples a source axis of length `src`: the two
+/// neighbouring source indices and the weight of the second.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Tap {
+    lo: usize,
+    hi: usize,
+    frac: f32,
+}
+
+impl Tap {
+    pub(super) fn new(i: usize, dst: usize, src: usize) -> Tap {
+        let scale = src as f32 / dst as f32;
+        let x = ((i as f32 + 0.5) * scale - 0.5).max(0.0);
+        let lo = (x.floor() as usize).min(src - 1);
+        let hi = (lo + 1).min(src - 1);
+        Tap {
+            lo,
+            hi,
+            frac: x - lo as f32,
+        }
+    }
+}
+
+/// The bilinear value at one destination pixel (row tap, column tap) of a row-major map.
+pub(super) fn interpolate(src: &[f32], src_w: usize, row: &Tap, col: &Tap) -> f32 {
+    let (y0, y1, fy) = (row.lo, row.hi, row.frac);
+    let (x0, x1, fx) = (col.lo, col.hi, col.frac);
+    let top = src[y0 * src_w + x0] * (1.0 - fx) + src[y0 * src_w + x1] * fx;
+    let bottom = src[y1 * src_w + x0] * (1.0 - fx) + src[y1 * src_w + x1] * fx;
+    top * (1.0 - fy) + bottom * fy
 }
 
 /// What min-max normalisation found.

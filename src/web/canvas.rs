@@ -1,26 +1,25 @@
-//! Putting RGBA pixels on a `<canvas>`.
+//! Turning RGBA pixels into an `ImageBitmap` through an `OffscreenCanvas` (this runs in a
+//! Web Worker, which has no DOM canvas); the page shows the bitmap without copying it.
 
 use wasm_bindgen::{Clamped, JsCast, JsError};
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+use web_sys::{ImageBitmap, ImageData, OffscreenCanvas, OffscreenCanvasRenderingContext2d};
 
-/// Resizes `canvas` to `width × height` and fills it with `rgba`.
-pub fn put_rgba(
-    canvas: &HtmlCanvasElement,
-    rgba: &[u8],
-    width: u32,
-    height: u32,
-) -> Result<(), JsError> {
-    canvas.set_width(width);
-    canvas.set_height(height);
+/// Draws `rgba` (`width × height`) on an offscreen canvas and detaches it as a bitmap.
+pub fn rgba_to_bitmap(rgba: &[u8], width: u32, height: u32) -> Result<ImageBitmap, JsError> {
+    let canvas = OffscreenCanvas::new(width, height)
+        .map_err(|_| JsError::new("could not create an offscreen canvas"))?;
     let context = canvas
         .get_context("2d")
-        .map_err(|_| JsError::new("the canvas has no 2D context"))?
-        .ok_or_else(|| JsError::new("the canvas has no 2D context"))?
-        .dyn_into::<CanvasRenderingContext2d>()
-        .map_err(|_| JsError::new("the canvas context is not 2D"))?;
+        .map_err(|_| JsError::new("the offscreen canvas has no 2D context"))?
+        .ok_or_else(|| JsError::new("the offscreen canvas has no 2D context"))?
+        .dyn_into::<OffscreenCanvasRenderingContext2d>()
+        .map_err(|_| JsError::new("the offscreen canvas context is not 2D"))?;
     let image = ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width, height)
         .map_err(|_| JsError::new("could not wrap the pixels as ImageData"))?;
     context
         .put_image_data(&image, 0.0, 0.0)
-        .map_err(|_| JsError::new("could not draw on the canvas"))
+        .map_err(|_| JsError::new("could not draw on the offscreen canvas"))?;
+    canvas
+        .transfer_to_image_bitmap()
+        .map_err(|_| JsError::new("could not take the bitmap from the offscreen canvas"))
 }

@@ -1,26 +1,32 @@
-//! Browser glue: the only code that knows about JavaScript. Bytes in, JSON and canvas
-//! pixels out; every decision lives in the engine.
+//! Browser glue: the only code that knows about JavaScript. It runs inside a Web Worker
+//! (`www/worker.js`): bytes and JSON settings in; JSON reports and `ImageBitmap`s out. Every
+//! decision lives in the engine and the renderer.
 
 mod backend;
 mod canvas;
+mod settings;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use burn::tensor::Device;
-use js_sys::Promise;
+use js_sys::{Array, Function, Promise};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
-use web_sys::HtmlCanvasElement;
+use web_time::Instant;
 
 use crate::benchmark::{BenchPlan, run_benchmark};
-use crate::cam::Target;
-use crate::engine::{Explainer, Explanation};
-use crate::imageio::{Photo, decode_photo};
-use crate::model::Stage;
+use crate::cam::Method;
+use crate::engine::{Explainer, Explanation, elapsed_ms};
+use crate::imageio::{Photo, decode_photo, write_npy_f32};
 use crate::model::labels::imagenet_label;
-use crate::render::{DEFAULT_PHOTO_WEIGHT, Normalized};
+use crate::model::{Stage, StagedClassifier};
+use crate::render::{Colormap, map_png16, map_value_at, render_view};
+use settings::{ExplainSettings, ViewSettings};
+
+/// Explanations kept per photo, so that going back to a method, layer or class is instant.
+const CACHED_EXPLANATIONS: usize = 24;
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -31,15 +37,49 @@ fn start() {
 struct State {
     explainer: Option<Rc<Explainer>>,
     photo: Option<Rc<Photo>>,
+    /// The explanation on screen.
     explanation: Option<Explanation>,
+    /// Earlier explanations of the same photo with the same model, oldest first.
+    cache: Vec<Explanation>,
 }
 
-/// The page's handle on the engine: one model, one photo, its latest explanation.
+impl State {
+    fn forget_photo(&mut self) {
+        self.explanation = None;
+        self.cache.clear();
+    }
+
+    fn remember(&mut self, explanation: &Explanation) {
+        self.cache.retain(|e| e.request != explanation.request);
+        if self.cache.len() == CACHED_EXPLANATIONS {
+            self.cache.remove(0);
+        }
+        self.cache.push(explanation.clone());
+    }
+}
+
+/// The engine as the page sees it: one model, one photo, its explanations.
 #[wasm_bindgen]
 pub struct App {
     device: Device,
     backend: String,
     state: Rc<RefCell<State>>,
+}
+
+/// The methods, colour maps (with their 256-entry RGB tables) and class names, as JSON:
+/// `{"methods","colormaps","colormap_tables","labels"}`.
+#[wasm_bindgen]
+pub fn catalogue() -> String {
+    json!({
+        "methods": Method::ALL.iter().map(|m| m.name()).collect::<Vec<_>>(),
+        "colormaps": Colormap::ALL.iter().map(|c| c.name()).collect::<Vec<_>>(),
+        "colormap_tables": Colormap::ALL
+            .iter()
+            .map(|c| (c.name(), c.table().to_vec()))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        "labels": (0..1000).map(imagenet_label).collect::<Vec<_>>(),
+    })
+    .to_string()
 }
 
 #[wasm_bindgen]
@@ -61,20 +101,31 @@ impl App {
         self.backend.clone()
     }
 
-    /// Loads burnpack weights; returns `{"arch","classes","normalization","trained"}` as JSON.
+    /// Loads burnpack weights; returns `{"arch","classes","normalization","trained","layers"}`
+    /// as JSON, `layers` in network order (`stem`, `layer1.0`, …, `layer1`, …, `layer4`).
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&self, bytes: Vec<u8>) -> Result<String, JsError> {
         let mut state = self.state.borrow_mut();
         state.explainer = None;
-        state.explanation = None;
+        state.forget_photo();
         let explainer = Explainer::from_burnpack(bytes, &self.device)?;
         let info = explainer.info().clone();
+        let model = explainer.model();
+        let layers: Vec<String> = Stage::ALL
+            .iter()
+            .filter(|s| **s != Stage::Head)
+            .flat_map(|&stage| {
+                let blocks = (0..model.block_count(stage)).map(move |i| format!("{stage}.{i}"));
+                blocks.chain(std::iter::once(stage.to_string()))
+            })
+            .collect();
         state.explainer = Some(Rc::new(explainer));
         Ok(json!({
             "arch": info.arch.name(),
             "classes": info.arch.num_classes(),
             "normalization": info.normalization,
             "trained": info.trained,
+            "layers": layers,
         })
         .to_string())
     }
@@ -84,7 +135,7 @@ impl App {
     pub fn unload_weights(&self) {
         let mut state = self.state.borrow_mut();
         state.explainer = None;
-        state.explanation = None;
+        state.forget_photo();
     }
 
     /// What the device's allocator holds: `{"in_use","reserved","allocations"}` in bytes as
@@ -100,62 +151,104 @@ impl App {
         .to_string()
     }
 
-    /// Decodes a photo file (EXIF orientation applied); returns `{"width","height"}` as JSON.
-    /// On failure the previous photo and explanation are cleared, never shown as current.
+    /// Decodes a photo file (EXIF orientation applied); returns `{"width","height","decode_ms"}`
+    /// as JSON. On failure the previous photo and explanations are cleared, never shown as
+    /// current.
     #[wasm_bindgen(js_name = setPhoto)]
     pub fn set_photo(&self, bytes: &[u8]) -> Result<String, JsError> {
         let mut state = self.state.borrow_mut();
         state.photo = None;
-        state.explanation = None;
+        state.forget_photo();
+        let start = Instant::now();
         let photo = decode_photo(bytes)?;
-        let size = json!({ "width": photo.width(), "height": photo.height() }).to_string();
+        let report = json!({
+            "width": photo.width(),
+            "height": photo.height(),
+            "decode_ms": elapsed_ms(start),
+        });
         state.photo = Some(Rc::new(photo));
-        Ok(size)
+        Ok(report.to_string())
     }
 
-    /// Computes Grad-CAM at `layer4` for `class` (or the top-1 class when absent).
-    /// Resolves to `{"class","label","top5","cam_shape","timings_ms"}` as JSON.
-    pub fn explain(&self, class: Option<u32>) -> Promise {
+    /// Explains the photo as `settings` asks (see `ExplainSettings`), reusing what is cached:
+    /// an identical earlier request, or (Grad-CAM/HiResCAM at `layer4`) the activations of
+    /// any class. `on_phase(name)` is called as each phase starts. Resolves to
+    /// `{"class","other","label","top5","cam_shape","layer","method","timings_ms","reused"}`.
+    pub fn explain(&self, settings: String, on_phase: Option<Function>) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
-            let (explainer, photo, previous) = {
-                let s = state.borrow();
-                match (&s.explainer, &s.photo) {
-                    (Some(e), Some(p)) => (e.clone(), p.clone(), s.explanation.clone()),
-                    (None, _) => return Err(JsError::new("the model is not loaded yet").into()),
-                    (_, None) => return Err(JsError::new("no photo to explain").into()),
-                }
-            };
-            // Another class of the photo already explained: reuse its forward pass.
-            let explanation = match (class, previous) {
-                (Some(c), Some(previous)) => {
-                    explainer
-                        .explain_other_class(&photo, &previous, c as usize)
-                        .await
-                }
-                (class, _) => {
-                    let target = class.map_or(Target::TopClass, |c| Target::Class(c as usize));
-                    explainer.explain(&photo, Stage::Layer4, target).await
-                }
-            }
-            .map_err(|e| JsError::new(&e.to_string()))?;
-            let report = json!({
-                "class": explanation.cam.class,
-                "label": imagenet_label(explanation.cam.class),
-                "top5": explanation.top5,
-                "cam_shape": [explanation.cam.height, explanation.cam.width],
-                "timings_ms": explanation.timings,
-            })
-            .to_string();
-            let mut s = state.borrow_mut();
-            // A newer photo may have arrived while this one was computing: drop the result.
-            if s.photo.as_ref().is_some_and(|p| Rc::ptr_eq(p, &photo)) {
-                s.explanation = Some(explanation);
-                Ok(JsValue::from_str(&report))
-            } else {
-                Err(JsError::new("superseded by a newer photo").into())
-            }
+            let (explanation, reused) = explain_cached(&state, &settings, on_phase).await?;
+            let report = report(&explanation, reused);
+            state.borrow_mut().explanation = Some(explanation);
+            Ok(JsValue::from_str(&report))
         })
+    }
+
+    /// Explains the photo as `settings` asks without changing the explanation on screen,
+    /// and renders it with `view`: resolves to `[ImageBitmap, report JSON]` (a grid cell).
+    #[wasm_bindgen(js_name = explainCell)]
+    pub fn explain_cell(&self, settings: String, view: String) -> Promise {
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let (explanation, reused) = explain_cached(&state, &settings, None).await?;
+            let photo = current_photo(&state)?;
+            let (bitmap, drawn) = draw(&photo, Some(&explanation), &view)?;
+            let report = report(&explanation, reused);
+            Ok(Array::of2(&bitmap, &JsValue::from_str(&format!("[{report},{drawn}]"))).into())
+        })
+    }
+
+    /// Renders the explanation on screen (or the plain photo) with `view` settings (see
+    /// `ViewSettings`), at the photo's resolution: returns `[ImageBitmap, JSON]`, the JSON
+    /// being `{"width","height","range","flat","hot_box","render_ms"}`.
+    pub fn render(&self, view: String) -> Result<Array, JsError> {
+        let state = self.state.borrow();
+        let photo = state
+            .photo
+            .clone()
+            .ok_or_else(|| JsError::new("no photo to draw"))?;
+        let (bitmap, drawn) = draw(&photo, state.explanation.as_ref(), &view)?;
+        Ok(Array::of2(&bitmap, &JsValue::from_str(&drawn)))
+    }
+
+    /// The raw (not normalised) map value under photo pixel `(x, y)`, upsampled as drawn.
+    #[wasm_bindgen(js_name = valueAt)]
+    pub fn value_at(&self, x: u32, y: u32) -> Option<f32> {
+        let state = self.state.borrow();
+        let (photo, explanation) = (state.photo.as_ref()?, state.explanation.as_ref()?);
+        let size = (photo.width(), photo.height());
+        if x >= size.0 || y >= size.1 {
+            return None;
+        }
+        let cam = &explanation.cam;
+        Some(map_value_at(&cam.map, (cam.height, cam.width), size, x, y))
+    }
+
+    /// The map on screen at the photo's resolution, min-max normalised, as a 16-bit PNG.
+    #[wasm_bindgen(js_name = mapPng16)]
+    pub fn map_png16(&self) -> Result<Vec<u8>, JsError> {
+        let state = self.state.borrow();
+        let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
+            return Err(JsError::new("nothing explained yet"));
+        };
+        let cam = &explanation.cam;
+        Ok(map_png16(
+            &cam.map,
+            (cam.height, cam.width),
+            (photo.width(), photo.height()),
+        ))
+    }
+
+    /// The raw map on screen at its own resolution (`[h, w]` float32) as a `.npy` file.
+    #[wasm_bindgen(js_name = mapNpy)]
+    pub fn map_npy(&self) -> Result<Vec<u8>, JsError> {
+        let state = self.state.borrow();
+        let explanation = state
+            .explanation
+            .as_ref()
+            .ok_or_else(|| JsError::new("nothing explained yet"))?;
+        let cam = &explanation.cam;
+        Ok(write_npy_f32(&[cam.height, cam.width], &cam.map))
     }
 
     /// Times the forward pass, a full Grad-CAM and each stage on the current photo (see
@@ -176,20 +269,138 @@ impl App {
             Ok(JsValue::from_str(&json!(report).to_string()))
         })
     }
+}
 
-    /// Draws the latest explanation over the photo on `canvas`, at the photo's resolution.
-    /// Returns `false` when the map had no positive evidence (the plain photo is drawn).
-    pub fn draw(
-        &self,
-        canvas: &HtmlCanvasElement,
-        photo_weight: Option<f32>,
-    ) -> Result<bool, JsError> {
-        let state = self.state.borrow();
-        let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
-            return Err(JsError::new("nothing to draw yet"));
+fn current_photo(state: &Rc<RefCell<State>>) -> Result<Rc<Photo>, JsError> {
+    state
+        .borrow()
+        .photo
+        .clone()
+        .ok_or_else(|| JsError::new("no photo to explain"))
+}
+
+/// The explanation `settings` asks for: from the cache, by re-targeting a cached result, or
+/// computed. Returns it with how it was obtained (`"cache"`, `"activations"` or `"none"`).
+async fn explain_cached(
+    state: &Rc<RefCell<State>>,
+    settings: &str,
+    on_phase: Option<Function>,
+) -> Result<(Explanation, &'static str), JsValue> {
+    let settings: ExplainSettings =
+        serde_json::from_str(settings).map_err(|e| JsError::new(&format!("bad settings: {e}")))?;
+    let request = settings.request().map_err(|e| JsError::new(&e))?;
+    let (explainer, photo, cached, retarget) = {
+        let s = state.borrow();
+        let explainer = s
+            .explainer
+            .clone()
+            .ok_or_else(|| JsError::new("the model is not loaded yet"))?;
+        let photo = s
+            .photo
+            .clone()
+            .ok_or_else(|| JsError::new("no photo to explain"))?;
+        let cached = s.cache.iter().find(|e| e.request == request).cloned();
+        let retarget = s
+            .cache
+            .iter()
+            .rev()
+            .find(|e| {
+                e.retargets_cheaply()
+                    && e.request.method == request.method
+                    && e.request.layers == request.layers
+            })
+            .cloned();
+        (explainer, photo, cached, retarget)
+    };
+    let (explanation, reused) = if let Some(cached) = cached {
+        (cached, "cache")
+    } else if let Some(previous) = retarget {
+        let e = explainer
+            .explain_other_target(&photo, &previous, request.target)
+            .await
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        (e, "activations")
+    } else {
+        let report = |phase: crate::cam::Phase| {
+            if let Some(f) = &on_phase {
+                let _ = f.call1(&JsValue::NULL, &JsValue::from_str(phase.name()));
+            }
         };
-        let overlay = explanation.overlay(photo, photo_weight.unwrap_or(DEFAULT_PHOTO_WEIGHT));
-        canvas::put_rgba(canvas, &overlay.rgba, overlay.width, overlay.height)?;
-        Ok(matches!(overlay.normalized, Normalized::Scaled { .. }))
+        let e = explainer
+            .explain_reporting(&photo, request, &report)
+            .await
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        (e, "none")
+    };
+    let mut s = state.borrow_mut();
+    // A newer photo or model may have arrived meanwhile: drop this result.
+    let same_photo = s.photo.as_ref().is_some_and(|p| Rc::ptr_eq(p, &photo));
+    let same_model = s
+        .explainer
+        .as_ref()
+        .is_some_and(|e| Rc::ptr_eq(e, &explainer));
+    if !(same_photo && same_model) {
+        return Err(JsError::new("superseded by a newer photo or model").into());
     }
+    s.remember(&explanation);
+    Ok((explanation, reused))
+}
+
+fn report(explanation: &Explanation, reused: &str) -> String {
+    let cam = &explanation.cam;
+    json!({
+        "class": cam.class,
+        "other": cam.other,
+        "label": imagenet_label(cam.class),
+        "other_label": cam.other.map(imagenet_label),
+        "top5": explanation.top5,
+        "cam_shape": [cam.height, cam.width],
+        "layer": cam.layer.to_string(),
+        "method": cam.method.name(),
+        "timings_ms": explanation.timings,
+        "reused": reused,
+    })
+    .to_string()
+}
+
+/// Renders `explanation` (or the plain photo) with the `view` JSON; returns the bitmap and a
+/// JSON description of what was drawn.
+fn draw(
+    photo: &Photo,
+    explanation: Option<&Explanation>,
+    view: &str,
+) -> Result<(web_sys::ImageBitmap, String), JsError> {
+    let start = Instant::now();
+    let view: ViewSettings =
+        serde_json::from_str(view).map_err(|e| JsError::new(&format!("bad view: {e}")))?;
+    let (width, height) = (photo.width(), photo.height());
+    let drawn = match explanation {
+        Some(explanation) if !view.is_photo() => {
+            let options = view.options().map_err(|e| JsError::new(&e))?;
+            let cam = &explanation.cam;
+            let out = render_view(&photo.rgb, &cam.map, (cam.height, cam.width), &options);
+            let bitmap = canvas::rgba_to_bitmap(&out.rgba, width, height)?;
+            let info = json!({
+                "width": width,
+                "height": height,
+                "range": out.range.map(|(lo, hi)| [lo, hi]),
+                "flat": out.range.is_none(),
+                "hot_box": out.hot_box,
+                "render_ms": elapsed_ms(start),
+            });
+            (bitmap, info.to_string())
+        }
+        None if !view.is_photo() => return Err(JsError::new("nothing explained yet")),
+        _ => {
+            let rgba: Vec<u8> = photo
+                .rgb
+                .pixels()
+                .flat_map(|p| [p.0[0], p.0[1], p.0[2], 255])
+                .collect();
+            let bitmap = canvas::rgba_to_bitmap(&rgba, width, height)?;
+            let info = json!({ "width": width, "height": height, "render_ms": elapsed_ms(start) });
+            (bitmap, info.to_string())
+        }
+    };
+    Ok(drawn)
 }

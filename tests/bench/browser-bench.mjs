@@ -39,10 +39,10 @@ async function ourEngine(browser, origin, allowGpu) {
       const engine = await startEngine({ allowGpu });
       const weights = new Uint8Array(await (await fetch(`/weights/${model}.bpk`)).arrayBuffer());
       const loadStart = performance.now();
-      engine.app.loadWeights(weights);
+      await engine.call('loadWeights', [weights]);
       const loadMs = performance.now() - loadStart;
-      engine.app.setPhoto(Uint8Array.from(atob(photo), (c) => c.charCodeAt(0)));
-      const report = JSON.parse(await engine.app.benchmark(warmup, runs));
+      await engine.call('setPhoto', [Uint8Array.from(atob(photo), (c) => c.charCodeAt(0))]);
+      const report = await engine.call('benchmark', [warmup, runs]);
       return { backend: engine.label, load_weights_ms: loadMs, ...report };
     }, { allowGpu, photo: readFileSync(PHOTO).toString('base64'), runs: RUNS, warmup: WARMUP, model: MODEL });
   } finally {
@@ -126,7 +126,8 @@ function payload() {
       brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
     };
   };
-  const files = ['gradcam-web_bg.wasm', 'gradcam-web.js', 'app.js', 'engine.js', 'weights.js', 'index.html', 'style.css'];
+  const files = ['gradcam-web_bg.wasm', 'gradcam-web.js', 'app.js', 'explorer.js', 'views.js', 'exports.js', 'engine.js',
+    'worker.js', 'weights.js', 'sw.js', 'index.html', 'style.css'];
   const each = Object.fromEntries(files.map((f) => [f, sizes(f)]));
   const total = (key) => files.reduce((sum, f) => sum + each[f][key], 0);
   const weights = JSON.parse(readFileSync(join(DIST, 'weights/models.json'), 'utf8')).models

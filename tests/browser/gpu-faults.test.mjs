@@ -1,6 +1,8 @@
-// GPU faults, each made real inside Chromium before the page's scripts run: no WebGPU at
+// GPU faults, each made real inside Chromium before the engine's scripts run: no WebGPU at
 // all, an adapter request that fails, a device that cannot be created, and a device lost in
-// the middle of a run (GPUDevice.destroy() from the test). Each ends on a working backend,
+// the middle of a run (GPUDevice.destroy() from the test). The engine lives in a Web Worker,
+// so the faults are set up in that worker (server.workerScripts) and the device is destroyed
+// there. Each ends on a working backend,
 // says what happened, and never shows a map from before the fault as current.
 //
 // EfficientNet-Lite0 (trained, small) keeps the WebGPU runs on SwiftShader short.
@@ -49,19 +51,20 @@ describe('WebGPU unavailable or failing at start: the CPU takes over and the pag
   const cases = [
     ['no navigator.gpu', { withoutWebGpu: true }, /CPU \(this browser has no WebGPU\)/],
     ['requestAdapter() rejects', {
-      initScripts: [() => { GPU.prototype.requestAdapter = async () => { throw new Error('test: adapter refused'); }; }],
+      workerScripts: [() => { GPU.prototype.requestAdapter = async () => { throw new Error('test: adapter refused'); }; }],
     }, /CPU \(the WebGPU adapter request failed \(test: adapter refused\)\)/],
     ['requestAdapter() finds no adapter', {
-      initScripts: [() => { GPU.prototype.requestAdapter = async () => null; }],
+      workerScripts: [() => { GPU.prototype.requestAdapter = async () => null; }],
     }, /CPU \(no WebGPU adapter is available\)/],
     ['requestDevice() rejects', {
-      initScripts: [() => {
+      workerScripts: [() => {
         GPUAdapter.prototype.requestDevice = async () => { throw new DOMException('test: device refused', 'OperationError'); };
       }],
     }, /CPU \(WebGPU failed: .+\)/],
   ];
-  for (const [what, options, expected] of cases) {
+  for (const [what, { workerScripts, ...options }, expected] of cases) {
     test(what, async () => {
+      if (workerScripts) server.workerScripts(workerScripts);
       const { page, context, logs } = await openPage(browser, server.origin, { query: QUERY, ...options });
       try {
         await waitReady(page);
@@ -70,27 +73,38 @@ describe('WebGPU unavailable or failing at start: the CPU takes over and the pag
         assert.equal(await explainChelsea(page), 'ready', logs.join('\n'));
         await assertNativeHeatmap(page, `${what}, CPU`);
       } finally {
+        server.restore('/worker.js');
         await context.close();
       }
     });
   }
 });
 
+/** Destroys every GPUDevice the engine's worker made, as a failing driver would. */
+async function destroyDevices(page) {
+  for (const worker of page.workers()) {
+    await worker.evaluate(() => { for (const device of self.__devices || []) device.destroy(); }).catch(() => {});
+  }
+  return page.evaluate(() => performance.now());
+}
+
 describe('a GPU device lost during a run', { timeout: 600_000 }, () => {
   let session;
 
   before(async () => {
+    server.workerScripts([() => {
+      // Keep every device the engine creates, to destroy it as a failing driver would.
+      self.__devices = [];
+      const requestDevice = GPUAdapter.prototype.requestDevice;
+      GPUAdapter.prototype.requestDevice = async function keep(...args) {
+        const device = await requestDevice.apply(this, args);
+        self.__devices.push(device);
+        return device;
+      };
+    }]);
     session = await openPage(browser, server.origin, {
       query: QUERY,
       initScripts: [() => {
-        // Keep every device the page creates, to destroy it as a failing driver would.
-        window.__devices = [];
-        const requestDevice = GPUAdapter.prototype.requestDevice;
-        GPUAdapter.prototype.requestDevice = async function keep(...args) {
-          const device = await requestDevice.apply(this, args);
-          window.__devices.push(device);
-          return device;
-        };
         // Every state the canvas goes through, with the number of engine restarts so far.
         window.__states = [];
         addEventListener('DOMContentLoaded', () => {
@@ -104,17 +118,17 @@ describe('a GPU device lost during a run', { timeout: 600_000 }, () => {
     await waitReady(session.page);
   });
 
-  after(() => session?.context.close());
+  after(() => {
+    server.restore('/worker.js');
+    return session?.context.close();
+  });
 
   test('mid-run: the engine restarts on WebGPU, redoes the photo, and nothing stale is shown meanwhile', async () => {
     const { page } = session;
     assert.equal(await page.evaluate(() => document.body.dataset.backend), 'webgpu');
     await dropFile(page, readFileSync(PHOTO), 'chelsea.png', 'image/png');
     await page.waitForFunction(() => /Computing/.test(document.getElementById('status').textContent), null, { polling: 20 });
-    const lostAt = await page.evaluate(() => {
-      for (const device of window.__devices) device.destroy();
-      return performance.now();
-    });
+    const lostAt = await destroyDevices(page);
     await page.waitForFunction(() => document.body.dataset.engineRestarts === '1', null, { timeout: 60_000 });
     assert.equal(await waitForResult(page), 'ready');
     const states = await page.evaluate(() => window.__states);
@@ -127,7 +141,7 @@ describe('a GPU device lost during a run', { timeout: 600_000 }, () => {
 
   test('lost again while idle: the engine moves to the CPU and redoes the photo on its own', async () => {
     const { page } = session;
-    await page.evaluate(() => { for (const device of window.__devices) device.destroy(); });
+    await destroyDevices(page);
     await page.waitForFunction(() => document.body.dataset.engineRestarts === '2', null, { timeout: 60_000 });
     assert.equal(await waitForResult(page), 'ready');
     assert.equal(await page.evaluate(() => document.body.dataset.backend), 'cpu');

@@ -80,6 +80,12 @@ export function serveDist({ weights = WEIGHTS_DIR, mounts = {} } = {}) {
       close: () => { server.close(); server.closeAllConnections(); },
       hits,
       override: (path, handler) => overrides.set(path, handler),
+      /** Runs `scripts` (functions) in the engine's worker before its own code (as page init
+       * scripts do for the page), until `restore('/worker.js')`. */
+      workerScripts: (scripts) => overrides.set('/worker.js', (req, res, file) => {
+        const prelude = scripts.map((f) => `(${f})();\n`).join('');
+        send(res, Buffer.from(prelude + readFileSync(file, 'utf8')), 'text/javascript');
+      }),
       restore: (path) => overrides.delete(path),
     });
   }));
@@ -228,25 +234,32 @@ export async function waitForResult(page, timeout = 300_000) {
   return page.getAttribute('[data-testid=overlay]', 'data-state');
 }
 
-/** The overlay canvas pixels: { width, height, data: Buffer (RGBA) }. */
-export async function canvasPixels(page) {
-  const { width, height, b64 } = await page.evaluate(() => {
-    const canvas = document.querySelector('[data-testid=overlay]');
-    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+/** A canvas's pixels (the overlay unless `selector` names another canvas):
+ * { width, height, data: Buffer (RGBA) }. */
+export async function canvasPixels(page, selector = '[data-testid=overlay]') {
+  const { width, height, b64 } = await page.evaluate((selector) => {
+    const canvas = document.querySelector(selector);
+    // The page's canvases show engine bitmaps ('bitmaprenderer'): copy to a 2D canvas to read.
+    const copy = new OffscreenCanvas(canvas.width, canvas.height);
+    const context = copy.getContext('2d');
+    context.drawImage(canvas, 0, 0);
+    const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
     let text = '';
     for (let i = 0; i < data.length; i += 0x8000) text += String.fromCharCode(...data.subarray(i, i + 0x8000));
     return { width: canvas.width, height: canvas.height, b64: btoa(text) };
-  });
+  }, selector);
   return { width, height, data: Buffer.from(b64, 'base64') };
 }
 
-/** Runs the native engine (flex, same weights) on a photo: { report, pixels }. */
-export function nativeOverlay(photo, weights, target) {
+/** Runs the native engine (flex, same weights) on a photo: { report, pixels }; `extra`
+ * adds `gradcam explain` options (e.g. ['--method', 'layercam', '--colormap', 'viridis']). */
+export function nativeOverlay(photo, weights, target, extra = []) {
   const bin = process.env.GRADCAM_BIN;
   if (!bin) throw new Error('GRADCAM_BIN is not set: run the browser tests through ./dev test');
   const out = join(mkdtempSync(join(tmpdir(), 'gradcam-')), 'overlay.png');
   const args = ['explain', photo, '--weights', weights, '--device', 'cpu', '--out', out, '--json'];
-  if (target !== undefined) args.push('--target', String(target));
+  if (target !== undefined && target !== null) args.push('--target', String(target));
+  args.push(...extra);
   const run = spawnSync(bin, args, { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`gradcam failed: ${run.stderr}`);
   const png = PNG.sync.read(readFileSync(out));

@@ -1,0 +1,206 @@
+//! Configurable rendering of a CAM over its photo: colour map, scaling, a threshold that
+//! keeps only the hot region (outlined, with the largest region boxed), overlay or heatmap.
+
+use image::RgbImage;
+
+use super::region::HotMask;
+use super::{
+    Colormap, DEFAULT_PHOTO_WEIGHT, Normalized, blend, min_max_normalize, resize_bilinear,
+};
+
+/// Colour of the hot region's outline.
+const CONTOUR: [u8; 3] = [255, 255, 255];
+/// Colour of the largest hot region's bounding box.
+const BOX: [u8; 3] = [255, 230, 0];
+
+/// How raw map values become `[0, 1]` before colouring.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Scale {
+    /// By the map's own minimum and maximum ([`min_max_normalize`]).
+    #[default]
+    MinMax,
+    /// `v / max`, clamped to `[0, 1]`: a fixed scale shared by several maps. A `max` that is
+    /// not finite and positive, or a map with no positive value, counts as flat.
+    Absolute {
+        /// The raw value drawn at full intensity.
+        max: f32,
+    },
+}
+
+/// What is drawn under the colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewMode {
+    /// The heatmap blended over the photo.
+    #[default]
+    Overlay,
+    /// The colours alone, no photo.
+    Heatmap,
+}
+
+/// How [`render_view`] draws a map.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ViewOptions {
+    /// Colour map for the scaled values.
+    pub colormap: Colormap,
+    /// Share of the photo in the overlay blend (ignored in [`ViewMode::Heatmap`]).
+    pub photo_weight: f32,
+    /// How raw values are brought to `[0, 1]`.
+    pub scale: Scale,
+    /// Only scaled values `≥ t` are coloured, outlined in white, the largest 8-connected such
+    /// region boxed in yellow; `None` colours everything.
+    pub threshold: Option<f32>,
+    /// Overlay on the photo or the heatmap alone.
+    pub mode: ViewMode,
+}
+
+impl Default for ViewOptions {
+    /// JET, [`DEFAULT_PHOTO_WEIGHT`], min-max scaling, no threshold, overlay: the same
+    /// pixels as [`render_overlay`](super::render_overlay).
+    fn default() -> Self {
+        ViewOptions {
+            colormap: Colormap::Jet,
+            photo_weight: DEFAULT_PHOTO_WEIGHT,
+            scale: Scale::MinMax,
+            threshold: None,
+            mode: ViewMode::Overlay,
+        }
+    }
+}
+
+/// A rectangle in photo pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct HotBox {
+    /// Left column.
+    pub x: u32,
+    /// Top row.
+    pub y: u32,
+    /// Width in pixels (at least 1).
+    pub width: u32,
+    /// Height in pixels (at least 1).
+    pub height: u32,
+}
+
+/// The rendered picture at the photo's resolution, with what the read-outs need.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Width in pixels (the photo's).
+    pub width: u32,
+    /// Height in pixels (the photo's).
+    pub height: u32,
+    /// RGBA pixels, row-major, alpha always 255.
+    pub rgba: Vec<u8>,
+    /// Raw minimum and maximum of the upsampled map; `None` when it is flat.
+    pub range: Option<(f32, f32)>,
+    /// How the map was scaled: `Flat` means nothing to show; for [`Scale::Absolute`] it is
+    /// `Scaled { min: 0, max }` with the scale's `max`.
+    pub normalized: Normalized,
+    /// Bounding box of the largest hot region; `None` without a threshold or hot pixels.
+    pub hot_box: Option<HotBox>,
+}
+
+/// Upsamples a feature-resolution CAM (`cam_h × cam_w`, row-major) to the photo, scales and
+/// colours it as `options` say. A flat map shows the plain photo (overlay) or colour 0
+/// (heatmap), with no threshold applied.
+///
+/// # Panics
+///
+/// If `cam.len() != cam_h × cam_w` or the map is empty (as [`resize_bilinear`]).
+pub fn render_view(
+    photo: &RgbImage,
+    cam: &[f32],
+    cam_shape: (usize, usize),
+    options: &ViewOptions,
+) -> View {
+    let (width, height) = photo.dimensions();
+    let (w, h) = (width as usize, height as usize);
+    let mut map = resize_bilinear(cam, cam_shape, (h, w));
+    let (normalized, range) = scale_map(&mut map, options.scale);
+    let flat = normalized == Normalized::Flat;
+    let thickness = line_thickness(width, height);
+    let mask = match options.threshold {
+        Some(t) if !flat => Some(HotMask::new(&map, w, t, thickness)),
+        _ => None,
+    };
+    let hot_box = mask.as_ref().and_then(HotMask::largest_box);
+    let on_box = |x: u32, y: u32| {
+        hot_box.is_some_and(|b| {
+            let inside = x >= b.x && x < b.x + b.width && y >= b.y && y < b.y + b.height;
+            inside
+                && (x < b.x + thickness
+                    || x + thickness >= b.x + b.width
+                    || y < b.y + thickness
+                    || y + thickness >= b.y + b.height)
+        })
+    };
+    let colormap = options.colormap;
+    let heatmap = options.mode == ViewMode::Heatmap;
+    let coloured = |value: f32, pixel: [u8; 3]| {
+        let heat = colormap.color(value);
+        if heatmap {
+            heat
+        } else {
+            blend(heat, pixel, options.photo_weight)
+        }
+    };
+    let photo_px = photo.as_raw();
+    let mut rgba = Vec::with_capacity(w * h * 4);
+    for y in 0..height {
+        for x in 0..width {
+            let i = y as usize * w + x as usize;
+            let pixel = [photo_px[3 * i], photo_px[3 * i + 1], photo_px[3 * i + 2]];
+            let rgb = match &mask {
+                _ if flat && heatmap => colormap.color(0.0),
+                _ if flat => pixel,
+                None => coloured(map[i], pixel),
+                Some(_) if on_box(x, y) => BOX,
+                Some(m) if m.is_contour(i) => CONTOUR,
+                Some(m) if m.is_hot(i) => coloured(map[i], pixel),
+                Some(_) if heatmap => [0, 0, 0],
+                Some(_) => pixel,
+            };
+            rgba.extend_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
+        }
+    }
+    View {
+        width,
+        height,
+        rgba,
+        range,
+        normalized,
+        hot_box,
+    }
+}
+
+/// Width of the outline and box lines: `max(1, min(w, h) / 250)` pixels.
+fn line_thickness(width: u32, height: u32) -> u32 {
+    (width.min(height) / 250).max(1)
+}
+
+/// Scales `map` in place to `[0, 1]`; returns how, and the raw range unless flat.
+fn scale_map(map: &mut [f32], scale: Scale) -> (Normalized, Option<(f32, f32)>) {
+    match scale {
+        Scale::MinMax => {
+            let normalized = min_max_normalize(map);
+            let range = match normalized {
+                Normalized::Scaled { min, max } => Some((min, max)),
+                Normalized::Flat => None,
+            };
+            (normalized, range)
+        }
+        Scale::Absolute { max } => {
+            let (lo, hi) = map
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                });
+            if !(max.is_finite() && max > 0.0 && hi > 0.0) {
+                map.fill(0.0);
+                return (Normalized::Flat, None);
+            }
+            for v in map.iter_mut() {
+                *v = (*v / max).clamp(0.0, 1.0);
+            }
+            (Normalized::Scaled { min: 0.0, max }, Some((lo, hi)))
+        }
+    }
+}

@@ -1,0 +1,199 @@
+// The explorer's settings: what to explain (method, layer, class, contrast) and how to show
+// it (opacity, colours, normalisation, threshold, view). The controls edit one settings
+// object; the URL fragment mirrors it so that a view can be shared and restored. No engine
+// work happens here: changes are reported as 'explain' (needs the engine's map) or 'draw'
+// (only the picture changes).
+
+const $ = (id) => document.getElementById(id);
+
+export const DEFAULTS = Object.freeze({
+  method: 'gradcam', layer: 'layer4', class: null, other: null,
+  colormap: 'jet', opacity: 50, scale: 'minmax', max: null, threshold: 0, view: 'overlay', gridOf: 'methods',
+});
+
+// Fragment key for each setting (short, readable in a shared link).
+const KEYS = {
+  method: 'method', layer: 'layer', class: 'class', other: 'other', colormap: 'cmap', opacity: 'opacity',
+  scale: 'scale', max: 'max', threshold: 'threshold', view: 'view', gridOf: 'grid',
+};
+const NUMERIC = new Set(['class', 'other', 'opacity', 'max', 'threshold']);
+const EXPLAIN_KEYS = new Set(['method', 'layer', 'class', 'other']);
+
+/** The settings and model named in the URL fragment (`#model=…&method=…`). */
+export function readFragment() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const settings = {};
+  for (const [name, key] of Object.entries(KEYS)) {
+    const value = params.get(key);
+    if (value === null || value === '') continue;
+    if (NUMERIC.has(name)) {
+      const number = Number(value);
+      if (Number.isFinite(number)) settings[name] = number;
+    } else {
+      settings[name] = value;
+    }
+  }
+  return { model: params.get('model'), settings };
+}
+
+/** A class input's value ("Egyptian cat (285)", "285" or an exact name) as an index. */
+export function parseClass(text, labels) {
+  const trimmed = text.trim();
+  if (!trimmed) return null;
+  const numbered = /\((\d+)\)\s*$/.exec(trimmed) || /^(\d+)$/.exec(trimmed);
+  if (numbered && Number(numbered[1]) < labels.length) return Number(numbered[1]);
+  const index = labels.findIndex((l) => l.toLowerCase() === trimmed.toLowerCase());
+  return index >= 0 ? index : undefined;
+}
+
+export const classText = (index, labels) => (index === null ? '' : `${labels[index]} (${index})`);
+
+export class Explorer {
+  /** `onChange(kind)` hears 'explain' or 'draw' after each user change. */
+  constructor(onChange) {
+    this.onChange = onChange;
+    this.settings = { ...DEFAULTS };
+    this.model = null;
+    this.labels = [];
+    this.layers = ['layer4'];
+    this.shapes = new Map(); // layer → "h×w" seen in this session
+    this.catalogue = null;
+  }
+
+  /** The engine's methods, colour maps and class names: fills the controls. */
+  setCatalogue(catalogue) {
+    this.catalogue = catalogue;
+    this.labels = catalogue.labels;
+    $('method').replaceChildren(...catalogue.methods.map((m) => new Option(m, m)));
+    $('colormap').replaceChildren(...catalogue.colormaps.map((c) => new Option(c, c)));
+    $('class-names').replaceChildren(...this.labels.map((label, i) => new Option(classText(i, this.labels))));
+    this.showSettings();
+  }
+
+  /** The loaded model's layers, in network order (for the layer scrubber). */
+  setLayers(layers) {
+    this.layers = layers;
+    this.shapes.clear();
+    if (!layers.includes(this.settings.layer)) this.settings.layer = layers.includes('layer4') ? 'layer4' : layers.at(-1);
+    $('layer').max = String(layers.length - 1);
+    this.showSettings();
+  }
+
+  /** Applies settings from a fragment (unknown values fall back to the defaults). */
+  restore(settings) {
+    Object.assign(this.settings, settings);
+    this.showSettings();
+  }
+
+  /** Changes settings as the user did: controls, fragment, then the owner is told. */
+  update(changes) {
+    Object.assign(this.settings, changes);
+    this.showSettings();
+    this.writeFragment();
+    const explain = Object.keys(changes).some((k) => EXPLAIN_KEYS.has(k));
+    this.onChange(explain ? 'explain' : 'draw', changes);
+  }
+
+  /** What the engine is asked to explain. */
+  explainSettings(overrides = {}) {
+    const s = { ...this.settings, ...overrides };
+    return { method: s.method, layer: s.layer, class: s.class, other: s.class === null ? null : s.other };
+  }
+
+  /** How the engine draws: `kind` is 'overlay', 'heatmap' or 'photo'. */
+  viewSettings(kind = 'overlay') {
+    const s = this.settings;
+    return {
+      kind, colormap: s.colormap, opacity: s.opacity / 100, scale: s.scale, max: s.max ?? undefined,
+      threshold: s.threshold > 0 ? s.threshold / 100 : undefined,
+    };
+  }
+
+  /** Remembers a layer's map size, shown next to the scrubber. */
+  noteShape(layer, shape) {
+    this.shapes.set(layer, shape.join('×'));
+    this.showLayer();
+  }
+
+  writeFragment() {
+    const params = new URLSearchParams();
+    if (this.model) params.set('model', this.model);
+    for (const [name, key] of Object.entries(KEYS)) {
+      const value = this.settings[name];
+      if (value !== null && value !== undefined && value !== DEFAULTS[name]) params.set(key, String(value));
+    }
+    history.replaceState(null, '', `${location.pathname}${location.search}#${params}`);
+  }
+
+  showLayer() {
+    const s = this.settings;
+    const index = Math.max(0, this.layers.indexOf(s.layer));
+    $('layer').value = String(index);
+    const pixel = this.catalogue && ['saliency', 'smoothgrad'].includes(s.method);
+    $('layer').disabled = Boolean(pixel);
+    const shape = this.shapes.get(s.layer);
+    $('layer-out').textContent = pixel ? 'input pixels' : `${s.layer}${shape ? ` · ${shape} map` : ''}`;
+  }
+
+  /** Puts the settings into the controls. */
+  showSettings() {
+    const s = this.settings;
+    if (this.catalogue) {
+      if (!this.catalogue.methods.includes(s.method)) s.method = DEFAULTS.method;
+      if (!this.catalogue.colormaps.includes(s.colormap)) s.colormap = DEFAULTS.colormap;
+    }
+    if (s.class !== null && !(s.class >= 0 && s.class < (this.labels.length || 1000))) s.class = null;
+    if (s.other !== null && !(s.other >= 0 && s.other < (this.labels.length || 1000))) s.other = null;
+    s.opacity = Math.min(100, Math.max(0, Math.round(s.opacity)));
+    s.threshold = Math.min(95, Math.max(0, Math.round(s.threshold)));
+    if (!['minmax', 'absolute'].includes(s.scale)) s.scale = DEFAULTS.scale;
+    if (!['overlay', 'side', 'swipe', 'grid'].includes(s.view)) s.view = DEFAULTS.view;
+    if (!['methods', 'layers'].includes(s.gridOf)) s.gridOf = DEFAULTS.gridOf;
+    $('method').value = s.method;
+    this.showLayer();
+    if (this.labels.length) {
+      const search = $('class-search');
+      if (document.activeElement !== search) search.value = classText(s.class, this.labels);
+      const other = $('other-search');
+      if (document.activeElement !== other) other.value = classText(s.other, this.labels);
+    }
+    $('opacity').value = String(s.opacity);
+    $('opacity-out').textContent = `${s.opacity}%`;
+    $('colormap').value = s.colormap;
+    $('scale').value = s.scale;
+    $('max-label').hidden = s.scale !== 'absolute';
+    if (s.max !== null) $('scale-max').value = String(s.max);
+    $('threshold').value = String(s.threshold);
+    $('threshold-out').textContent = s.threshold ? `${s.threshold}%` : 'off';
+    $('view').value = s.view;
+    $('grid-label').hidden = s.view !== 'grid';
+    $('grid-of').value = s.gridOf;
+  }
+
+  /** Wires every control to `update`. */
+  wire() {
+    const on = (id, event, read) => $(id).addEventListener(event, () => {
+      const changes = read($(id));
+      if (changes) this.update(changes);
+    });
+    on('method', 'change', (el) => ({ method: el.value }));
+    on('layer', 'input', (el) => ({ layer: this.layers[Number(el.value)] }));
+    const classInput = (key) => (el) => {
+      const index = parseClass(el.value, this.labels);
+      el.setCustomValidity(index === undefined ? 'Pick a class from the list' : '');
+      if (index === undefined) { el.reportValidity(); return null; }
+      el.value = classText(index, this.labels);
+      return this.settings[key] === index ? null : { [key]: index };
+    };
+    on('class-search', 'change', classInput('class'));
+    on('other-search', 'change', classInput('other'));
+    on('opacity', 'input', (el) => ({ opacity: Number(el.value) }));
+    on('colormap', 'change', (el) => ({ colormap: el.value }));
+    on('scale', 'change', (el) => ({ scale: el.value }));
+    on('scale-max', 'change', (el) => (Number(el.value) > 0 ? { max: Number(el.value) } : null));
+    on('threshold', 'input', (el) => ({ threshold: Number(el.value) }));
+    on('view', 'change', (el) => ({ view: el.value }));
+    on('grid-of', 'change', (el) => ({ gridOf: el.value }));
+    $('explorer').addEventListener('submit', (e) => e.preventDefault());
+  }
+}

@@ -1,0 +1,174 @@
+// Showing the engine's pictures: the canvases of each view (overlay; photo | heatmap |
+// overlay side by side; swipe; grid), the colour-bar legend, the progress by stage and the
+// hover read-out. Pixels always come from the engine as ImageBitmaps; this file only places
+// them.
+
+const $ = (id) => document.getElementById(id);
+
+/** Shows `bitmap` on `canvas` at the bitmap's own size (the photo's resolution). */
+export function showBitmap(canvas, bitmap) {
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  canvas.getContext('bitmaprenderer').transferFromImageBitmap(bitmap);
+}
+
+/** Empties a canvas: nothing stale stays on screen. */
+export function clearCanvas(canvas) {
+  canvas.getContext('bitmaprenderer').transferFromImageBitmap(null);
+}
+
+/** Which extra pictures a view needs besides the overlay. */
+export function picturesFor(view) {
+  if (view === 'side') return ['photo', 'heatmap'];
+  if (view === 'swipe') return ['photo'];
+  return [];
+}
+
+export function setView(view) {
+  $('views').dataset.view = view;
+}
+
+export function wireSwipe() {
+  const swipe = $('swipe');
+  const apply = () => $('views').style.setProperty('--swipe', `${swipe.value}%`);
+  swipe.addEventListener('input', apply);
+  apply();
+}
+
+// ---- grid ---------------------------------------------------------------------------
+
+/** Empty cells, one per entry of `cells` ({ key, title }), in the grid view. */
+export function prepareGrid(cells) {
+  const grid = $('grid');
+  grid.replaceChildren(...cells.map(({ key, title }) => {
+    const figure = document.createElement('figure');
+    figure.dataset.cell = key;
+    figure.dataset.state = 'working';
+    const canvas = document.createElement('canvas');
+    canvas.setAttribute('aria-label', title);
+    const caption = document.createElement('figcaption');
+    caption.textContent = `${title}…`;
+    figure.append(canvas, caption);
+    return figure;
+  }));
+}
+
+export function fillGridCell(key, bitmap, text, state = 'ready') {
+  const figure = $('grid').querySelector(`figure[data-cell="${CSS.escape(key)}"]`);
+  if (!figure) return;
+  if (bitmap) showBitmap(figure.querySelector('canvas'), bitmap);
+  figure.querySelector('figcaption').textContent = text;
+  figure.dataset.state = state;
+}
+
+// ---- legend -------------------------------------------------------------------------
+
+const fmt = (v) => (Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : v.toPrecision(3));
+
+/** The colour bar for `table` (256 RGB rows) with the value range it stands for. */
+export function showLegend(table, settings, range) {
+  const legend = $('legend');
+  if (!table) { legend.hidden = true; return; }
+  const bar = $('colorbar');
+  const ctx = bar.getContext('2d');
+  const image = ctx.createImageData(256, 1);
+  table.forEach(([r, g, b], i) => image.data.set([r, g, b, 255], i * 4));
+  for (let y = 0; y < bar.height; y++) ctx.putImageData(image, 0, y);
+  const absolute = settings.scale === 'absolute';
+  const top = absolute ? settings.max : range && range[1];
+  $('legend-min').textContent = absolute ? '0' : (range ? fmt(range[0]) : '0');
+  $('legend-max').textContent = top === null || top === undefined ? '–' : fmt(top);
+  $('legend-range').textContent = range
+    ? `map values ${fmt(range[0])} to ${fmt(range[1])}${absolute ? `, coloured on a fixed 0–${fmt(settings.max)} scale` : ', each map stretched to the full bar'}`
+    : 'no positive evidence in this map';
+  legend.hidden = false;
+}
+
+// ---- progress -----------------------------------------------------------------------
+
+const PHASE_STAGE = { forward: 'forward', backward: 'backward', perturb: 'backward', map: 'backward' };
+
+/** The progress line: each stage pending, active or done with its time. */
+export class Progress {
+  constructor() {
+    this.items = new Map([...$('progress').children].map((li) => [li.dataset.stage, li]));
+    this.reset([]);
+  }
+
+  reset(skip = ['decode']) {
+    this.current = null;
+    this.since = 0;
+    for (const [stage, li] of this.items) {
+      li.dataset.state = skip.includes(stage) ? li.dataset.state : 'pending';
+      if (!skip.includes(stage)) li.textContent = li.dataset.stage === 'decode' ? 'decoding' : li.dataset.stage === 'draw' ? 'drawing' : stage;
+    }
+  }
+
+  /** Marks `stage` (or an engine phase) as started; the previous one is done. */
+  enter(stageOrPhase) {
+    const stage = PHASE_STAGE[stageOrPhase] || stageOrPhase;
+    if (stage === this.current) return;
+    this.finish();
+    this.current = stage;
+    this.since = performance.now();
+    const li = this.items.get(stage);
+    if (li) li.dataset.state = 'active';
+  }
+
+  /** Marks the active stage done, with the time it took. */
+  finish() {
+    if (!this.current) return;
+    const li = this.items.get(this.current);
+    if (li) {
+      li.dataset.state = 'done';
+      li.textContent = `${li.textContent.split(' ')[0]} ${Math.round(performance.now() - this.since)} ms`;
+    }
+    this.current = null;
+  }
+
+  /** Marks skipped stages (e.g. a class switch needs no forward pass). */
+  skip(stages) {
+    for (const stage of stages) {
+      const li = this.items.get(stage);
+      if (li && li.dataset.state === 'pending') { li.dataset.state = 'skipped'; li.textContent = `${li.textContent.split(' ')[0]} (reused)`; }
+    }
+  }
+}
+
+// ---- hover read-out -----------------------------------------------------------------
+
+/**
+ * Reads the map under the pointer over any picture canvas: `query(x, y)` resolves to the
+ * raw value at photo pixel (x, y) (or null); `describe(value)` words it.
+ */
+export function wireReadout(query, describe) {
+  const readout = $('readout');
+  let busy = false;
+  let waiting = null;
+  async function ask(x, y) {
+    if (busy) { waiting = [x, y]; return; }
+    busy = true;
+    try {
+      const value = await query(x, y);
+      readout.textContent = value === null ? 'No map here yet.' : `(${x}, ${y}): ${describe(value)}`;
+      readout.dataset.x = String(x);
+      readout.dataset.y = String(y);
+      readout.dataset.value = value === null ? '' : String(value);
+    } catch {
+      readout.textContent = 'No map here yet.';
+    } finally {
+      busy = false;
+    }
+    if (waiting) { const [wx, wy] = waiting; waiting = null; ask(wx, wy); }
+  }
+  for (const id of ['overlay', 'heatmap-canvas']) {
+    const canvas = $(id);
+    canvas.addEventListener('pointermove', (e) => {
+      const box = canvas.getBoundingClientRect();
+      if (!box.width || !box.height) return;
+      const x = Math.min(canvas.width - 1, Math.max(0, Math.floor(((e.clientX - box.left) / box.width) * canvas.width)));
+      const y = Math.min(canvas.height - 1, Math.max(0, Math.floor(((e.clientY - box.top) / box.height) * canvas.height)));
+      ask(x, y);
+    });
+  }
+}
