@@ -142,6 +142,7 @@ async function loadModel(model) {
   generation += 1; // the heatmap on screen belongs to the previous model
   photoReady = false;
   explorer.model = model.name;
+  explorer.writeFragment();
   delete document.body.dataset.ready;
   delete document.body.dataset.model;
   delete document.body.dataset.weightsSource;

@@ -31,8 +31,11 @@ let session;
 before(async () => {
   server = await serveDist();
   browser = await launchBrowser();
-  const context = await browser.newContext({ acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] });
-  session = await openPage(browser, server.origin, { query: `?model=${MODEL}`, withoutWebGpu: true, context });
+  session = await openPage(browser, server.origin, {
+    query: `?model=${MODEL}`,
+    withoutWebGpu: true,
+    contextOptions: { acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] },
+  });
   await waitReady(session.page);
   await dropFile(session.page, readFileSync(PHOTO), 'chelsea.png', 'image/png');
   assert.equal(await waitForResult(session.page), 'ready');

@@ -135,10 +135,12 @@ export function launchBrowser(extraArgs = []) {
  * Every request is recorded in `requests`, alert/confirm dialogs in `dialogs` (and
  * dismissed), Content-Security-Policy violations in the page's `window.__cspViolations`.
  * Pass `context` to open another page in the same browser context (same Cache API storage,
- * as on a second visit).
+ * as on a second visit), or `contextOptions` for a new one (permissions, downloads).
  */
-export async function openPage(browser, origin, { query = '', withoutWebGpu = false, initScripts = [], context: shared } = {}) {
-  const context = shared || await browser.newContext();
+export async function openPage(browser, origin, {
+  query = '', withoutWebGpu = false, initScripts = [], context: shared, contextOptions = {},
+} = {}) {
+  const context = shared || await browser.newContext(contextOptions);
   if (!shared) {
     await context.addInitScript(() => {
       window.__cspViolations = [];
@@ -285,4 +287,35 @@ export function compareImages(a, b) {
     }
   }
   return { meanAbs: sum / n, max, fractionOver8: over8 / n };
+}
+
+/**
+ * Starts watching the page's main thread: every long task (> 50 ms, Long Tasks API) and the
+ * largest gap between ticks of a 10 ms interval (an upper bound on the longest task, since a
+ * blocked thread delays the next tick). Read it with `mainThreadReport`.
+ */
+export async function watchMainThread(page) {
+  await page.evaluate(() => {
+    const watch = { longTasks: [], gaps: [], last: performance.now() };
+    window.__mainThread = watch;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) watch.longTasks.push({ start: e.startTime, duration: e.duration });
+    }).observe({ type: 'longtask' });
+    setInterval(() => {
+      const now = performance.now();
+      watch.gaps.push({ at: now, gap: now - watch.last });
+      watch.last = now;
+    }, 10);
+  });
+  return page.evaluate(() => performance.now());
+}
+
+/** Long tasks and the largest tick gap (ms) since `since` (a page performance.now()). */
+export function mainThreadReport(page, since) {
+  return page.evaluate((since) => {
+    const watch = window.__mainThread;
+    const longTasks = watch.longTasks.filter((t) => t.start >= since);
+    const gaps = watch.gaps.filter((g) => g.at >= since);
+    return { longTasks, maxGapMs: Math.max(0, ...gaps.map((g) => g.gap)), ticks: gaps.length };
+  }, since);
 }
