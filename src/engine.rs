@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use crate::cam::{
-    CamError, CamOutput, CamRequest, Method, Phase, Target, compute_cam_reporting,
+    CachedActivations, CamError, CamOutput, CamRequest, Method, Phase, Target, compute_cam_reusing,
     grad_cam_for_class_at_layer4,
 };
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
@@ -93,6 +93,15 @@ pub struct Explanation {
 }
 
 impl Explanation {
+    /// The activations this explanation read (none for pixel-space methods), for reuse by
+    /// another request on the same photo.
+    pub fn cached_activations(&self) -> Option<CachedActivations> {
+        Some(CachedActivations {
+            layer: self.cam.layer,
+            activations: self.cam.activations.clone()?,
+        })
+    }
+
     /// Whether another target of this photo can be explained from this result alone (one
     /// product with the classifier weights: Grad-CAM or HiResCAM at `layer4`, no smoothing).
     pub fn retargets_cheaply(&self) -> bool {
@@ -185,10 +194,22 @@ impl Explainer {
         request: CamRequest,
         progress: &dyn Fn(Phase),
     ) -> Result<Explanation, CamError> {
+        self.explain_reusing(photo, request, None, progress).await
+    }
+
+    /// [`Self::explain_reporting`], skipping the forward pass up to the layer of `cached`
+    /// (activations of this same photo from an earlier explanation) when the request reads it.
+    pub async fn explain_reusing(
+        &self,
+        photo: &Photo,
+        request: CamRequest,
+        cached: Option<&CachedActivations>,
+        progress: &dyn Fn(Phase),
+    ) -> Result<Explanation, CamError> {
         let start = Instant::now();
         let input = self.input_tensor(photo);
         let preprocess_ms = elapsed_ms(start);
-        self.explain_tensor_reporting(input, request, preprocess_ms, progress)
+        self.explain_tensor_reporting(input, request, preprocess_ms, cached, progress)
             .await
     }
 
@@ -199,7 +220,7 @@ impl Explainer {
         request: CamRequest,
         preprocess_ms: f64,
     ) -> Result<Explanation, CamError> {
-        self.explain_tensor_reporting(input, request, preprocess_ms, &|_| {})
+        self.explain_tensor_reporting(input, request, preprocess_ms, None, &|_| {})
             .await
     }
 
@@ -208,11 +229,13 @@ impl Explainer {
         input: Tensor<4>,
         request: CamRequest,
         preprocess_ms: f64,
+        cached: Option<&CachedActivations>,
         progress: &dyn Fn(Phase),
     ) -> Result<Explanation, CamError> {
         let start = Instant::now();
         let clock = PhaseClock::new(progress);
-        let cam = compute_cam_reporting(&self.model, input, &request, &|p| clock.enter(p)).await?;
+        let cam =
+            compute_cam_reusing(&self.model, input, &request, cached, &|p| clock.enter(p)).await?;
         let cam_ms = elapsed_ms(start);
         let top5 = top_k(&cam.logits, 5);
         Ok(Explanation {

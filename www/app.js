@@ -246,8 +246,10 @@ const targetText = (r) => (r.other === null || r.other === undefined
 function timingsText(r, decodeMs, drawMs) {
   const parts = [];
   if (decodeMs !== null) parts.push(`decode ${Math.round(decodeMs)} ms`);
-  if (r.reused !== 'none') parts.push(r.reused === 'cache' ? 'map from cache' : 'map from cached activations');
-  else {
+  if (r.reused === 'cache' || r.reused === 'activations') {
+    parts.push(r.reused === 'cache' ? 'map from cache' : 'map from cached activations');
+  } else {
+    if (r.reused === 'layer') parts.push(`forward up to ${r.layer} reused`);
     parts.push(`preprocess ${Math.round(r.timings_ms.preprocess_ms)} ms`);
     const order = ['forward', 'backward', 'perturb', 'map'];
     const phases = Object.entries(r.timings_ms.phases_ms).sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
@@ -280,7 +282,7 @@ async function explainCurrent(gen, startedAt, decodeMs = null) {
     return;
   }
   if (gen !== generation) return;
-  if (r.reused !== 'none') progress.skip(['forward', 'backward']);
+  if (r.reused === 'cache' || r.reused === 'activations') progress.skip(['forward', 'backward']);
   report = r;
   explorer.noteShape(r.layer, r.cam_shape);
   await drawCurrent(gen, startedAt, decodeMs);

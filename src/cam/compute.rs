@@ -69,6 +69,16 @@ impl Phase {
     }
 }
 
+/// A layer's activations for the same input, kept from an earlier explanation: the forward
+/// pass up to that layer is skipped when a request reads the same layer.
+#[derive(Debug, Clone)]
+pub struct CachedActivations {
+    /// Where they were read.
+    pub layer: Layer,
+    /// `[1, C, h, w]`, no autodiff.
+    pub activations: Tensor<4>,
+}
+
 /// Computes the map (see [`compute_cam_reporting`]) without progress reports.
 pub async fn compute_cam<M: StagedClassifier + ?Sized>(
     model: &M,
@@ -92,6 +102,18 @@ pub async fn compute_cam_reporting<M: StagedClassifier + ?Sized>(
     request: &CamRequest,
     progress: &dyn Fn(Phase),
 ) -> Result<CamOutput, CamError> {
+    compute_cam_reusing(model, input, request, None, progress).await
+}
+
+/// [`compute_cam_reporting`], starting from `cached` activations where a layer of the
+/// request is theirs (the un-augmented pass only: augmentations change the input).
+pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
+    model: &M,
+    input: Tensor<4>,
+    request: &CamRequest,
+    cached: Option<&CachedActivations>,
+    progress: &dyn Fn(Phase),
+) -> Result<CamOutput, CamError> {
     if request.layers.is_empty() && !request.method.is_pixel_space() {
         return Err(CamError::NoLayer);
     }
@@ -106,10 +128,11 @@ pub async fn compute_cam_reporting<M: StagedClassifier + ?Sized>(
     let input = input.without_autodiff();
     if !request.aug_smooth {
         let at_input = request.layers.len() > 1;
-        return compute_once(model, input, request, None, at_input, progress).await;
+        return compute_once(model, input, request, None, at_input, cached, progress).await;
     }
     // The plain pass fixes the target; each augmentation explains that same target.
-    let mut plain = compute_once(model, input.clone(), request, None, true, progress).await?;
+    let mut plain =
+        compute_once(model, input.clone(), request, None, true, cached, progress).await?;
     let resolved = Some(plain.target());
     let width = plain.width;
     let mut sum: Vec<f64> = plain.map.iter().map(|&v| f64::from(v)).collect();
@@ -124,7 +147,7 @@ pub async fn compute_cam_reporting<M: StagedClassifier + ?Sized>(
         if flip {
             x = x.flip([3]);
         }
-        let mut cam = compute_once(model, x, request, resolved, true, progress).await?;
+        let mut cam = compute_once(model, x, request, resolved, true, None, progress).await?;
         if flip {
             flip_rows(&mut cam.map, width);
         }
@@ -154,6 +177,7 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
     request: &CamRequest,
     resolved: Option<ResolvedTarget>,
     at_input_resolution: bool,
+    cached: Option<&CachedActivations>,
     progress: &dyn Fn(Phase),
 ) -> Result<CamOutput, CamError> {
     let [_, _, in_h, in_w] = input.dims();
@@ -182,6 +206,7 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
         request.layers[0],
         request,
         resolved,
+        cached,
         progress,
     )
     .await?;
@@ -198,7 +223,16 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
         (in_h, in_w),
     );
     for layer in &request.layers[1..] {
-        let cam = layer_map(model, input.clone(), *layer, request, target, progress).await?;
+        let cam = layer_map(
+            model,
+            input.clone(),
+            *layer,
+            request,
+            target,
+            cached,
+            progress,
+        )
+        .await?;
         add_scaled(&mut fused, &cam.map, (cam.height, cam.width), (in_h, in_w));
     }
     fused
@@ -239,11 +273,15 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
     layer: Layer,
     request: &CamRequest,
     resolved: Option<ResolvedTarget>,
+    cached: Option<&CachedActivations>,
     progress: &dyn Fn(Phase),
 ) -> Result<CamOutput, CamError> {
     let method = request.method;
     progress(Phase::Forward);
-    let activations = model.forward_until(layer, input.clone());
+    let activations = match cached.filter(|c| c.layer == layer) {
+        Some(c) => c.activations.clone(),
+        None => model.forward_until(layer, input.clone()),
+    };
     let [_, channels, height, width] = activations.dims();
     let (logits, target, contribution) = if method.needs_gradients() {
         let leaf = activations.clone().autodiff().require_grad();

@@ -17,7 +17,8 @@ mod readback;
 mod target;
 
 pub use compute::{
-    CamRequest, Phase, compute_cam, compute_cam_reporting, scale_like_pytorch_grad_cam,
+    CachedActivations, CamRequest, Phase, compute_cam, compute_cam_reporting, compute_cam_reusing,
+    scale_like_pytorch_grad_cam,
 };
 pub use eigen::first_component_projection;
 pub use gradcam::{CamError, CamOutput, grad_cam};

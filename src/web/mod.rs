@@ -172,7 +172,8 @@ impl App {
 
     /// Explains the photo as `settings` asks (see `ExplainSettings`), reusing what is cached:
     /// an identical earlier request, or (Grad-CAM/HiResCAM at `layer4`) the activations of
-    /// any class. `on_phase(name)` is called as each phase starts. Resolves to
+    /// any class, or any earlier result's activations at the requested layer (the forward
+    /// pass up to it is skipped). `on_phase(name)` is called as each phase starts. Resolves to
     /// `{"class","other","label","top5","cam_shape","layer","method","timings_ms","reused"}`.
     pub fn explain(&self, settings: String, on_phase: Option<Function>) -> Promise {
         let state = self.state.clone();
@@ -280,7 +281,8 @@ fn current_photo(state: &Rc<RefCell<State>>) -> Result<Rc<Photo>, JsError> {
 }
 
 /// The explanation `settings` asks for: from the cache, by re-targeting a cached result, or
-/// computed. Returns it with how it was obtained (`"cache"`, `"activations"` or `"none"`).
+/// computed. Returns it with how it was obtained: `"cache"`, `"activations"` (re-targeted),
+/// `"layer"` (computed from cached activations at its layer) or `"none"`.
 async fn explain_cached(
     state: &Rc<RefCell<State>>,
     settings: &str,
@@ -289,7 +291,7 @@ async fn explain_cached(
     let settings: ExplainSettings =
         serde_json::from_str(settings).map_err(|e| JsError::new(&format!("bad settings: {e}")))?;
     let request = settings.request().map_err(|e| JsError::new(&e))?;
-    let (explainer, photo, cached, retarget) = {
+    let (explainer, photo, cached, retarget, layer_reads) = {
         let s = state.borrow();
         let explainer = s
             .explainer
@@ -310,7 +312,12 @@ async fn explain_cached(
                     && e.request.layers == request.layers
             })
             .cloned();
-        (explainer, photo, cached, retarget)
+        // Any result that read the request's (first) layer spares the forward pass up to it.
+        let layer_reads = s.cache.iter().rev().find_map(|e| {
+            e.cached_activations()
+                .filter(|a| request.layers.first() == Some(&a.layer))
+        });
+        (explainer, photo, cached, retarget, layer_reads)
     };
     let (explanation, reused) = if let Some(cached) = cached {
         (cached, "cache")
@@ -327,10 +334,17 @@ async fn explain_cached(
             }
         };
         let e = explainer
-            .explain_reporting(&photo, request, &report)
+            .explain_reusing(&photo, request, layer_reads.as_ref(), &report)
             .await
             .map_err(|e| JsError::new(&e.to_string()))?;
-        (e, "none")
+        (
+            e,
+            if layer_reads.is_some() {
+                "layer"
+            } else {
+                "none"
+            },
+        )
     };
     let mut s = state.borrow_mut();
     // A newer photo or model may have arrived meanwhile: drop this result.

@@ -145,7 +145,7 @@ describe('the model picker and the default model', { timeout: 600_000 }, () => {
       assert.equal(text, `${m.label} — ${(m.bytes / 1e6).toFixed(1)} MB`);
       if (!m.trained) assert.match(text, /untrained/);
     }
-    assert.equal(await page.getByLabel('Model').getAttribute('data-testid'), 'model', 'the picker is labelled');
+    assert.equal(await page.getByLabel('Model', { exact: true }).getAttribute('data-testid'), 'model', 'the picker is labelled');
     assert.equal(await dropChelsea(page), 'ready');
     assert.ok(CAT_CLASSES.includes(Number(await page.getAttribute('[data-testid=overlay]', 'data-class'))));
 
