@@ -1,21 +1,22 @@
 //! The whole explanation for one photo: preprocessing, forward, Grad-CAM, top-5 and
 //! the overlay. Backend-agnostic: the same code runs on `flex` (CPU) and WebGPU.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::Serialize;
 use web_time::Instant;
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-
 use crate::cam::{
     CachedActivations, CamError, CamOutput, CamRequest, Method, Phase, Target, compute_cam_reusing,
-    grad_cam_for_class_at_layer4,
+    grad_cam_for_class_at_layer4, grad_cam_for_class_on_host, read_f32,
 };
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
 use crate::model::labels::imagenet_label;
 use crate::model::weights::{WeightsError, WeightsInfo, load_network};
-use crate::model::{Layer, Network, Stage};
+use crate::model::{Layer, Network, Stage, StagedClassifier};
 use crate::render::{Overlay, render_overlay};
 
 /// One class of the top-5.
@@ -90,6 +91,9 @@ pub struct Explanation {
     pub timings: Timings,
     /// What was asked for.
     pub request: CamRequest,
+    /// The activations copied to the host on the first class switch (shared by clones), so
+    /// later switches need no device work.
+    host_activations: Arc<OnceLock<Vec<f32>>>,
 }
 
 impl Explanation {
@@ -129,6 +133,8 @@ pub struct Explainer {
     model: Network,
     info: WeightsInfo,
     device: Device,
+    /// The classifier weights on the host, read back on the first class switch.
+    host_classifier: OnceLock<Vec<f32>>,
 }
 
 impl Explainer {
@@ -144,6 +150,7 @@ impl Explainer {
             model,
             info,
             device: device.clone(),
+            host_classifier: OnceLock::new(),
         }
     }
 
@@ -247,12 +254,13 @@ impl Explainer {
                 phases_ms: clock.finish(),
             },
             request,
+            host_activations: Arc::default(),
         })
     }
 
     /// Explains another target of an already explained photo. For Grad-CAM at `layer4` this
-    /// reuses the cached activations and logits (one product with the classifier weights, no
-    /// forward or backward pass); otherwise it runs the same request again for `target`.
+    /// reuses the cached activations and logits (one product with the classifier weights, on
+    /// the host, no forward or backward pass); otherwise it runs the same request again.
     pub async fn explain_other_target(
         &self,
         photo: &Photo,
@@ -265,7 +273,7 @@ impl Explainer {
             return self.explain_with(photo, request).await;
         }
         let start = Instant::now();
-        let cam = match grad_cam_for_class_at_layer4(&self.model, &previous.cam, target).await {
+        let cam = match self.retarget_on_host(previous, target).await {
             Err(CamError::NotLastStage(_)) => return self.explain_with(photo, request).await,
             other => other?,
         };
@@ -279,7 +287,34 @@ impl Explainer {
                 phases_ms: BTreeMap::from([(Phase::Map.name().to_owned(), cam_ms)]),
             },
             request,
+            host_activations: previous.host_activations.clone(),
         })
+    }
+
+    /// The class switch of [`grad_cam_for_class_on_host`], copying the classifier weights
+    /// (once per model) and the activations (once per explanation) to the host first.
+    async fn retarget_on_host(
+        &self,
+        previous: &Explanation,
+        target: Target,
+    ) -> Result<CamOutput, CamError> {
+        let Some(activations) = &previous.cam.activations else {
+            return Err(CamError::NotLastStage(previous.cam.layer));
+        };
+        if self.host_classifier.get().is_none() {
+            let weights = read_f32(self.model.classifier().weight.val()).await?;
+            let _ = self.host_classifier.set(weights);
+        }
+        if previous.host_activations.get().is_none() {
+            let values = read_f32(activations.clone()).await?;
+            let _ = previous.host_activations.set(values);
+        }
+        match (self.host_classifier.get(), previous.host_activations.get()) {
+            (Some(classifier), Some(values)) => {
+                grad_cam_for_class_on_host(classifier, values, &previous.cam, target)
+            }
+            _ => grad_cam_for_class_at_layer4(&self.model, &previous.cam, target).await,
+        }
     }
 
     /// [`Self::explain_other_target`] for a class.

@@ -147,4 +147,18 @@ fn only_gradcam_and_hirescam_at_layer4_switch_classes_without_a_pass() {
         switched.top5, quick.top5,
         "the top-5 of the photo does not change"
     );
+    // A contrast too, and a second switch (activations already on the host).
+    let contrast = Target::Contrast {
+        class: 281,
+        other: 285,
+    };
+    let switched =
+        pollster::block_on(explainer.explain_other_target(&photo, &switched, contrast)).unwrap();
+    let fresh = pollster::block_on(explainer.explain(&photo, Stage::Layer4, contrast)).unwrap();
+    assert_eq!((switched.cam.class, switched.cam.other), (281, Some(285)));
+    assert_same_map(
+        &fresh.cam.map,
+        &switched.cam.map,
+        "contrast switch at layer4",
+    );
 }

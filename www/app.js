@@ -255,7 +255,7 @@ function timingsText(r, decodeMs, drawMs) {
     const phases = Object.entries(r.timings_ms.phases_ms).sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
     for (const [phase, ms] of phases) parts.push(`${phase} ${Math.round(ms)} ms`);
   }
-  parts.push(`draw ${Math.round(drawMs)} ms`);
+  parts.push(`draw ${Math.round(drawMs)} ms (render ${Math.round(drawn.render_ms)} ms in the engine)`);
   return `${parts.join(' · ')} on ${engine ? engine.label : 'the engine'}`;
 }
 

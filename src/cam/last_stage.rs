@@ -3,7 +3,8 @@
 //! After `layer4` every network in the zoo is global average pooling and a linear layer, so
 //! d(logit_c)/dA_k(h, w) = W[c, k] / (H·W) at every position: α_k = W[c, k] / (H·W) and the map
 //! is ReLU(Σ_k W[c, k]·A_k) / (H·W). One product with the cached activations gives the map
-//! for any class (the oracle test checks this equals the autodiff path).
+//! for any class (the oracle test checks this equals the autodiff path). The page does the
+//! product on the host ([`grad_cam_for_class_on_host`]): no device work per switch.
 
 use super::gradcam::weighted_map;
 use super::method::Method;
@@ -45,6 +46,48 @@ pub async fn grad_cam_for_class_at_layer4<M: StagedClassifier + ?Sized>(
         previous.logits.clone(),
         previous.layer,
         Some(activations),
+        previous.method,
+    ))
+}
+
+/// [`grad_cam_for_class_at_layer4`] on the host: the same map from copies of the classifier
+/// weights (`[features, classes]`, burn's layout, as read back once per model) and of the
+/// `layer4` activations (`[C, h, w]`, read back once per photo). A class switch is then
+/// C·h·w multiply-adds on the CPU, with no device work and no read-back.
+pub fn grad_cam_for_class_on_host(
+    classifier: &[f32],
+    activations: &[f32],
+    previous: &CamOutput,
+    target: Target,
+) -> Result<CamOutput, CamError> {
+    let reusable = matches!(previous.method, Method::GradCam | Method::HiResCam);
+    if !reusable || previous.layer != Layer::from(Stage::Layer4) {
+        return Err(CamError::NotLastStage(previous.layer));
+    }
+    let resolved = target.resolve(&previous.logits)?;
+    let classes = previous.logits.len();
+    let positions = previous.height * previous.width;
+    let channels = classifier.len() / classes.max(1);
+    if channels * classes != classifier.len() || channels * positions != activations.len() {
+        return Err(CamError::NotLastStage(previous.layer));
+    }
+    let scale = 1.0 / positions as f32;
+    let mut map = vec![0f32; positions];
+    for (k, plane) in activations.chunks_exact(positions).enumerate() {
+        let row = &classifier[k * classes..(k + 1) * classes];
+        let w = resolved
+            .other
+            .map_or(row[resolved.class], |o| row[resolved.class] - row[o]);
+        map.iter_mut().zip(plane).for_each(|(m, a)| *m += w * a);
+    }
+    map.iter_mut().for_each(|v| *v = v.max(0.0) * scale);
+    Ok(CamOutput::new(
+        map,
+        (previous.height, previous.width),
+        resolved,
+        previous.logits.clone(),
+        previous.layer,
+        previous.activations.clone(),
         previous.method,
     ))
 }

@@ -143,6 +143,18 @@ pub fn render_view(
         }
     };
     let photo_px = photo.as_raw();
+    if mask.is_none() && !flat {
+        // The common case (no threshold): one pass, blending through a look-up table.
+        let rgba = colour_all(&map, photo_px, colormap, heatmap, options.photo_weight);
+        return View {
+            width,
+            height,
+            rgba,
+            range,
+            normalized,
+            hot_box,
+        };
+    }
     let mut rgba = Vec::with_capacity(w * h * 4);
     for y in 0..height {
         for x in 0..width {
@@ -169,6 +181,39 @@ pub fn render_view(
         normalized,
         hot_box,
     }
+}
+
+/// Every pixel coloured (and blended over `photo` unless `heatmap`): RGBA, alpha 255.
+/// Same values as [`blend`] pixel by pixel; the blend of each (heat, photo) byte pair is
+/// computed once into a 256×256 table.
+fn colour_all(
+    map: &[f32],
+    photo: &[u8],
+    colormap: super::Colormap,
+    heatmap: bool,
+    photo_weight: f32,
+) -> Vec<u8> {
+    let mut rgba = vec![255u8; map.len() * 4];
+    let pixels = rgba.chunks_exact_mut(4).zip(map).zip(photo.chunks_exact(3));
+    if heatmap {
+        for ((out, &v), _) in pixels {
+            out[..3].copy_from_slice(&colormap.color(v));
+        }
+        return rgba;
+    }
+    let mut table = vec![0u8; 256 * 256];
+    for (heat, row) in table.chunks_exact_mut(256).enumerate() {
+        for (p, cell) in row.iter_mut().enumerate() {
+            *cell = blend([heat as u8; 3], [p as u8; 3], photo_weight)[0];
+        }
+    }
+    for ((out, &v), p) in pixels {
+        let heat = colormap.color(v);
+        for c in 0..3 {
+            out[c] = table[usize::from(heat[c]) * 256 + usize::from(p[c])];
+        }
+    }
+    rgba
 }
 
 /// Width of the outline and box lines: `max(1, min(w, h) / 250)` pixels.
