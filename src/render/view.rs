@@ -143,36 +143,30 @@ pub fn render_view(
         }
     };
     let photo_px = photo.as_raw();
-    if mask.is_none() && !flat {
+    let rgba = if mask.is_none() && !flat {
         // The common case (no threshold): one pass, blending through a look-up table.
-        let rgba = colour_all(&map, photo_px, colormap, heatmap, options.photo_weight);
-        return View {
-            width,
-            height,
-            rgba,
-            range,
-            normalized,
-            hot_box,
-        };
-    }
-    let mut rgba = Vec::with_capacity(w * h * 4);
-    for y in 0..height {
-        for x in 0..width {
-            let i = y as usize * w + x as usize;
-            let pixel = [photo_px[3 * i], photo_px[3 * i + 1], photo_px[3 * i + 2]];
-            let rgb = match &mask {
-                _ if flat && heatmap => colormap.color(0.0),
-                _ if flat => pixel,
-                None => coloured(map[i], pixel),
-                Some(_) if on_box(x, y) => BOX,
-                Some(m) if m.is_contour(i) => CONTOUR,
-                Some(m) if m.is_hot(i) => coloured(map[i], pixel),
-                Some(_) if heatmap => [0, 0, 0],
-                Some(_) => pixel,
-            };
-            rgba.extend_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
+        colour_all(&map, photo_px, colormap, heatmap, options.photo_weight)
+    } else {
+        let mut rgba = Vec::with_capacity(w * h * 4);
+        for y in 0..height {
+            for x in 0..width {
+                let i = y as usize * w + x as usize;
+                let pixel = [photo_px[3 * i], photo_px[3 * i + 1], photo_px[3 * i + 2]];
+                let rgb = match &mask {
+                    _ if flat && heatmap => colormap.color(0.0),
+                    _ if flat => pixel,
+                    None => coloured(map[i], pixel),
+                    Some(_) if on_box(x, y) => BOX,
+                    Some(m) if m.is_contour(i) => CONTOUR,
+                    Some(m) if m.is_hot(i) => coloured(map[i], pixel),
+                    Some(_) if heatmap => [0, 0, 0],
+                    Some(_) => pixel,
+                };
+                rgba.extend_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
+            }
         }
-    }
+        rgba
+    };
     View {
         width,
         height,
