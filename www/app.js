@@ -22,6 +22,7 @@ const caption = $('caption');
 const picker = $('model');
 
 const MAX_REDOS = 3;       // after this many engine failures the photo on screen is not redone
+const CANCEL_AFTER_MS = 1000; // newer work restarts an engine busy for longer than this
 const STRIP_SIZE = 24;     // photos kept in the strip (the oldest leaves first)
 const GRID_METHODS = ['gradcam', 'hirescam', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'saliency'];
 const GRID_LAYERS = ['stem', 'layer1', 'layer2', 'layer3', 'layer4'];
@@ -42,6 +43,9 @@ let current = null;        // the strip entry on screen: { file, name, thumb }
 let photoReady = false;    // the engine holds `current`'s decoded photo
 let report = null;         // the explanation on screen (engine report)
 let drawn = null;          // what the overlay shows (render info)
+let running = null;        // the explanation the engine is computing: { since, timer }
+let redoAfterLoad = true;  // whether a (re)loaded model explains the photo on screen
+let cancels = 0;           // engines restarted to cancel long work
 const strip = [];
 const progress = new Progress();
 const explorer = new Explorer(settingsChanged);
@@ -150,7 +154,7 @@ async function loadModel(model) {
   picker.value = model.name;
   $('model-name').textContent = model.label;
   showModelNote(null);
-  if (current) {
+  if (current && redoAfterLoad) {
     setCanvasState('working');
     top5List.replaceChildren();
     caption.textContent = `Switching to ${model.label}…`;
@@ -200,8 +204,11 @@ async function installWeights(model, weights, token) {
     ? `Loaded from cache: ${model.label} (${size}, sha256 verified).`
     : `Downloaded ${model.label} (${size}, sha256 verified${stored ? ', cached for next time' : ''}).`;
   setStatus(`${how} Drop a photo to explain it.`);
-  // The photo on screen (or dropped while loading) is explained with this model now.
-  if (current) showPhoto(current);
+  // The photo on screen (or dropped while loading) is explained with this model now,
+  // unless the user stopped that work.
+  if (current && redoAfterLoad) showPhoto(current);
+  else if (current) stoppedMessage();
+  redoAfterLoad = true;
 }
 
 function modelFailed(model, e) {
@@ -270,6 +277,7 @@ async function explainCurrent(gen, startedAt, decodeMs = null) {
   progress.reset(decodeMs === null ? [] : ['decode']);
   if (decodeMs === null) progress.skip(['decode']);
   progress.enter('forward');
+  const work = startRunning();
   let r;
   try {
     r = await callEngine.call('explain', [explorer.explainSettings()], {
@@ -280,6 +288,8 @@ async function explainCurrent(gen, startedAt, decodeMs = null) {
     if (quiet(e, gen, callEngine)) return;
     showError(`Could not explain ${name}: ${e.message || e}`);
     return;
+  } finally {
+    stopRunning(work);
   }
   if (gen !== generation) return;
   if (r.reused === 'cache' || r.reused === 'activations') progress.skip(['forward', 'backward']);
@@ -370,14 +380,80 @@ async function drawGrid(gen, drawGen) {
 
 /** A control changed: redo only what the change needs. */
 function settingsChanged(kind) {
-  if (!current || !loaded || !photoReady) return;
+  if (!current || !loaded) return;
+  if (!photoReady) { showPhoto(current); return; } // e.g. after Stop: explain with these settings
   const startedAt = performance.now();
   if (kind === 'explain') {
+    if (cancelLongWork('a newer setting')) return; // the restarted engine explains it
     const gen = ++generation;
     explainCurrent(gen, startedAt);
   } else if (report) {
     drawCurrent(generation, startedAt);
   }
+}
+
+// ---- cancelling long work -------------------------------------------------------------
+
+/** Marks an explanation as running; after CANCEL_AFTER_MS the Stop button appears. */
+function startRunning() {
+  const work = { since: performance.now() };
+  work.timer = setTimeout(() => { if (running === work) $('stop').hidden = false; }, CANCEL_AFTER_MS);
+  running = work;
+  return work;
+}
+
+function stopRunning(work) {
+  clearTimeout(work.timer);
+  if (running === work) {
+    running = null;
+    $('stop').hidden = true;
+  }
+}
+
+/** Work running in the engine cannot be interrupted: when it has run for a while and newer
+ * work arrives, the engine is restarted (a fresh worker; the model comes back from the
+ * cache) and the newer work runs there. Returns whether it did so. */
+function cancelLongWork(why) {
+  if (!running || !engine || performance.now() - running.since < CANCEL_AFTER_MS) return false;
+  restartEngine(`Cancelled the running ${explorer.settings.method} for ${why}`, true);
+  return true;
+}
+
+/** Restarts the engine on the same backend; `redo` explains the photo on screen afterwards. */
+function restartEngine(message, redo) {
+  const old = engine;
+  clearTimeout(running && running.timer);
+  running = null;
+  $('stop').hidden = true;
+  old.dispose();
+  engine = null;
+  cancels += 1;
+  document.body.dataset.engineCancels = String(cancels);
+  generation += 1;
+  loadToken += 1;
+  loaded = null;
+  photoReady = false;
+  redoAfterLoad = redo;
+  delete document.body.dataset.ready;
+  setCanvasState(redo ? 'working' : 'stopped');
+  clearResult(redo ? `${message}: restarting the engine…` : 'Stopped.');
+  progress.reset([]);
+  setStatus(`${message}: restarting the engine…`, 'warning');
+  queue = Promise.resolve(); // the old engine's task will never finish: do not wait on it
+  enqueue(async () => {
+    try {
+      await bootEngine({ allowGpu: old.onGpu });
+    } catch (e) {
+      setStatus(`The engine could not be restarted: ${e.message || e}. Reload the page.`, 'error');
+      return;
+    }
+    if (chosen) loadModel(chosen);
+  });
+}
+
+function stoppedMessage() {
+  setCanvasState('stopped');
+  setStatus(`Stopped: ${current.name} was not explained with ${explorer.settings.method}. Change a setting to explain it another way.`);
 }
 
 // ---- photos -------------------------------------------------------------------------
@@ -429,6 +505,7 @@ function showPhoto(entry) {
     }
     return;
   }
+  if (cancelLongWork('a newer photo')) return; // the restarted engine explains it
   setCanvasState('working');
   setStatus(`Reading ${entry.name}…`);
   progress.reset([]);
@@ -487,6 +564,9 @@ function wireInputs() {
     else setStatus('The clipboard holds no image to explain.', 'error');
   });
   $('retry').addEventListener('click', () => loadModel(chosen));
+  $('stop').addEventListener('click', () => {
+    if (running && engine) restartEngine(`Stopped ${explorer.settings.method}`, false);
+  });
 }
 
 async function fillGallery() {

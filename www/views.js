@@ -91,7 +91,7 @@ const PHASE_STAGE = { forward: 'forward', backward: 'backward', perturb: 'backwa
 /** The progress line: each stage pending, active or done with its time. */
 export class Progress {
   constructor() {
-    this.items = new Map([...$('progress').children].map((li) => [li.dataset.stage, li]));
+    this.items = new Map([...$('progress').children].filter((li) => li.dataset.stage).map((li) => [li.dataset.stage, li]));
     this.reset([]);
   }
 

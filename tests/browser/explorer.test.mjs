@@ -103,7 +103,7 @@ function bilinearAt(map, [h, w], [width, height], x, y) {
 describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }, () => {
   test('progress shows every stage with its time, and the backend and timings are shown', async () => {
     const { page } = session;
-    const stages = await page.$$eval('[data-testid=progress] li', (lis) => lis.map((li) => [li.dataset.stage, li.dataset.state, li.textContent]));
+    const stages = await page.$$eval('[data-testid=progress] li[data-stage]', (lis) => lis.map((li) => [li.dataset.stage, li.dataset.state, li.textContent]));
     console.log(`progress: ${stages.map((s) => s[2]).join(' | ')}`);
     for (const [stage, state, text] of stages) {
       assert.equal(state, 'done', `${stage}: ${text}`);
@@ -376,6 +376,30 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     const seen = await states;
     assert.ok(seen.at(-1) === 'ready:new.png', seen.join(' '));
     assert.ok(!seen.includes('ready:old.png'), seen.join(' '));
+  });
+
+  test('a slow method can be stopped, and a newer setting cancels it at once', async () => {
+    const { page } = session;
+    const cls = Number(await overlayData(page, 'class'));
+    // Score-CAM at layer4 masks the input by each of 1280 channels: minutes on this CPU.
+    await page.selectOption('[data-testid=method]', 'scorecam');
+    await page.waitForSelector('[data-testid=stop]', { state: 'visible', timeout: 60_000 });
+    const started = Date.now();
+    await page.selectOption('[data-testid=method]', 'gradcam');
+    await waitForSettings(page, { method: 'gradcam', class: cls });
+    console.log(`a newer setting cancelled Score-CAM: Grad-CAM drawn ${Date.now() - started} ms later (engine restarted)`);
+    assert.equal(await page.getAttribute('body', 'data-engine-cancels'), '1');
+    assertClose(await canvasPixels(page), nativeOverlay(PHOTO, WEIGHTS, cls).pixels, 'Grad-CAM after the cancel');
+
+    await page.selectOption('[data-testid=method]', 'scorecam');
+    await page.waitForSelector('[data-testid=stop]', { state: 'visible', timeout: 60_000 });
+    await page.click('[data-testid=stop]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=overlay]').dataset.state === 'stopped'
+      && document.getElementById('status').textContent.startsWith('Stopped:'), null, { timeout: 60_000 });
+    assert.equal(await page.$$eval('[data-testid=top5] li', (l) => l.length), 0, 'nothing stale is shown');
+    await page.selectOption('[data-testid=method]', 'gradcam');
+    await waitForSettings(page, { method: 'gradcam', class: cls });
+    assert.equal(await page.getAttribute('body', 'data-engine-cancels'), '2');
   });
 
   test('keyboard: every control is labelled and the top-5 works from the keyboard', async () => {
