@@ -278,11 +278,18 @@ async function explainCurrent(gen, startedAt, decodeMs = null) {
   if (decodeMs === null) progress.skip(['decode']);
   progress.enter('forward');
   const work = startRunning();
-  let r;
+  // The pictures the current view needs come back with the map: one round trip.
+  const views = wantedPictures();
+  let reply;
+  let drawStarted = null;
   try {
-    r = await callEngine.call('explain', [explorer.explainSettings()], {
+    reply = await callEngine.call('explainAndRender', [explorer.explainSettings(), views], {
       supersede: 'explain',
-      onProgress: (phase) => { if (gen === generation) progress.enter(phase); },
+      onProgress: (phase) => {
+        if (gen !== generation) return;
+        if (phase === 'draw') drawStarted = performance.now();
+        progress.enter(phase);
+      },
     });
   } catch (e) {
     if (quiet(e, gen, callEngine)) return;
@@ -292,26 +299,35 @@ async function explainCurrent(gen, startedAt, decodeMs = null) {
     stopRunning(work);
   }
   if (gen !== generation) return;
+  const r = reply.report;
   if (r.reused === 'cache' || r.reused === 'activations') progress.skip(['forward', 'backward']);
   report = r;
   explorer.noteShape(r.layer, r.cam_shape);
-  await drawCurrent(gen, startedAt, decodeMs);
+  // A display setting changed meanwhile: those pictures are stale, draw afresh.
+  const fresh = JSON.stringify(views) === JSON.stringify(wantedPictures());
+  if (!fresh) reply.pictures.forEach((picture) => picture.bitmap.close());
+  await drawCurrent(gen, startedAt, decodeMs, fresh ? { pictures: reply.pictures, drawStarted } : null);
+}
+
+/** The view settings of each picture the current view shows, the overlay first. */
+function wantedPictures() {
+  return ['overlay', ...picturesFor(explorer.settings.view)].map((kind) => explorer.viewSettings(kind));
 }
 
 /** Draws the explanation on screen in the current view; `gen` guards against newer work. */
-async function drawCurrent(gen, startedAt, decodeMs = null) {
+async function drawCurrent(gen, startedAt, decodeMs = null, rendered = null) {
   const callEngine = engine;
   const r = report;
   if (!r || !callEngine) return;
   const drawGen = ++drawGeneration;
   const settings = explorer.settings;
-  progress.enter('draw');
-  const drawStarted = performance.now();
+  if (!rendered) progress.enter('draw');
+  const drawStarted = (rendered && rendered.drawStarted) || performance.now();
   let overlay;
   let extras;
   try {
-    [overlay, ...extras] = await Promise.all(['overlay', ...picturesFor(settings.view)]
-      .map((kind) => callEngine.call('render', [explorer.viewSettings(kind)], { supersede: `render-${kind}` })));
+    [overlay, ...extras] = rendered ? rendered.pictures : await Promise.all(wantedPictures()
+      .map((view) => callEngine.call('render', [view], { supersede: `render-${view.kind}` })));
   } catch (e) {
     if (quiet(e, gen, callEngine) || drawGen !== drawGeneration) return;
     showError(`Could not draw ${current.name}: ${e.message || e}`);

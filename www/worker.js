@@ -88,6 +88,13 @@ const ops = {
     const onPhase = (phase) => post({ type: 'progress', id, phase });
     return { result: JSON.parse(await app.explain(JSON.stringify(settings), onPhase)) };
   },
+  /** `explain`, then `render` for each of `views`: { report, pictures: [{ bitmap, info }] }. */
+  async explainAndRender(settings, views, id) {
+    const { result: report } = await ops.explain(settings, id);
+    post({ type: 'progress', id, phase: 'draw' });
+    const pictures = views.map((view) => picture(app.render(JSON.stringify(view))).result);
+    return { result: { report, pictures }, transfer: pictures.map((p) => p.bitmap) };
+  },
   async explainCell(settings, view) {
     const [bitmap, json] = await app.explainCell(JSON.stringify(settings), JSON.stringify(view));
     const [report, drawn] = JSON.parse(json);

@@ -15,8 +15,14 @@ pub const JET: [[u8; 3]; 256] = build_jet();
 /// Colour of a value in `[0, 1]` (clamped), quantised to 8 bits as OpenCV does (`v × 255`,
 /// rounded) before the table look-up.
 pub fn jet(value: f32) -> [u8; 3] {
-    let index = (value.clamp(0.0, 1.0) * 255.0).round() as usize;
-    JET[index]
+    JET[table_index(value)]
+}
+
+/// `round(clamp(value, 0, 1) × 255)`, rounding halves up as `f32::round` does. `round` is a
+/// library call in wasm; `floor` of the exact f64 sum is one instruction and gives the same
+/// index for every non-negative input (NaN gives 0 either way).
+fn table_index(value: f32) -> usize {
+    (f64::from(value.clamp(0.0, 1.0) * 255.0) + 0.5).floor() as usize
 }
 
 const fn ramp_up(i: i32, start: i32) -> i32 {
@@ -126,8 +132,7 @@ impl Colormap {
 
     /// Colour of a value in `[0, 1]` (clamped; NaN gives entry 0), quantised like [`jet`].
     pub fn color(self, value: f32) -> [u8; 3] {
-        let index = (value.clamp(0.0, 1.0) * 255.0).round() as usize;
-        self.table()[index]
+        self.table()[table_index(value)]
     }
 }
 
@@ -150,5 +155,26 @@ impl std::str::FromStr for Colormap {
             .into_iter()
             .find(|c| c.name() == lower)
             .ok_or_else(|| UnknownColormap(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_index;
+
+    #[test]
+    fn table_index_rounds_exactly_like_f32_round() {
+        // Every f32 in [0, 1] would take too long; all 2^23 steps of [0.5, 1) and a sweep of
+        // the rest, halves included, cover the rounding boundaries.
+        let check = |v: f32| {
+            let expected = (v.clamp(0.0, 1.0) * 255.0).round() as usize;
+            assert_eq!(table_index(v), expected, "{v}");
+        };
+        (0..=(1u32 << 23)).for_each(|i| check(0.5 + i as f32 / (1u32 << 24) as f32));
+        (0..=1_000_000u32).for_each(|i| check(i as f32 / 1_000_000.0));
+        (0..=510u32).for_each(|i| check(i as f32 / 510.0));
+        [f32::NAN, -1.0, 2.0, f32::INFINITY, f32::NEG_INFINITY]
+            .into_iter()
+            .for_each(check);
     }
 }

@@ -406,11 +406,13 @@ fn draw(
         }
         None if !view.is_photo() => return Err(JsError::new("nothing explained yet")),
         _ => {
-            let rgba: Vec<u8> = photo
-                .rgb
-                .pixels()
-                .flat_map(|p| [p.0[0], p.0[1], p.0[2], 255])
-                .collect();
+            let mut rgba = vec![255u8; photo.rgb.as_raw().len() / 3 * 4];
+            for (out, rgb) in rgba
+                .chunks_exact_mut(4)
+                .zip(photo.rgb.as_raw().chunks_exact(3))
+            {
+                out[..3].copy_from_slice(rgb);
+            }
             let bitmap = canvas::rgba_to_bitmap(&rgba, width, height)?;
             let info = json!({ "width": width, "height": height, "render_ms": elapsed_ms(start) });
             (bitmap, info.to_string())
