@@ -11,7 +11,7 @@ use web_time::Instant;
 
 use crate::cam::{
     CachedActivations, CamError, CamOutput, CamRequest, Method, Phase, Target, compute_cam_reusing,
-    grad_cam_for_class_at_layer4, grad_cam_for_class_on_host, read_f32,
+    grad_cam_for_class_on_host, read_f32,
 };
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
 use crate::model::labels::imagenet_label;
@@ -191,21 +191,12 @@ impl Explainer {
         photo: &Photo,
         request: CamRequest,
     ) -> Result<Explanation, CamError> {
-        self.explain_reporting(photo, request, &|_| {}).await
+        self.explain_reusing(photo, request, None, &|_| {}).await
     }
 
-    /// [`Self::explain_with`], calling `progress` as each [`Phase`] starts.
-    pub async fn explain_reporting(
-        &self,
-        photo: &Photo,
-        request: CamRequest,
-        progress: &dyn Fn(Phase),
-    ) -> Result<Explanation, CamError> {
-        self.explain_reusing(photo, request, None, progress).await
-    }
-
-    /// [`Self::explain_reporting`], skipping the forward pass up to the layer of `cached`
-    /// (activations of this same photo from an earlier explanation) when the request reads it.
+    /// [`Self::explain_with`], calling `progress` as each [`Phase`] starts, and skipping the
+    /// forward pass up to the layer of `cached` (activations of this same photo from an
+    /// earlier explanation) when the request reads it.
     pub async fn explain_reusing(
         &self,
         photo: &Photo,
@@ -301,20 +292,21 @@ impl Explainer {
         let Some(activations) = &previous.cam.activations else {
             return Err(CamError::NotLastStage(previous.cam.layer));
         };
-        if self.host_classifier.get().is_none() {
-            let weights = read_f32(self.model.classifier().weight.val()).await?;
-            let _ = self.host_classifier.set(weights);
-        }
-        if previous.host_activations.get().is_none() {
-            let values = read_f32(activations.clone()).await?;
-            let _ = previous.host_activations.set(values);
-        }
-        match (self.host_classifier.get(), previous.host_activations.get()) {
-            (Some(classifier), Some(values)) => {
-                grad_cam_for_class_on_host(classifier, values, &previous.cam, target)
+        let classifier = match self.host_classifier.get() {
+            Some(weights) => weights,
+            None => {
+                let weights = read_f32(self.model.classifier().weight.val()).await?;
+                self.host_classifier.get_or_init(|| weights)
             }
-            _ => grad_cam_for_class_at_layer4(&self.model, &previous.cam, target).await,
-        }
+        };
+        let values = match previous.host_activations.get() {
+            Some(values) => values,
+            None => {
+                let values = read_f32(activations.clone()).await?;
+                previous.host_activations.get_or_init(|| values)
+            }
+        };
+        grad_cam_for_class_on_host(classifier, values, &previous.cam, target)
     }
 
     /// [`Self::explain_other_target`] for a class.

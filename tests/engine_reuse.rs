@@ -101,10 +101,11 @@ fn progress_reports_each_phase_in_order_and_times_it() {
     ] {
         let seen = RefCell::new(Vec::new());
         let request = CamRequest::new(method, Stage::Layer4, Target::TopClass);
-        let explanation = pollster::block_on(
-            explainer.explain_reporting(&photo, request, &|p| seen.borrow_mut().push(p)),
-        )
-        .unwrap();
+        let explanation =
+            pollster::block_on(
+                explainer.explain_reusing(&photo, request, None, &|p| seen.borrow_mut().push(p)),
+            )
+            .unwrap();
         assert_eq!(seen.into_inner(), expected, "{method}");
         let timed: Vec<&str> = explanation
             .timings

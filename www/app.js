@@ -438,31 +438,38 @@ function cancelLongWork(why) {
 /** Restarts the engine on the same backend; `redo` explains the photo on screen afterwards. */
 function restartEngine(message, redo) {
   const old = engine;
-  clearTimeout(running && running.timer);
-  running = null;
-  $('stop').hidden = true;
-  old.dispose();
-  engine = null;
   cancels += 1;
   document.body.dataset.engineCancels = String(cancels);
-  generation += 1;
-  loadToken += 1;
-  loaded = null;
-  photoReady = false;
   redoAfterLoad = redo;
-  delete document.body.dataset.ready;
   setCanvasState(redo ? 'working' : 'stopped');
   clearResult(redo ? `${message}: restarting the engine…` : 'Stopped.');
   progress.reset([]);
   setStatus(`${message}: restarting the engine…`, 'warning');
-  queue = Promise.resolve(); // the old engine's task will never finish: do not wait on it
+  replaceEngine(old, old.onGpu);
+}
+
+/** Drops `old` and all it was doing, then (in the queue) boots a fresh engine, runs
+ * `onBooted()` and reloads the chosen model, which explains the photo on screen. */
+function replaceEngine(old, allowGpu, onBooted = () => {}) {
+  old.dispose();
+  engine = null;
+  generation += 1; // whatever the old engine was doing is void
+  loadToken += 1;
+  loaded = null;
+  photoReady = false;
+  clearTimeout(running && running.timer);
+  running = null;
+  $('stop').hidden = true;
+  delete document.body.dataset.ready;
+  queue = Promise.resolve(); // a task of the old engine may never finish: do not wait on it
   enqueue(async () => {
     try {
-      await bootEngine({ allowGpu: old.onGpu });
+      await bootEngine({ allowGpu });
     } catch (e) {
       setStatus(`The engine could not be restarted: ${e.message || e}. Reload the page.`, 'error');
       return;
     }
+    onBooted();
     if (chosen) loadModel(chosen);
   });
 }
@@ -548,14 +555,13 @@ function showPhoto(entry) {
   });
 }
 
-function imageFiles(list) {
-  return [...(list || [])].filter((f) => f && f.size !== undefined);
-}
+/** The files of a FileList (absent on drops and pastes that carry none). */
+const filesOf = (list) => [...(list || [])];
 
 function wireInputs() {
   const input = $('photo-input');
   input.addEventListener('change', () => {
-    const files = imageFiles(input.files);
+    const files = filesOf(input.files);
     if (files.length) addFiles(files);
     input.value = '';
   });
@@ -568,13 +574,13 @@ function wireInputs() {
     e.preventDefault();
     depth = 0;
     hint.hidden = true;
-    const files = imageFiles(e.dataTransfer && e.dataTransfer.files);
+    const files = filesOf(e.dataTransfer && e.dataTransfer.files);
     if (files.length) addFiles(files);
     else setStatus('That drop held no file: drop a photo file.', 'error');
   });
   document.addEventListener('paste', (e) => {
     if (e.target instanceof HTMLInputElement && e.target.type !== 'range') return; // typing a class name
-    const files = imageFiles(e.clipboardData && e.clipboardData.files);
+    const files = filesOf(e.clipboardData && e.clipboardData.files);
     e.preventDefault();
     if (files.length) addFiles(files.map((f) => (f.name ? f : new File([f], 'pasted image', { type: f.type }))));
     else setStatus('The clipboard holds no image to explain.', 'error');
@@ -685,14 +691,7 @@ async function bootEngine(options) {
  * engine (on the GPU once more, then on the CPU) reloads the model and redoes the photo. */
 function engineFailed(failed, why) {
   if (failed !== engine) return;
-  failed.dispose();
-  engine = null;
   engineFailures += 1;
-  generation += 1; // whatever the failed engine was doing is void
-  loadToken += 1;
-  loaded = null;
-  photoReady = false;
-  delete document.body.dataset.ready;
   const allowGpu = failed.onGpu && engineFailures < 2;
   const message = `${why[0].toUpperCase()}${why.slice(1)}. Restarting the engine${allowGpu ? '' : ' on the CPU'}…`;
   const givingUp = current && engineFailures > MAX_REDOS;
@@ -709,16 +708,8 @@ function engineFailed(failed, why) {
   note.textContent = `${why[0].toUpperCase()}${why.slice(1)}; the engine was restarted.`;
   note.hidden = false;
   document.body.dataset.engineRestarts = String(engineFailures);
-  queue = Promise.resolve(); // a task of the failed engine may never finish: do not wait on it
-  enqueue(async () => {
-    try {
-      await bootEngine({ allowGpu });
-    } catch (e) {
-      setStatus(`The engine could not be restarted: ${e.message || e}. Reload the page.`, 'error');
-      return;
-    }
+  replaceEngine(failed, allowGpu, () => {
     note.textContent = `${why[0].toUpperCase()}${why.slice(1)}; the engine was restarted on ${engine.label}.`;
-    if (chosen) loadModel(chosen);
   });
 }
 

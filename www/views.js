@@ -91,17 +91,23 @@ const PHASE_STAGE = { forward: 'forward', backward: 'backward', perturb: 'backwa
 /** The progress line: each stage pending, active or done with its time. */
 export class Progress {
   constructor() {
-    this.items = new Map([...$('progress').children].filter((li) => li.dataset.stage).map((li) => [li.dataset.stage, li]));
+    const items = [...$('progress').children].filter((li) => li.dataset.stage);
+    this.items = new Map(items.map((li) => [li.dataset.stage, li]));
+    this.labels = new Map(items.map((li) => [li.dataset.stage, li.textContent]));
     this.reset([]);
   }
 
-  reset(skip = ['decode']) {
+  /** Every stage pending again, except those in `keep`. */
+  reset(keep) {
     this.current = null;
     this.since = 0;
-    for (const [stage, li] of this.items) {
-      li.dataset.state = skip.includes(stage) ? li.dataset.state : 'pending';
-      if (!skip.includes(stage)) li.textContent = li.dataset.stage === 'decode' ? 'decoding' : li.dataset.stage === 'draw' ? 'drawing' : stage;
-    }
+    for (const stage of this.items.keys()) if (!keep.includes(stage)) this.show(stage, 'pending', '');
+  }
+
+  show(stage, state, note) {
+    const li = this.items.get(stage);
+    li.dataset.state = state;
+    li.textContent = note ? `${this.labels.get(stage)} ${note}` : this.labels.get(stage);
   }
 
   /** Marks `stage` (or an engine phase) as started; the previous one is done. */
@@ -111,26 +117,20 @@ export class Progress {
     this.finish();
     this.current = stage;
     this.since = performance.now();
-    const li = this.items.get(stage);
-    if (li) li.dataset.state = 'active';
+    this.items.get(stage).dataset.state = 'active';
   }
 
   /** Marks the active stage done, with the time it took. */
   finish() {
     if (!this.current) return;
-    const li = this.items.get(this.current);
-    if (li) {
-      li.dataset.state = 'done';
-      li.textContent = `${li.textContent.split(' ')[0]} ${Math.round(performance.now() - this.since)} ms`;
-    }
+    this.show(this.current, 'done', `${Math.round(performance.now() - this.since)} ms`);
     this.current = null;
   }
 
   /** Marks skipped stages (e.g. a class switch needs no forward pass). */
   skip(stages) {
     for (const stage of stages) {
-      const li = this.items.get(stage);
-      if (li && li.dataset.state === 'pending') { li.dataset.state = 'skipped'; li.textContent = `${li.textContent.split(' ')[0]} (reused)`; }
+      if (this.items.get(stage).dataset.state === 'pending') this.show(stage, 'skipped', '(reused)');
     }
   }
 }

@@ -79,16 +79,7 @@ pub struct CachedActivations {
     pub activations: Tensor<4>,
 }
 
-/// Computes the map (see [`compute_cam_reporting`]) without progress reports.
-pub async fn compute_cam<M: StagedClassifier + ?Sized>(
-    model: &M,
-    input: Tensor<4>,
-    request: &CamRequest,
-) -> Result<CamOutput, CamError> {
-    compute_cam_reporting(model, input, request, &|_| {}).await
-}
-
-/// Computes the map, calling `progress` as each [`Phase`] starts. A single layer without `aug_smooth` gives the raw map at the layer's
+/// Computes the map. A single layer without `aug_smooth` gives the raw map at the layer's
 /// resolution (ReLU applied, not normalised). Several layers, `aug_smooth` and the
 /// pixel-space methods give a map at input resolution, built as pytorch-grad-cam does: each
 /// layer's map min-max normalised and resized (bilinear, half-pixel), the mean over layers
@@ -96,17 +87,17 @@ pub async fn compute_cam<M: StagedClassifier + ?Sized>(
 ///
 /// # Shapes
 /// - `input`: `[1, 3, H, W]`
-pub async fn compute_cam_reporting<M: StagedClassifier + ?Sized>(
+pub async fn compute_cam<M: StagedClassifier + ?Sized>(
     model: &M,
     input: Tensor<4>,
     request: &CamRequest,
-    progress: &dyn Fn(Phase),
 ) -> Result<CamOutput, CamError> {
-    compute_cam_reusing(model, input, request, None, progress).await
+    compute_cam_reusing(model, input, request, None, &|_| {}).await
 }
 
-/// [`compute_cam_reporting`], starting from `cached` activations where a layer of the
-/// request is theirs (the un-augmented pass only: augmentations change the input).
+/// [`compute_cam`], calling `progress` as each [`Phase`] starts, and starting from `cached`
+/// activations where a layer of the request is theirs (the un-augmented pass only:
+/// augmentations change the input).
 pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
     model: &M,
     input: Tensor<4>,

@@ -19,9 +19,8 @@ pub async fn grad_cam_for_class_at_layer4<M: StagedClassifier + ?Sized>(
     previous: &CamOutput,
     target: Target,
 ) -> Result<CamOutput, CamError> {
-    let reusable = matches!(previous.method, Method::GradCam | Method::HiResCam);
     let activations = match &previous.activations {
-        Some(a) if reusable && previous.layer == Layer::from(Stage::Layer4) => a.clone(),
+        Some(a) if retargetable(previous) => a.clone(),
         _ => return Err(CamError::NotLastStage(previous.layer)),
     };
     let resolved = target.resolve(&previous.logits)?;
@@ -60,8 +59,7 @@ pub fn grad_cam_for_class_on_host(
     previous: &CamOutput,
     target: Target,
 ) -> Result<CamOutput, CamError> {
-    let reusable = matches!(previous.method, Method::GradCam | Method::HiResCam);
-    if !reusable || previous.layer != Layer::from(Stage::Layer4) {
+    if !retargetable(previous) {
         return Err(CamError::NotLastStage(previous.layer));
     }
     let resolved = target.resolve(&previous.logits)?;
@@ -90,4 +88,11 @@ pub fn grad_cam_for_class_on_host(
         previous.activations.clone(),
         previous.method,
     ))
+}
+
+/// Whether `previous` is a Grad-CAM (or HiResCAM) result at `layer4`, the case both
+/// re-targeting paths handle.
+fn retargetable(previous: &CamOutput) -> bool {
+    matches!(previous.method, Method::GradCam | Method::HiResCam)
+        && previous.layer == Layer::from(Stage::Layer4)
 }

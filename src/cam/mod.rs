@@ -17,7 +17,7 @@ mod readback;
 mod target;
 
 pub use compute::{
-    CachedActivations, CamRequest, Phase, compute_cam, compute_cam_reporting, compute_cam_reusing,
+    CachedActivations, CamRequest, Phase, compute_cam, compute_cam_reusing,
     scale_like_pytorch_grad_cam,
 };
 pub use eigen::first_component_projection;

@@ -122,50 +122,47 @@ pub fn render_view(
         _ => None,
     };
     let hot_box = mask.as_ref().and_then(HotMask::largest_box);
-    let on_box = |x: u32, y: u32| {
-        hot_box.is_some_and(|b| {
-            let inside = x >= b.x && x < b.x + b.width && y >= b.y && y < b.y + b.height;
-            inside
-                && (x < b.x + thickness
-                    || x + thickness >= b.x + b.width
-                    || y < b.y + thickness
-                    || y + thickness >= b.y + b.height)
-        })
-    };
     let colormap = options.colormap;
     let heatmap = options.mode == ViewMode::Heatmap;
-    let coloured = |value: f32, pixel: [u8; 3]| {
-        let heat = colormap.color(value);
-        if heatmap {
-            heat
-        } else {
-            blend(heat, pixel, options.photo_weight)
-        }
-    };
     let photo_px = photo.as_raw();
-    let rgba = if mask.is_none() && !flat {
-        // The common case (no threshold): one pass, blending through a look-up table.
-        colour_all(&map, photo_px, colormap, heatmap, options.photo_weight)
-    } else {
-        let mut rgba = Vec::with_capacity(w * h * 4);
-        for y in 0..height {
-            for x in 0..width {
-                let i = y as usize * w + x as usize;
-                let pixel = [photo_px[3 * i], photo_px[3 * i + 1], photo_px[3 * i + 2]];
-                let rgb = match &mask {
-                    _ if flat && heatmap => colormap.color(0.0),
-                    _ if flat => pixel,
-                    None => coloured(map[i], pixel),
-                    Some(_) if on_box(x, y) => BOX,
-                    Some(m) if m.is_contour(i) => CONTOUR,
-                    Some(m) if m.is_hot(i) => coloured(map[i], pixel),
-                    Some(_) if heatmap => [0, 0, 0],
-                    Some(_) => pixel,
-                };
-                rgba.extend_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
+    let rgba = match &mask {
+        // A mask exists only for a map with something to show.
+        Some(mask) => {
+            let on_box = |x: u32, y: u32| {
+                hot_box.is_some_and(|b| {
+                    let inside = x >= b.x && x < b.x + b.width && y >= b.y && y < b.y + b.height;
+                    inside
+                        && (x < b.x + thickness
+                            || x + thickness >= b.x + b.width
+                            || y < b.y + thickness
+                            || y + thickness >= b.y + b.height)
+                })
+            };
+            let mut rgba = Vec::with_capacity(w * h * 4);
+            for y in 0..height {
+                for x in 0..width {
+                    let i = y as usize * w + x as usize;
+                    let pixel = [photo_px[3 * i], photo_px[3 * i + 1], photo_px[3 * i + 2]];
+                    let rgb = if on_box(x, y) {
+                        BOX
+                    } else if mask.is_contour(i) {
+                        CONTOUR
+                    } else if !mask.is_hot(i) {
+                        if heatmap { [0, 0, 0] } else { pixel }
+                    } else if heatmap {
+                        colormap.color(map[i])
+                    } else {
+                        blend(colormap.color(map[i]), pixel, options.photo_weight)
+                    };
+                    rgba.extend_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
+                }
             }
+            rgba
         }
-        rgba
+        None if flat && heatmap => rgba_from(photo_px, |_| colormap.color(0.0)),
+        None if flat => photo_rgba(photo),
+        // The common case (no threshold): one pass, blending through a look-up table.
+        None => colour_all(&map, photo_px, colormap, heatmap, options.photo_weight),
     };
     View {
         width,
@@ -175,6 +172,20 @@ pub fn render_view(
         normalized,
         hot_box,
     }
+}
+
+/// The photo itself as RGBA (alpha 255), ready for a canvas.
+pub fn photo_rgba(photo: &RgbImage) -> Vec<u8> {
+    rgba_from(photo.as_raw(), |pixel| pixel)
+}
+
+/// RGBA (alpha 255) with `colour(pixel)` for each RGB pixel of `photo`.
+fn rgba_from(photo: &[u8], colour: impl Fn([u8; 3]) -> [u8; 3]) -> Vec<u8> {
+    let mut rgba = vec![255u8; photo.len() / 3 * 4];
+    for (out, rgb) in rgba.chunks_exact_mut(4).zip(photo.chunks_exact(3)) {
+        out[..3].copy_from_slice(&colour([rgb[0], rgb[1], rgb[2]]));
+    }
+    rgba
 }
 
 /// Every pixel coloured (and blended over `photo` unless `heatmap`): RGBA, alpha 255.

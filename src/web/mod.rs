@@ -22,7 +22,7 @@ use crate::engine::{Explainer, Explanation, elapsed_ms};
 use crate::imageio::{Photo, decode_photo, write_npy_f32};
 use crate::model::labels::imagenet_label;
 use crate::model::{Stage, StagedClassifier};
-use crate::render::{Colormap, map_png16, map_value_at, render_view};
+use crate::render::{Colormap, map_png16, map_value_at, photo_rgba, render_view};
 use settings::{ExplainSettings, ViewSettings};
 
 /// Explanations kept per photo, so that going back to a method, layer or class is instant.
@@ -406,14 +406,7 @@ fn draw(
         }
         None if !view.is_photo() => return Err(JsError::new("nothing explained yet")),
         _ => {
-            let mut rgba = vec![255u8; photo.rgb.as_raw().len() / 3 * 4];
-            for (out, rgb) in rgba
-                .chunks_exact_mut(4)
-                .zip(photo.rgb.as_raw().chunks_exact(3))
-            {
-                out[..3].copy_from_slice(rgb);
-            }
-            let bitmap = canvas::rgba_to_bitmap(&rgba, width, height)?;
+            let bitmap = canvas::rgba_to_bitmap(&photo_rgba(&photo.rgb), width, height)?;
             let info = json!({ "width": width, "height": height, "render_ms": elapsed_ms(start) });
             (bitmap, info.to_string())
         }
