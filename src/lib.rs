@@ -5,6 +5,7 @@
 //! → canvas ([`web`], browser only) or PNG ([`cli`], native only). [`engine`] ties the steps
 //! together for one photo.
 
+pub mod adapter;
 pub mod benchmark;
 pub mod cam;
 pub mod engine;

@@ -152,13 +152,51 @@ fn the_command_line_explains_the_good_files_and_names_the_problem_with_the_bad()
                 case.file
             );
         } else {
-            let error = line["error"].as_str().unwrap().to_lowercase();
+            let error = line["error"].as_str().unwrap();
             assert!(
-                error.contains(&case.message),
+                error.to_lowercase().contains(&case.message),
                 "{}: {error:?} should say {:?}",
                 case.file,
                 case.message
             );
+            assert_eq!(readable(error), Ok(()), "{}", case.file);
+            let path = corpus_dir().join(&case.file);
+            assert!(
+                stderr.contains(&format!("error: {}: {error}", path.display())),
+                "{}: the message names the file: {stderr}",
+                case.file
+            );
         }
     }
+}
+
+/// A message is for a person: words and punctuation, no control or replacement characters
+/// (a damaged PNG chunk's raw type bytes) and no Rust `Debug` output (`Name { field: … }`).
+fn readable(message: &str) -> Result<(), String> {
+    const ALLOWED: &str = " .,:;()'’/-–—×";
+    if let Some(c) = message
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || ALLOWED.contains(*c)))
+    {
+        return Err(format!("character {c:?} in {message:?}"));
+    }
+    if message.contains("::") || message.contains("Error") {
+        return Err(format!("debug output in {message:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_refusal_is_worded_for_a_person() {
+    assert!(readable("the image could not be decoded: the PNG data is damaged").is_ok());
+    assert!(readable("Format error decoding Png: ChunkType { type: g\u{bf}T1 }").is_err());
+    let mut failures = Vec::new();
+    for case in corpus().iter().filter(|c| c.expect == "error") {
+        let bytes = std::fs::read(corpus_dir().join(&case.file)).unwrap();
+        let message = decode_photo(&bytes).err().unwrap().to_string();
+        if let Err(why) = readable(&message) {
+            failures.push(format!("{}: {why}", case.file));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -78,7 +78,7 @@ fn bad_files_get_clear_errors() {
     let jpeg = fixture_bytes("grace_hopper.jpg");
     let truncated = decode_photo(&jpeg[..jpeg.len() / 3]);
     assert!(
-        matches!(truncated, Err(DecodeError::Corrupt(_))),
+        matches!(truncated, Err(DecodeError::Corrupt { .. })),
         "{truncated:?}"
     );
     let message = decode_photo(b"").unwrap_err().to_string();
@@ -168,4 +168,34 @@ fn npy_files_round_trip_and_bad_ones_are_refused() {
     );
     let numpy = read_npy_f32(&std::fs::read(path).unwrap()).unwrap();
     assert_eq!(numpy.shape, [1, 3, 32, 32]);
+}
+
+/// Wide-gamut photos (`tests/fixtures/icc/`, made by `tests/reference/make_icc_fixtures.py`):
+/// Display P3 and Adobe RGB patches, as PNG and JPEG, decode to the sRGB values LittleCMS
+/// gives for them (± 2 for PNG, ± 4 for JPEG, whose decoders differ by a level or two), not
+/// to their stored values (which differ from those by up to 48 levels).
+#[test]
+fn embedded_colour_profiles_are_converted_to_srgb() {
+    let cases: serde_json::Value =
+        serde_json::from_slice(&fixture_bytes("icc/expected.json")).unwrap();
+    let mut failures = Vec::new();
+    for case in cases.as_array().unwrap() {
+        let file = case["file"].as_str().unwrap();
+        let photo = decode_photo(&fixture_bytes(&format!("icc/{file}"))).unwrap();
+        let tolerance = case["tolerance"].as_u64().unwrap() as u8;
+        for point in case["points"].as_array().unwrap() {
+            let (x, y) = (point["x"].as_u64().unwrap(), point["y"].as_u64().unwrap());
+            let got = photo.rgb.get_pixel(x as u32, y as u32).0;
+            let want: Vec<u8> = point["srgb"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u8)
+                .collect();
+            if (0..3).any(|c| got[c].abs_diff(want[c]) > tolerance) {
+                failures.push(format!("{file} ({x}, {y}): {got:?}, LittleCMS {want:?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -15,7 +15,7 @@ use crate::imageio::decode_photo;
 /// Options of `gradcam bench`.
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Model preset whose weights are in `weights/` (see `explain`).
+    /// Model preset, looked up as `explain` does (default: the built-in `efficientnet-lite0`).
     #[arg(long)]
     model: Option<String>,
     /// Burnpack weights file.

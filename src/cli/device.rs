@@ -30,6 +30,19 @@ fn native_api() -> WgpuBackend {
     }
 }
 
+/// Keeps GPU probing off stderr. Mesa's Vulkan drivers look for a Wayland display while wgpu
+/// lists adapters, and libwayland prints "XDG_RUNTIME_DIR is invalid or not set" for every
+/// probe on a machine without a desktop session (a server, CI, a container), even when the
+/// CPU ends up doing the work. With the variable pointing at an existing folder that holds no
+/// Wayland socket, the probe fails silently. Call it before any thread starts.
+pub fn quiet_probing() {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: called first thing in `cli::run`, while the process has a single thread,
+        // so no other thread can read the environment concurrently.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
+}
+
 /// The device and a short description for messages and JSON (`"cpu"`, `"gpu"`).
 pub fn select(choice: DeviceChoice) -> Result<(Device, &'static str)> {
     match choice {

@@ -14,7 +14,7 @@ use super::device::{DeviceChoice, select};
 use super::inputs::{collect_photos, load_explainer};
 use crate::cam::{CamRequest, Method, SmoothGradOptions, Target};
 use crate::engine::{Explainer, Explanation};
-use crate::imageio::{decode_photo, read_npy_f32, write_npy_f32};
+use crate::imageio::{DecodeError, decode_photo, read_npy_f32, write_npy_f32};
 use crate::model::Layer;
 use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, Scale, ViewOptions, render_view};
 
@@ -23,8 +23,10 @@ use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, Scale, ViewOptions, render_v
 pub struct ExplainArgs {
     /// Photos or folders of photos (JPEG, PNG, GIF, WebP, BMP, TIFF).
     photos: Vec<PathBuf>,
-    /// Model preset (`resnet101`, `efficientnet-lite0`, …): finds its weights in `weights/`
-    /// when `--weights` is absent, and must match the weights file when both are given.
+    /// Model preset (`resnet101`, `efficientnet-lite0`, …; default: the built-in
+    /// `efficientnet-lite0`): its weights are looked up in the weights folders (`weights/`
+    /// here, next to the binary, `~/.local/share/gradcam-web/weights`; `$GRADCAM_WEIGHTS_DIR`
+    /// first) when `--weights` is absent, and must match the weights file when both are given.
     #[arg(long)]
     model: Option<String>,
     /// Burnpack weights file.
@@ -106,7 +108,7 @@ impl ExplainArgs {
 }
 
 /// Runs `gradcam explain`: every photo in turn; a photo that fails is reported and skipped.
-pub(super) fn run(args: &ExplainArgs) -> Result<()> {
+pub(super) fn run(args: &ExplainArgs, verbose: bool) -> Result<()> {
     let (device, device_name) = select(args.device)?;
     let explainer = load_explainer(args.weights.as_deref(), args.model.as_deref(), &device)?;
     let model = explainer.info().arch.name();
@@ -142,6 +144,9 @@ pub(super) fn run(args: &ExplainArgs) -> Result<()> {
                     eprintln!("failed");
                 }
                 eprintln!("error: {}: {e:#}", path.display());
+                if let Some(detail) = verbose.then(|| decoder_detail(&e)).flatten() {
+                    eprintln!("  decoder: {}", detail.escape_debug());
+                }
                 if args.json {
                     println!("{}", json!({"photo": path, "error": format!("{e:#}")}));
                 }
@@ -152,6 +157,11 @@ pub(super) fn run(args: &ExplainArgs) -> Result<()> {
         bail!("{failed} of {} photos could not be explained", photos.len());
     }
     Ok(())
+}
+
+/// The decoder's own report behind a photo that could not be decoded (for `--verbose`).
+fn decoder_detail(error: &anyhow::Error) -> Option<&str> {
+    error.downcast_ref::<DecodeError>()?.detail()
 }
 
 /// Whether outputs name a file (one photo) or a folder (several).

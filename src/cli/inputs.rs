@@ -39,28 +39,87 @@ pub fn collect_photos(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(photos)
 }
 
-/// `--weights` if given; otherwise the trained weights of `--model` in `weights/`
-/// (`<model>.bpk`, then `<model>-imagenet1k-v1.bpk`, then `-v2`).
-pub fn find_weights(weights: Option<&Path>, model: Option<&str>) -> Result<PathBuf> {
-    if let Some(path) = weights {
-        return Ok(path.to_owned());
+/// The model used when neither `--weights` nor `--model` is given. Its burnpack is built
+/// into the binary, so it works from any folder and after `cargo install`.
+pub const DEFAULT_MODEL: &str = "efficientnet-lite0";
+
+/// The default model's weights (the same file the page serves).
+const EMBEDDED_WEIGHTS: &[u8] = include_bytes!("../../weights/efficientnet-lite0.bpk");
+
+/// Where the CLI's weights come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeightsSource {
+    /// A burnpack on disk.
+    File(PathBuf),
+    /// The default model's burnpack inside the binary.
+    Embedded,
+}
+
+impl WeightsSource {
+    fn describe(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Embedded => format!("{DEFAULT_MODEL} (built in)"),
+        }
     }
-    let Some(model) = model else {
-        bail!("give --weights FILE or --model NAME");
-    };
-    let dir = Path::new("weights");
-    for name in [
+}
+
+/// The folders searched for `--model NAME`, in order: `$GRADCAM_WEIGHTS_DIR`, `weights/` in
+/// the current folder (a checkout), `weights/` next to the binary and `../share/gradcam-web/
+/// weights` from it (an install prefix), then the data folder
+/// (`$XDG_DATA_HOME/gradcam-web/weights`, by default `~/.local/share/gradcam-web/weights`).
+pub fn weights_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(dir) = std::env::var_os("GRADCAM_WEIGHTS_DIR") {
+        dirs.push(PathBuf::from(dir));
+    }
+    dirs.push(PathBuf::from("weights"));
+    if let Some(bin) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_owned))
+    {
+        dirs.push(bin.join("weights"));
+        dirs.push(bin.join("../share/gradcam-web/weights"));
+    }
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+    if let Some(data) = data {
+        dirs.push(data.join("gradcam-web/weights"));
+    }
+    dirs
+}
+
+/// `--weights` if given; otherwise the trained weights of `--model` (default
+/// `efficientnet-lite0`) in the first of `weights_dirs` that holds `<model>.bpk`,
+/// `<model>-imagenet1k-v1.bpk` or `-v2`; the default model falls back to its built-in copy.
+pub fn find_weights(weights: Option<&Path>, model: Option<&str>) -> Result<WeightsSource> {
+    if let Some(path) = weights {
+        return Ok(WeightsSource::File(path.to_owned()));
+    }
+    let model = model.unwrap_or(DEFAULT_MODEL);
+    let dirs = weights_dirs();
+    let names = [
         format!("{model}.bpk"),
         format!("{model}-imagenet1k-v1.bpk"),
         format!("{model}-imagenet1k-v2.bpk"),
-    ] {
-        let path = dir.join(name);
-        if path.is_file() {
-            return Ok(path);
+    ];
+    for dir in &dirs {
+        for name in &names {
+            let path = dir.join(name);
+            if path.is_file() {
+                return Ok(WeightsSource::File(path));
+            }
         }
     }
+    if model == DEFAULT_MODEL {
+        return Ok(WeightsSource::Embedded);
+    }
+    let searched: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     bail!(
-        "no weights for {model} in weights/ (for ResNets run ./dev weights {model}); or give --weights FILE"
+        "no weights for {model} in {} (for ResNets run ./dev weights {model} and copy the .bpk to one of them); or give --weights FILE",
+        searched.join(", ")
     )
 }
 
@@ -71,16 +130,20 @@ pub fn load_explainer(
     model: Option<&str>,
     device: &Device,
 ) -> Result<Explainer> {
-    let weights = find_weights(weights, model)?;
-    let bytes = std::fs::read(&weights)
-        .with_context(|| format!("reading weights {}", weights.display()))?;
+    let source = find_weights(weights, model)?;
+    let bytes = match &source {
+        WeightsSource::File(path) => {
+            std::fs::read(path).with_context(|| format!("reading weights {}", path.display()))?
+        }
+        WeightsSource::Embedded => EMBEDDED_WEIGHTS.to_vec(),
+    };
     let explainer = Explainer::from_burnpack(bytes, device)
-        .with_context(|| format!("loading weights {}", weights.display()))?;
+        .with_context(|| format!("loading weights {}", source.describe()))?;
     let holds = explainer.info().arch.name();
     if let Some(wanted) = model
         && wanted != holds
     {
-        bail!("{} holds {holds}, not {wanted}", weights.display());
+        bail!("{} holds {holds}, not {wanted}", source.describe());
     }
     Ok(explainer)
 }

@@ -19,6 +19,9 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Show the GPU drivers' probing output and decoders' own error reports.
+    #[arg(long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -64,7 +67,11 @@ enum Command {
 
 /// Parses the command line and runs it.
 pub fn run() -> Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    if !cli.verbose {
+        device::quiet_probing();
+    }
+    match cli.command {
         Command::InitWeights {
             arch,
             seed,
@@ -78,7 +85,7 @@ pub fn run() -> Result<()> {
             half,
         } => weights::convert(&arch, &input, &output, half),
         Command::Manifest { dir } => manifest::write_manifest(&dir),
-        Command::Explain(args) => explain::run(&args),
+        Command::Explain(args) => explain::run(&args, cli.verbose),
         Command::Bench(args) => bench::run(&args),
     }
 }

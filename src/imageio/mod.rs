@@ -1,5 +1,6 @@
-//! Image I/O and preprocessing: bytes → upright RGB photo → normalised network input.
+//! Image I/O and preprocessing: bytes → upright sRGB photo → normalised network input.
 
+mod colour;
 mod decode;
 mod npy;
 mod preprocess;

@@ -1,11 +1,12 @@
-// `./dev weights`: fails fast and clearly offline, and refuses a file whose sha256 does not
-// match the prefix in its torchvision name. (Downloading for real needs the internet, which
-// the test machines do not have.)
+// `./dev weights`: fails fast and clearly offline, refuses a torchvision file whose full
+// sha256 is not torchvision's, and reports the sha256 of any file it has no hash for.
+// (Downloading for real needs the internet, which the test machines do not have.)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './harness.mjs';
@@ -31,13 +32,34 @@ test('offline, `./dev weights resnet101` fails at once and says how to install b
   assert.ok(run.seconds < 60, `took ${run.seconds} s`);
 });
 
-test('a downloaded file whose sha256 does not match its name is refused', () => {
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+
+test('a torchvision file whose full sha256 is not torchvision\'s is refused', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gradcam-pth-'));
   const file = join(dir, 'resnet18-f37072fd.pth');
   writeFileSync(file, 'not the real weights');
   const run = dev(['weights', 'resnet18', file], {});
   assert.equal(run.status, 1, run.stderr);
-  assert.match(run.stderr, /is corrupt: its sha256 starts with [0-9a-f]{8}, the name says f37072fd/);
+  assert.ok(run.stderr.includes(`its sha256 is ${sha256('not the real weights')}, torchvision's `
+    + 'resnet18-f37072fd.pth has f37072fd47e89c5e827621c5baffa7500819f7896bbacec160b1a16c560e07ec'), run.stderr);
+});
+
+test('a file with only a hash prefix in its name is checked against it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gradcam-pth-'));
+  const file = join(dir, 'resnet152-f82ba261.pth');
+  writeFileSync(file, 'not the real weights either');
+  const run = dev(['weights', 'resnet152', file], {});
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(run.stderr, /is corrupt: its sha256 is [0-9a-f]{64}, the name says it starts with f82ba261/);
+});
+
+test('the sha256 of a file this script has no hash for is reported, not passed silently', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gradcam-pth-'));
+  const file = join(dir, 'my-finetuned-resnet18.pth');
+  writeFileSync(file, 'someone else\'s weights');
+  const run = dev(['weights', 'resnet18', file], {});
+  assert.ok(run.stderr.includes(`my-finetuned-resnet18.pth: sha256 ${sha256('someone else\'s weights')}`), run.stderr);
+  assert.equal(run.status, 1, 'not a state dict: the conversion fails after the report');
 });
 
 test('an unknown architecture is named', () => {

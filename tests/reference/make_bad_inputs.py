@@ -105,6 +105,16 @@ def jpeg_segment(data, marker):
     return pos
 
 
+def mp4_box(kind, payload):
+    """An ISO-BMFF box: 32-bit size, 4-byte type, payload."""
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def assert_ends_in_scan_marker(data):
+    """The naive rule (last FF DA before the last FF D9) would call `data` truncated."""
+    assert data.rfind(b"\xff\xda") > data.rfind(b"\xff\xd9"), "the tail must fool it"
+
+
 def smooth_points(rgb, count=3):
     """`count` (x, y) points, one per vertical strip, where the 5x5 neighbourhood is the
     flattest: spot checks there survive lossy compression."""
@@ -173,6 +183,40 @@ def main():
     write("bad-header.jpg", bytes(damaged), "baseline JPEG whose SOF0 declares 0x0 pixels")
     error("bad-header.jpg", "JPEG whose SOF0 segment declares width 0 and height 0",
           "could not be decoded")
+
+    # Phones append data after the photo's end-of-image marker: a Motion Photo's video
+    # (Google, Samsung), an MPF preview, vendor trailers. Both hold FF DA and FF D9 pairs
+    # anywhere; the photo is still whole.
+    thumb = io.BytesIO()
+    photo.resize((40, 27)).save(thumb, "JPEG", quality=80)
+    tail = thumb.getvalue() + b"\xff\xda\x00\x0cvendor trailer"
+    write("appended-block.jpg", baseline + tail,
+          "baseline JPEG followed by a second JPEG and a trailer holding FF DA")
+    ok("appended-block.jpg", "baseline JPEG with a block after its end-of-image marker that "
+       "contains FF DA and FF D9 (an appended preview and trailer)", w, h,
+       photo_checks(rgb, spots, 16))
+    assert_ends_in_scan_marker(baseline + tail)
+
+    rng = np.random.default_rng(7)
+    mdat = bytearray(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    mdat[100:102] = b"\xff\xd9"
+    mdat[-40:-38] = b"\xff\xda"
+    mp4 = (mp4_box(b"ftyp", b"mp42" + struct.pack(">I", 0) + b"isommp42")
+           + mp4_box(b"mdat", bytes(mdat)))
+    write("motion-photo.jpg", baseline + mp4,
+          "baseline JPEG followed by an MP4-like video (ftyp + mdat), as in a Motion Photo")
+    ok("motion-photo.jpg", "Motion Photo layout: baseline JPEG, then an MP4 (ftyp, mdat of "
+       "random bytes with FF D9 and FF DA) after the end-of-image marker", w, h,
+       photo_checks(rgb, spots, 16))
+    assert_ends_in_scan_marker(baseline + mp4)
+
+    # One flipped bit in a chunk name (IDAT -> I\xc4AT): decoders describe it with raw bytes.
+    damaged_png = bytearray(png)
+    damaged_png[idat + 1] ^= 0x80
+    write("bad-chunk.png", bytes(damaged_png),
+          "PNG whose IDAT chunk name has one flipped bit (49 C4 41 54): an unknown critical chunk")
+    error("bad-chunk.png", "PNG with a damaged chunk name (a flipped bit makes a non-letter byte); "
+          "the message must not show the raw bytes", "the png data is damaged")
 
     side = 20_000
     zero_row = bytes(side)
