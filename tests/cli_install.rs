@@ -1,6 +1,7 @@
 //! The `gradcam` binary on its own, as `cargo install --path . --root PREFIX` leaves it:
-//! copied alone into `PREFIX/bin`, run from another folder with an empty home, no checkout
-//! and no `weights/` in sight.
+//! alone in `PREFIX/bin`, run from another folder with an empty home, no checkout and no
+//! `weights/` in sight. `./dev test` installs it for real and names it in
+//! `GRADCAM_INSTALLED_BIN`; a plain `cargo test` copies the test build's binary instead.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,7 +24,9 @@ impl Installed {
         for dir in [prefix.join("bin"), home.clone(), cwd.clone()] {
             std::fs::create_dir_all(dir).unwrap();
         }
-        std::fs::copy(env!("CARGO_BIN_EXE_gradcam"), prefix.join("bin/gradcam")).unwrap();
+        let installed = std::env::var_os("GRADCAM_INSTALLED_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_gradcam").into());
+        std::fs::copy(installed, prefix.join("bin/gradcam")).unwrap();
         Self { prefix, home, cwd }
     }
 
