@@ -12,6 +12,7 @@ use super::target::{ResolvedTarget, Target};
 use super::{CamError, CamOutput, read_f32};
 use crate::model::{Layer, Stage, StagedClassifier};
 use crate::render::resize_bilinear;
+pub use crate::render::scale_like_pytorch_grad_cam;
 
 /// What to compute.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,14 +153,6 @@ pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
 
 fn flip_rows(map: &mut [f32], width: usize) {
     map.chunks_mut(width).for_each(<[f32]>::reverse);
-}
-
-/// pytorch-grad-cam's `scale_cam_image`: `(x − min) / (1e-7 + max(x − min))`.
-pub fn scale_like_pytorch_grad_cam(map: &mut [f32]) {
-    let min = map.iter().copied().fold(f32::INFINITY, f32::min);
-    map.iter_mut().for_each(|v| *v -= min);
-    let max = map.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    map.iter_mut().for_each(|v| *v /= 1e-7 + max);
 }
 
 async fn compute_once<M: StagedClassifier + ?Sized>(
