@@ -143,6 +143,7 @@ pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
         if flip {
             flip_rows(&mut cam.map, width);
         }
+        plain.deviation = plain.deviation.or(cam.deviation);
         sum.iter_mut()
             .zip(&cam.map)
             .for_each(|(s, &v)| *s += f64::from(v));
@@ -217,6 +218,7 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
             progress,
         )
         .await?;
+        first.deviation = first.deviation.or(cam.deviation);
         add_scaled(&mut fused, &cam.map, (cam.height, cam.width), (in_h, in_w));
     }
     fused
@@ -267,6 +269,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         None => model.forward_until(layer, input.clone()),
     };
     let [_, channels, height, width] = activations.dims();
+    let mut deviation = None;
     let (logits, target, contribution) = if method.needs_gradients() {
         let leaf = activations.clone().autodiff().require_grad();
         let logits_t = model.forward_from(layer, leaf.clone());
@@ -291,7 +294,9 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
                 activations.clone() * w
             }
             Method::AblationCam => {
-                let w = ablation_cam_weights(model, layer, &activations, &logits, &target).await?;
+                let (w, d) =
+                    ablation_cam_weights(model, layer, &activations, &logits, &target).await?;
+                deviation = d;
                 activations.clone() * w
             }
             _ => activations.clone(),
@@ -306,7 +311,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         read_f32(contribution.sum_dim(1)).await?
     };
     map.iter_mut().for_each(|v| *v = v.max(0.0));
-    Ok(CamOutput::new(
+    let mut out = CamOutput::new(
         map,
         (height, width),
         target,
@@ -314,5 +319,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         layer,
         Some(activations),
         method,
-    ))
+    );
+    out.deviation = deviation;
+    Ok(out)
 }
