@@ -5,16 +5,24 @@
 //!
 //! Tolerances: logits relative error ≤ 1e-4; every map after min-max normalisation
 //! (pytorch-grad-cam's `scale_cam_image`) max |Δ| ≤ 1e-3. Eigen methods: the SVD sign is
-//! arbitrary, so the map must match the fixture's projection taken with either sign, and
-//! the final maps that depend on it are compared only when our sign equals theirs.
-//! SmoothGrad is random: it must correlate with pytorch's run better than plain saliency does.
+//! arbitrary; the fixtures are made with pytorch-grad-cam's own sign correction
+//! (`get_2d_projection_with_sign_correction`, the engine's rule), so every eigen map and
+//! final is compared as it is. Ablation-CAM with a negative score: the engine divides by
+//! |score| where pytorch-grad-cam divides by the score, so ours must equal theirs negated
+//! (ReLU of minus their signed map). Score-CAM is also checked on `tiny_basic_peaked`
+//! (tiny_basic's classifier × 32), where its softmax weights are peaked enough that a
+//! wrong masked score shows. SmoothGrad is random: it must correlate with pytorch's run
+//! better than plain saliency does.
 
 mod common;
 
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
-use gradcam_web::cam::{CamRequest, Method, Target, compute_cam, scale_like_pytorch_grad_cam};
+use gradcam_web::cam::{
+    CamRequest, Deviation, Method, Target, ablation_weights, compute_cam,
+    scale_like_pytorch_grad_cam,
+};
 use gradcam_web::imageio::read_npy_f32;
 use gradcam_web::model::import::import_pytorch;
 use gradcam_web::model::{Architecture, Layer, Network, ResNetConfig, Stage, StagedClassifier};
@@ -50,8 +58,23 @@ fn fixture(name: &str) -> Fixture {
         .with_base_width(c["stem_width"].as_u64().unwrap() as usize)
         .with_depths(depths.try_into().unwrap());
     let pth = dir().join(json["weights"].as_str().unwrap());
-    let model = import_pytorch(&pth, &Architecture::ResNet(config), &Device::flex()).unwrap();
+    let mut model = import_pytorch(&pth, &Architecture::ResNet(config), &Device::flex()).unwrap();
+    let fc_scale = json["fc_scale"].as_f64().unwrap() as f32;
+    if fc_scale != 1.0 {
+        scale_classifier(&mut model, fc_scale);
+    }
     Fixture { json, model }
+}
+
+/// Multiplies the classifier's weight and bias by `scale`, as the fixture script did (a power
+/// of two, so the logits scale exactly).
+fn scale_classifier(model: &mut Network, scale: f32) {
+    let Network::ResNet(resnet) = model else {
+        panic!("the fixtures are ResNets")
+    };
+    let fc = &mut resnet.fc;
+    fc.weight = fc.weight.clone().map(|w| w.mul_scalar(scale));
+    fc.bias = fc.bias.clone().map(|b| b.map(|t| t.mul_scalar(scale)));
 }
 
 fn input(photo: &Value, device: &Device) -> Tensor<4> {
@@ -108,7 +131,32 @@ fn final_of_single_layer(raw: &[f32], (h, w): (usize, usize), size: usize) -> Ve
     normalised(&resized.iter().map(|v| v.max(0.0)).collect::<Vec<_>>())
 }
 
-/// Compares every case; returns, per eigen case key, whether our SVD sign equals theirs.
+/// What our map must equal, before min-max scaling: pytorch-grad-cam's `raw` map, or for
+/// Ablation-CAM with a score ≤ 0 (where we divide by |score|, they by the score) the ReLU
+/// of their signed map negated. Checks that the result reports the deviation exactly then.
+fn expected_raw(case: &Value, deviation: Option<Deviation>, label: &str) -> Vec<f32> {
+    let Some(signed) = case.get("signed") else {
+        assert_eq!(deviation, None, "{label}: no deviation expected");
+        return common::json_floats(&case["raw"]);
+    };
+    let score = case["score"].as_f64().unwrap() as f32;
+    match deviation {
+        Some(Deviation::AblationScoreNotPositive { score: ours }) => {
+            assert!(
+                (ours - score).abs() <= 1e-3 * score.abs().max(1.0),
+                "{label}: {ours}"
+            )
+        }
+        None => panic!("{label}: score {score} ≤ 0 must be reported"),
+    }
+    common::json_floats(signed)
+        .iter()
+        .map(|v| (-v).max(0.0))
+        .collect()
+}
+
+/// Compares every case of the fixture `name`, then its finals and pixel-space maps where the
+/// fixture has them.
 fn check_cases(name: &str) {
     let device = Device::flex();
     let Fixture { json, model } = fixture(name);
@@ -120,7 +168,6 @@ fn check_cases(name: &str) {
         let err = common::relative_error(&logits, &common::json_floats(&photo["logits"]));
         assert!(err <= 1e-4, "{name} {photo_name}: logits {err}");
 
-        let mut same_sign = std::collections::HashMap::new();
         for case in photo["cases"].as_array().unwrap() {
             let m = method(case["method"].as_str().unwrap());
             let layer: Layer = case["layer"].as_str().unwrap().parse().unwrap();
@@ -139,39 +186,19 @@ fn check_cases(name: &str) {
                 ),
                 "{label}"
             );
-            let ours = normalised(&cam.map);
-            let diff = if let Some(projection) = case.get("projection") {
-                let p = common::json_floats(projection);
-                let plus: Vec<f32> = p.iter().map(|v| v.max(0.0)).collect();
-                let minus: Vec<f32> = p.iter().map(|v| (-v).max(0.0)).collect();
-                let (d_plus, d_minus) = (
-                    max_abs_diff(&ours, &normalised(&plus)),
-                    max_abs_diff(&ours, &normalised(&minus)),
-                );
-                same_sign.insert(
-                    (case["method"].to_string(), layer, request.eigen_smooth),
-                    d_plus <= d_minus,
-                );
-                d_plus.min(d_minus)
-            } else {
-                max_abs_diff(&ours, &normalised(&common::json_floats(&case["raw"])))
-            };
+            let expected = expected_raw(case, cam.deviation, &label);
+            let diff = max_abs_diff(&normalised(&cam.map), &normalised(&expected));
             println!("{label}: max |Δ| {diff:.2e}");
             assert!(diff <= 1e-3, "{label}: max |Δ| {diff}");
         }
-        check_finals(&json, photo, &model, &x, size, &same_sign);
-        check_pixel_space(&json, photo, &model, &x);
+        if photo.get("finals").is_some() {
+            check_finals(&json, photo, &model, &x, size);
+            check_pixel_space(&json, photo, &model, &x);
+        }
     }
 }
 
-fn check_finals(
-    json: &Value,
-    photo: &Value,
-    model: &Network,
-    x: &Tensor<4>,
-    size: usize,
-    same_sign: &std::collections::HashMap<(String, Layer, bool), bool>,
-) {
+fn check_finals(json: &Value, photo: &Value, model: &Network, x: &Tensor<4>, size: usize) {
     let finals =
         read_npy_f32(&std::fs::read(dir().join(photo["finals"].as_str().unwrap())).unwrap())
             .unwrap();
@@ -207,30 +234,16 @@ fn check_finals(
     smooth.aug_smooth = true;
     let cam = run(model, x, &smooth);
     check(2, &cam.map, "aug_smooth");
-    // 3 and 4: depend on the SVD sign.
+    // 3 and 4: the principal component, sign-corrected on both sides.
     let mut eigen = CamRequest::new(Method::GradCamPlusPlus, l4, top1);
     eigen.eigen_smooth = true;
-    for (i, request, key) in [
-        (3, eigen, ("\"GradCAMPlusPlus\"".to_owned(), l4, true)),
-        (
-            4,
-            CamRequest::new(Method::EigenCam, l4, top1),
-            ("\"EigenCAM\"".to_owned(), l4, false),
-        ),
-    ] {
-        if same_sign.get(&key) == Some(&true) {
-            let cam = run(model, x, &request);
-            check(
-                i,
-                &final_of_single_layer(&cam.map, (cam.height, cam.width), size),
-                &format!("{}", request.method),
-            );
-        } else {
-            println!(
-                "{} final {}: SVD sign differs from pytorch's, skipped",
-                json["model"], request.method
-            );
-        }
+    for (i, request) in [(3, eigen), (4, CamRequest::new(Method::EigenCam, l4, top1))] {
+        let cam = run(model, x, &request);
+        check(
+            i,
+            &final_of_single_layer(&cam.map, (cam.height, cam.width), size),
+            &format!("{} eigen_smooth={}", request.method, request.eigen_smooth),
+        );
     }
 }
 
@@ -289,6 +302,40 @@ fn bottleneck_resnet_matches_pytorch_grad_cam_for_every_method() {
 #[test]
 fn basic_resnet_matches_pytorch_grad_cam_for_every_method() {
     check_cases("tiny_basic");
+}
+
+#[test]
+fn score_cam_with_peaked_channel_weights_matches_pytorch_grad_cam() {
+    let Fixture { json, .. } = fixture("tiny_basic_peaked");
+    // The point of this model: Score-CAM's softmax keeps only a few channels.
+    for photo in json["photos"].as_array().unwrap() {
+        for case in photo["cases"].as_array().unwrap() {
+            let effective = case["softmax_weights"]["effective_channels"]
+                .as_f64()
+                .unwrap();
+            assert!(effective < 16.0, "{}: {effective}", photo["photo"]);
+        }
+    }
+    check_cases("tiny_basic_peaked");
+}
+
+#[test]
+fn ablation_weights_keep_their_sign_for_negative_and_zero_scores() {
+    // pytorch-grad-cam's (y − y_k) / y, kept where y > ε.
+    assert_eq!(ablation_weights(2.0, &[1.0, 3.0]), (vec![0.5, -0.5], None));
+    // y = −2: a channel whose ablation lowers the score further still weighs positive
+    // (pytorch-grad-cam: −0.5, 0.5).
+    let (w, note) = ablation_weights(-2.0, &[-3.0, -1.0]);
+    assert_eq!(w, vec![0.5, -0.5]);
+    assert_eq!(
+        note,
+        Some(Deviation::AblationScoreNotPositive { score: -2.0 })
+    );
+    // y = 0: pytorch-grad-cam gives ±inf and NaN (0/0); here finite, with the drop's sign.
+    let (w, note) = ablation_weights(0.0, &[-1.0, 0.5, 0.0]);
+    assert!(w.iter().all(|v| v.is_finite()), "{w:?}");
+    assert!(w[0] > 0.0 && w[1] < 0.0 && w[2] == 0.0, "{w:?}");
+    assert!(note.is_some_and(|d| d.to_string().contains("not positive")));
 }
 
 #[test]

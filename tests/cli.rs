@@ -169,6 +169,52 @@ fn input_tensor_methods_layers_and_contrast() {
 }
 
 #[test]
+fn ablation_cam_says_when_the_score_is_not_positive() {
+    let explain = |target: &str| {
+        gradcam(&[
+            "explain",
+            "--input-tensor",
+            "tests/fixtures/efficientnet_lite0/chelsea.input.npy",
+            "--weights",
+            "weights/efficientnet-lite0.bpk",
+            "--device",
+            "cpu",
+            "--method",
+            "ablationcam",
+            "--contrast",
+            target,
+            "--json",
+        ])
+    };
+    let first = explain("281,285");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let line = &json_lines(&first)[0];
+    let top: Vec<u64> = line["top5"].as_array().unwrap()[..2]
+        .iter()
+        .map(|p| p["class"].as_u64().unwrap())
+        .collect();
+    // "Why the runner-up rather than the top class": a negative score.
+    let negative = explain(&format!("{},{}", top[1], top[0]));
+    assert!(negative.status.success());
+    let note = json_lines(&negative)[0]["note"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        note.contains("Ablation-CAM") && note.contains("not positive"),
+        "{note}"
+    );
+    assert!(String::from_utf8_lossy(&negative.stderr).contains(&note));
+    let positive = explain(&format!("{},{}", top[0], top[1]));
+    assert!(positive.status.success());
+    assert_eq!(json_lines(&positive)[0]["note"], Value::Null);
+}
+
+#[test]
 fn bad_requests_get_clear_errors() {
     let cases: [(&[&str], &str); 5] = [
         (

@@ -1,8 +1,13 @@
 //! Colour map, resampling, normalisation and overlay against independent references:
-//! OpenCV's own JET table and `cv2.resize` output (fixtures made by `tests/reference/`).
+//! OpenCV's own JET table, `cv2.resize` output and pytorch-grad-cam's `show_cam_on_image`
+//! (fixtures made by `tests/reference/`).
 
+use std::path::PathBuf;
+
+use gradcam_web::imageio::read_npy_f32;
 use gradcam_web::render::{
-    JET, Normalized, blend, jet, min_max_normalize, render_overlay, resize_bilinear,
+    CamOnImage, Colormap, JET, Normalized, jet, min_max_normalize, normalize_like_pytorch_grad_cam,
+    render_overlay, resize_bilinear,
 };
 use image::RgbImage;
 
@@ -31,13 +36,13 @@ fn jet_equals_opencv_colormap_jet_entry_for_entry() {
 }
 
 #[test]
-fn jet_quantises_values_like_opencv() {
+fn jet_quantises_values_like_pytorch_grad_cam() {
     assert_eq!(jet(0.0), [0, 0, 128]);
     assert_eq!(jet(1.0), [128, 0, 0]);
     assert_eq!(jet(2.0), [128, 0, 0], "clamped above");
     assert_eq!(jet(-1.0), [0, 0, 128], "clamped below");
-    // 0.5 × 255 = 127.5 rounds to 128.
-    assert_eq!(jet(0.5), JET[128]);
+    // np.uint8(255 · 0.5) = np.uint8(127.5) = 127.
+    assert_eq!(jet(0.5), JET[127]);
 }
 
 #[test]
@@ -58,7 +63,11 @@ fn bilinear_resize_matches_opencv_inter_linear() {
         }
         let ours = resize_bilinear(&src, (2, 3), (h, w));
         for (i, (a, e)) in ours.iter().zip(&values).enumerate() {
-            assert!((a - e).abs() <= 1e-5, "{h}×{w} at {i}: {a} vs OpenCV {e}");
+            assert_eq!(
+                a.to_bits(),
+                e.to_bits(),
+                "{h}×{w} at {i}: {a} vs OpenCV {e}"
+            );
         }
         cases += 1;
     }
@@ -81,12 +90,67 @@ fn min_max_scales_to_unit_range_and_guards_flat_maps() {
 }
 
 #[test]
-fn blend_is_weighted_sum_in_rgb_order() {
-    // Heat pure red, photo pure blue: half and half, channels stay in RGB order.
-    assert_eq!(blend([255, 0, 0], [0, 0, 255], 0.5), [128, 0, 128]);
-    assert_eq!(blend([200, 100, 0], [0, 50, 100], 0.25), [150, 88, 25]);
-    assert_eq!(blend([10, 20, 30], [40, 50, 60], 0.0), [10, 20, 30]);
-    assert_eq!(blend([10, 20, 30], [40, 50, 60], 1.0), [40, 50, 60]);
+fn blend_divides_by_the_brightest_value_like_show_cam_on_image() {
+    // Values printed by pytorch-grad-cam 1.5.7's show_cam_on_image(img, mask,
+    // use_rgb=True, image_weight=w) on these 1- and 2-pixel images.
+    let blend = |mask: &[f32], photo: &[u8], w: f32| {
+        let b = CamOnImage::new(mask, photo, Colormap::Jet, w);
+        mask.iter()
+            .zip(photo.chunks(3))
+            .map(|(&m, p)| b.pixel(jet(m), [p[0], p[1], p[2]]))
+            .collect::<Vec<[u8; 3]>>()
+    };
+    // Dark blue heat on black: stretched to full blue.
+    assert_eq!(blend(&[0.0], &[0, 0, 0], 0.5), [[0, 0, 255]]);
+    // The photo alone (weight 1), stretched by its brightest channel.
+    assert_eq!(blend(&[0.0], &[10, 20, 40], 1.0), [[63, 127, 255]]);
+    // Red heat on a red pixel, dark blue on a black one, channels in RGB order.
+    assert_eq!(
+        blend(&[1.0, 0.0], &[255, 0, 0, 0, 0, 0], 0.3),
+        [[255, 0, 0], [0, 0, 137]]
+    );
+}
+
+/// pytorch-grad-cam's picture, bit for bit: `tests/reference/make_overlay_fixture.py` ran
+/// its one-layer scaling (`scale_cam_image` → `cv2.resize` → `scale_cam_image`) and
+/// `show_cam_on_image(photo / 255, mask, use_rgb=True, image_weight=w)` on this 8×8 map and
+/// 131×97 photo.
+#[test]
+fn default_overlay_is_pytorch_grad_cams_show_cam_on_image_bit_for_bit() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/overlay");
+    let photo = image::open(dir.join("photo.png")).unwrap().to_rgb8();
+    let (width, height) = photo.dimensions();
+    let map = read_npy_f32(&std::fs::read(dir.join("map.npy")).unwrap()).unwrap();
+    let shape = (map.shape[0], map.shape[1]);
+    let mask = read_npy_f32(&std::fs::read(dir.join("mask.npy")).unwrap()).unwrap();
+    let (ours, _) =
+        normalize_like_pytorch_grad_cam(&map.data, shape, (height as usize, width as usize));
+    let ulps = ours
+        .iter()
+        .zip(&mask.data)
+        .filter(|(a, b)| a.to_bits() != b.to_bits())
+        .count();
+    assert_eq!(ulps, 0, "{ulps} mask values differ from pytorch-grad-cam's");
+    for weight in [0.5, 0.3] {
+        let expected = image::open(dir.join(format!("overlay.w{weight}.png")))
+            .unwrap()
+            .to_rgb8();
+        let overlay = render_overlay(&photo, &map.data, shape, weight);
+        let rgb: Vec<u8> = overlay
+            .rgba
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        let differing = rgb
+            .iter()
+            .zip(expected.as_raw())
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(
+            differing, 0,
+            "image_weight {weight}: {differing} bytes differ"
+        );
+    }
 }
 
 #[test]
@@ -105,10 +169,11 @@ fn overlay_is_at_photo_resolution_with_hot_spot_where_the_map_peaks() {
             overlay.rgba[i + 3],
         ]
     };
-    // Top-left corner: value 1 → JET red (128,0,0) blended with grey 100.
-    assert_eq!(pixel(0, 0), [114, 50, 50, 255]);
-    // Bottom-right corner: value 0 → JET dark blue (0,0,128) blended with grey.
-    assert_eq!(pixel(39, 19), [50, 50, 114, 255]);
+    // Top-left corner: value 1 → 0.9999999 after scaling → JET[254] (132,0,0) blended with
+    // grey 100, divided by the brightest blend (JET's 255 channels with grey: 0.696);
+    // bottom-right: value 0 → JET[0] dark blue (0,0,128). pytorch-grad-cam's numbers.
+    assert_eq!(pixel(0, 0), [166, 71, 71, 255]);
+    assert_eq!(pixel(39, 19), [71, 71, 163, 255]);
     assert!(matches!(overlay.normalized, Normalized::Scaled { .. }));
 }
 

@@ -3,8 +3,8 @@
 //! `tests/reference/make_colormap_tables.py`.
 
 use gradcam_web::render::{
-    Colormap, HotBox, Normalized, Scale, ViewMode, ViewOptions, blend, jet, map_png16,
-    map_value_at, min_max_normalize, render_overlay, render_view, resize_bilinear,
+    CamOnImage, Colormap, HotBox, Normalized, Scale, ViewMode, ViewOptions, jet, map_png16,
+    map_value_at, normalize_like_pytorch_grad_cam, render_overlay, render_view, resize_bilinear,
 };
 use image::{Rgb, RgbImage};
 
@@ -33,9 +33,15 @@ const MAP: [f32; 12] = [0.0, 0.2, 0.9, 0.4, 0.1, 1.3, 2.0, 0.5, 0.0, 0.3, 0.7, 0
 
 /// The map upsampled and min-max normalised, as the renderer sees it.
 fn normalised(map: &[f32], shape: (usize, usize), width: u32, height: u32) -> Vec<f32> {
-    let mut up = resize_bilinear(map, shape, (height as usize, width as usize));
-    min_max_normalize(&mut up);
-    up
+    normalize_like_pytorch_grad_cam(map, shape, (height as usize, width as usize)).0
+}
+
+/// A map's peak after pytorch-grad-cam's `scale_cam_image`: `1 / (1 + 1e-7)`, JET index 254.
+const PEAK: f32 = 1.0 / (1.0 + 1e-7);
+
+/// The blend the renderer uses for the normalised `map` over `photo` (JET).
+fn show_cam(map: &[f32], photo: &RgbImage, weight: f32) -> CamOnImage {
+    CamOnImage::new(map, photo.as_raw(), Colormap::Jet, weight)
 }
 
 fn close(a: [u8; 3], b: [u8; 3]) -> bool {
@@ -91,7 +97,7 @@ fn jet_colormap_is_the_opencv_table() {
 }
 
 #[test]
-fn colour_lookup_clamps_and_rounds_like_jet() {
+fn colour_lookup_clamps_and_truncates_like_jet() {
     for map in Colormap::ALL {
         let table = map.table();
         assert_eq!(map.color(0.0), table[0]);
@@ -99,7 +105,11 @@ fn colour_lookup_clamps_and_rounds_like_jet() {
         assert_eq!(map.color(f32::NAN), table[0]);
         assert_eq!(map.color(1.0), table[255]);
         assert_eq!(map.color(5.0), table[255]);
-        assert_eq!(map.color(0.5), table[128], "127.5 rounds up");
+        assert_eq!(
+            map.color(0.5),
+            table[127],
+            "127.5 truncates, as np.uint8 does"
+        );
         assert_eq!(map.color(100.0 / 255.0), table[100]);
     }
 }
@@ -157,13 +167,18 @@ fn default_view_is_the_classic_overlay() {
         assert_eq!((view.width, view.height), (17, 11));
         assert_eq!(view.hot_box, None);
     }
-    // The range is that of the upsampled map (its peak falls between photo pixels).
+    // The range is that of the upsampled map (its peak falls between photo pixels), to
+    // float rounding (it is derived from the normalised map).
     let view = render_view(&photo, &MAP, (3, 4), &ViewOptions::default());
     let up = resize_bilinear(&MAP, (3, 4), (11, 17));
     let max = up.iter().copied().fold(f32::MIN, f32::max);
     assert!(max < 2.0);
-    assert_eq!(view.range, Some((0.0, max)));
-    assert_eq!(view.normalized, Normalized::Scaled { min: 0.0, max });
+    let (lo, hi) = view.range.unwrap();
+    assert!(
+        lo.abs() <= 1e-6 && (hi - max).abs() <= 1e-6 * max,
+        "{lo} {hi} vs 0 {max}"
+    );
+    assert_eq!(view.normalized, Normalized::Scaled { min: lo, max: hi });
 }
 
 #[test]
@@ -203,10 +218,9 @@ fn overlay_mode_blends_each_colormap_over_the_photo() {
         };
         let view = render_view(&photo, &MAP, (3, 4), &options);
         let (x, y) = (7, 5);
-        let expected = blend(
+        let expected = CamOnImage::new(&values, photo.as_raw(), map, 0.4).pixel(
             map.color(values[(y * w + x) as usize]),
             photo.get_pixel(x, y).0,
-            0.4,
         );
         assert_eq!(pixel(&view.rgba, w, x, y), expected, "{map}");
         assert!(!seen.contains(&view.rgba), "{map} draws like another map");
@@ -332,6 +346,7 @@ fn threshold_keeps_the_blob_outlines_it_and_boxes_it() {
         ..ViewOptions::default()
     };
     let view = render_view(&photo, &map, (30, 40), &options);
+    let blend = show_cam(&normalised(&map, (30, 40), w, h), &photo, 0.5);
     let hot_box = view.hot_box.expect("a hot region");
     assert_eq!(
         hot_box,
@@ -359,7 +374,7 @@ fn threshold_keeps_the_blob_outlines_it_and_boxes_it() {
             WHITE
         } else if hot(xi, yi) {
             coloured += 1;
-            blend(jet(1.0), p.0, 0.5)
+            blend.pixel(jet(PEAK), p.0)
         } else {
             p.0
         };
@@ -401,11 +416,12 @@ fn threshold_box_follows_the_upsampled_blob() {
             ViewMode::Heatmap => assert_eq!(far, [0, 0, 0]),
         }
         assert_eq!(pixel(&view.rgba, 100, 50, 35), {
-            let heat = jet(1.0);
+            let heat = jet(PEAK);
             if mode == ViewMode::Heatmap {
                 heat
             } else {
-                blend(heat, photo.get_pixel(50, 35).0, 0.5)
+                show_cam(&normalised(&map, (10, 10), 100, 100), &photo, 0.5)
+                    .pixel(heat, photo.get_pixel(50, 35).0)
             }
         });
     }
@@ -471,12 +487,12 @@ fn outline_and_box_thicken_on_large_photos() {
     let row = |x: u32| pixel(&view.rgba, n as u32, x, 200);
     assert_eq!(row(99), [0, 0, 0]);
     assert_eq!([row(100), row(101)], [YELLOW; 2]);
-    assert_eq!(row(102), jet(1.0));
-    assert_eq!(row(177), jet(1.0));
+    assert_eq!(row(102), jet(PEAK));
+    assert_eq!(row(177), jet(PEAK));
     assert_eq!([row(178), row(179)], [WHITE; 2]);
     assert_eq!(row(180), [0, 0, 0], "the hole is cold");
     assert_eq!([row(220), row(221)], [WHITE; 2]);
-    assert_eq!(row(222), jet(1.0));
+    assert_eq!(row(222), jet(PEAK));
     assert_eq!([row(298), row(299)], [YELLOW; 2]);
     assert_eq!(row(300), [0, 0, 0]);
 }

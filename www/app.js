@@ -360,7 +360,7 @@ async function drawCurrent(gen, startedAt, decodeMs = null, rendered = null) {
   if (box) $('hot-box').textContent = `Hot region (≥ ${settings.threshold}% of the range): ${box.width}×${box.height} at (${box.x}, ${box.y}).`;
   $('hot-box').dataset.box = box ? JSON.stringify(box) : '';
   caption.textContent = `${loaded.label}: ${r.method} at ${r.layer} (${r.cam_shape.join('×')} map) for ${targetText(r)}, `
-    + `${canvas.width}×${canvas.height}.`;
+    + `${canvas.width}×${canvas.height}.` + (r.note ? ` ${r.note}` : '');
   $('timings').textContent = timingsText(r, decodeMs, performance.now() - drawStarted);
   setStatus(drawn.flat
     ? `Done in ${ms} ms: ${loaded.label} found no positive evidence for ${targetText(r)}; showing the plain photo.`

@@ -12,6 +12,7 @@ use super::target::{ResolvedTarget, Target};
 use super::{CamError, CamOutput, read_f32};
 use crate::model::{Layer, Stage, StagedClassifier};
 use crate::render::resize_bilinear;
+pub use crate::render::scale_like_pytorch_grad_cam;
 
 /// What to compute.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +143,7 @@ pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
         if flip {
             flip_rows(&mut cam.map, width);
         }
+        plain.deviation = plain.deviation.or(cam.deviation);
         sum.iter_mut()
             .zip(&cam.map)
             .for_each(|(s, &v)| *s += f64::from(v));
@@ -152,14 +154,6 @@ pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
 
 fn flip_rows(map: &mut [f32], width: usize) {
     map.chunks_mut(width).for_each(<[f32]>::reverse);
-}
-
-/// pytorch-grad-cam's `scale_cam_image`: `(x − min) / (1e-7 + max(x − min))`.
-pub fn scale_like_pytorch_grad_cam(map: &mut [f32]) {
-    let min = map.iter().copied().fold(f32::INFINITY, f32::min);
-    map.iter_mut().for_each(|v| *v -= min);
-    let max = map.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    map.iter_mut().for_each(|v| *v /= 1e-7 + max);
 }
 
 async fn compute_once<M: StagedClassifier + ?Sized>(
@@ -224,6 +218,7 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
             progress,
         )
         .await?;
+        first.deviation = first.deviation.or(cam.deviation);
         add_scaled(&mut fused, &cam.map, (cam.height, cam.width), (in_h, in_w));
     }
     fused
@@ -274,6 +269,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         None => model.forward_until(layer, input.clone()),
     };
     let [_, channels, height, width] = activations.dims();
+    let mut deviation = None;
     let (logits, target, contribution) = if method.needs_gradients() {
         let leaf = activations.clone().autodiff().require_grad();
         let logits_t = model.forward_from(layer, leaf.clone());
@@ -298,7 +294,9 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
                 activations.clone() * w
             }
             Method::AblationCam => {
-                let w = ablation_cam_weights(model, layer, &activations, &logits, &target).await?;
+                let (w, d) =
+                    ablation_cam_weights(model, layer, &activations, &logits, &target).await?;
+                deviation = d;
                 activations.clone() * w
             }
             _ => activations.clone(),
@@ -313,7 +311,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         read_f32(contribution.sum_dim(1)).await?
     };
     map.iter_mut().for_each(|v| *v = v.max(0.0));
-    Ok(CamOutput::new(
+    let mut out = CamOutput::new(
         map,
         (height, width),
         target,
@@ -321,5 +319,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         layer,
         Some(activations),
         method,
-    ))
+    );
+    out.deviation = deviation;
+    Ok(out)
 }

@@ -9,6 +9,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
 use super::compute::{CamRequest, compute_cam};
+use super::deviation::Deviation;
 use super::method::Method;
 use super::target::{ResolvedTarget, Target};
 use crate::model::{Layer, StagedClassifier};
@@ -36,6 +37,8 @@ pub struct CamOutput {
     /// That layer's activations `A` (`[1, C, h, w]`, no autodiff), kept on the device so that
     /// another class can be explained without a new forward pass; `None` for pixel methods.
     pub activations: Option<Tensor<4>>,
+    /// Where the map departs from pytorch-grad-cam's definition (to be shown to the user).
+    pub deviation: Option<Deviation>,
 }
 
 impl CamOutput {
@@ -58,6 +61,7 @@ impl CamOutput {
             layer,
             method,
             activations,
+            deviation: None,
         }
     }
 

@@ -23,7 +23,8 @@ pub enum Method {
     EigenGradCam,
     /// Score-CAM (Wang et al. 2020): softmax over the scores of inputs masked by each channel.
     ScoreCam,
-    /// Ablation-CAM (Desai & Ramaswamy 2020): relative score drop when a channel is zeroed.
+    /// Ablation-CAM (Desai & Ramaswamy 2020): relative score drop when a channel is zeroed
+    /// (relative to |score|, see [`ablation_weights`](super::ablation_weights)).
     AblationCam,
     /// Vanilla gradient saliency (Simonyan et al. 2014): max over colour channels of
     /// |d score / d input|, at input resolution (no layer).

@@ -6,6 +6,7 @@
 //! [`StagedClassifier`]: crate::model::StagedClassifier
 
 mod compute;
+mod deviation;
 mod eigen;
 mod gradcam;
 mod gradient_rules;
@@ -20,10 +21,12 @@ pub use compute::{
     CachedActivations, CamRequest, Phase, compute_cam, compute_cam_reusing,
     scale_like_pytorch_grad_cam,
 };
+pub use deviation::{ABLATION_SCORE_EPSILON, Deviation};
 pub use eigen::first_component_projection;
 pub use gradcam::{CamError, CamOutput, grad_cam};
 pub use last_stage::{grad_cam_for_class_at_layer4, grad_cam_for_class_on_host};
 pub use method::{Method, UnknownMethod};
+pub use perturbation::ablation_weights;
 pub use pixel::SmoothGradOptions;
 pub use readback::read_f32;
 pub use target::{ResolvedTarget, Target};

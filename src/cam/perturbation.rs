@@ -1,11 +1,13 @@
 //! Gradient-free channel weights: Score-CAM and Ablation-CAM, each one batched forward pass
-//! per group of channels. Both follow pytorch-grad-cam's definitions.
+//! per group of channels. Both follow pytorch-grad-cam's definitions, except Ablation-CAM for
+//! a target score that is not positive (see [`ablation_weights`]).
 
 use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 
+use super::deviation::{ABLATION_SCORE_EPSILON, Deviation};
 use super::target::ResolvedTarget;
 use super::{CamError, read_f32};
 use crate::model::{Layer, StagedClassifier};
@@ -49,7 +51,8 @@ pub async fn score_cam_weights<M: StagedClassifier + ?Sized>(
     Ok(softmax(scores, 0).reshape([1, channels, 1, 1]))
 }
 
-/// Ablation-CAM weights: `(score − score with channel k ablated) / score`. A channel is
+/// Ablation-CAM weights ([`ablation_weights`] of the target's score and its scores with each
+/// channel ablated), and the [`Deviation`] from pytorch-grad-cam if one applied. A channel is
 /// ablated by setting it to 0 when the activations' minimum is 0 (after a ReLU), otherwise to
 /// that minimum − 10⁷, as pytorch-grad-cam does.
 ///
@@ -61,7 +64,7 @@ pub async fn ablation_cam_weights<M: StagedClassifier + ?Sized>(
     activations: &Tensor<4>,
     logits: &[f32],
     target: &ResolvedTarget,
-) -> Result<Tensor<4>, CamError> {
+) -> Result<(Tensor<4>, Option<Deviation>), CamError> {
     let [_, channels, h, w] = activations.dims();
     let device = activations.device();
     let min = read_f32(activations.clone().min().reshape([1])).await?[0];
@@ -82,6 +85,23 @@ pub async fn ablation_cam_weights<M: StagedClassifier + ?Sized>(
         let logits = model.forward_from(layer, batch);
         scores.extend(read_f32(target.score(logits)).await?);
     }
-    let weights: Vec<f32> = scores.iter().map(|s| (original - s) / original).collect();
-    Ok(Tensor::<1>::from_floats(weights.as_slice(), &device).reshape([1, channels, 1, 1]))
+    let (weights, deviation) = ablation_weights(original, &scores);
+    let weights = Tensor::<1>::from_floats(weights.as_slice(), &device);
+    Ok((weights.reshape([1, channels, 1, 1]), deviation))
+}
+
+/// Ablation-CAM's weight of each channel: `(y − y_k) / max(|y|, ε)`, with `y` the target's
+/// score and `y_k` its score with channel `k` ablated, ε = [`ABLATION_SCORE_EPSILON`].
+///
+/// For `y > ε` this is pytorch-grad-cam's `(y − y_k) / y` (ablation_cam.py, line 145). It
+/// deviates on purpose below: dividing by a negative `y` flips every weight, so the map
+/// would show the channels whose removal *raises* the score, and `y` near 0 gives inf/NaN
+/// (a flat map). Here a channel always weighs by how much the score drops without it; the
+/// [`Deviation`] returned says when this differed from pytorch-grad-cam.
+pub fn ablation_weights(score: f32, ablated: &[f32]) -> (Vec<f32>, Option<Deviation>) {
+    let denominator = score.abs().max(ABLATION_SCORE_EPSILON);
+    let weights = ablated.iter().map(|s| (score - s) / denominator).collect();
+    let deviation =
+        (score <= ABLATION_SCORE_EPSILON).then_some(Deviation::AblationScoreNotPositive { score });
+    (weights, deviation)
 }

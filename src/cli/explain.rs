@@ -299,6 +299,7 @@ fn report(
                 "top5": explanation.top5,
                 "cam_shape": [cam.height, cam.width],
                 "timings_ms": explanation.timings,
+                "note": cam.deviation.map(|d| d.to_string()),
             })
         );
     } else {
@@ -308,6 +309,9 @@ fn report(
         for p in &explanation.top5 {
             println!("{:>4}  {:6.2}%  {}", p.class, p.prob * 100.0, p.label);
         }
+    }
+    if let Some(deviation) = cam.deviation {
+        eprintln!("{}: {deviation}", source.display());
     }
     if cam.map.iter().all(|v| *v <= 0.0) {
         eprintln!(

@@ -12,17 +12,17 @@ use super::colormap_tables::{INFERNO, TURBO, VIRIDIS};
 /// output is reordered to RGB).
 pub const JET: [[u8; 3]; 256] = build_jet();
 
-/// Colour of a value in `[0, 1]` (clamped), quantised to 8 bits as OpenCV does (`v × 255`,
-/// rounded) before the table look-up.
+/// Colour of a value in `[0, 1]` (clamped), quantised to 8 bits as pytorch-grad-cam's
+/// `show_cam_on_image` does before OpenCV's table look-up: `np.uint8(255 · v)`, which
+/// truncates.
 pub fn jet(value: f32) -> [u8; 3] {
     JET[table_index(value)]
 }
 
-/// `round(clamp(value, 0, 1) × 255)`, rounding halves up as `f32::round` does. `round` is a
-/// library call in wasm; `floor` of the exact f64 sum is one instruction and gives the same
-/// index for every non-negative input (NaN gives 0 either way).
+/// `⌊clamp(value, 0, 1) × 255⌋` with the product in float32, as `np.uint8(255 * mask)` on a
+/// float32 mask (NaN gives 0).
 fn table_index(value: f32) -> usize {
-    (f64::from(value.clamp(0.0, 1.0) * 255.0) + 0.5).floor() as usize
+    (value.clamp(0.0, 1.0) * 255.0) as usize
 }
 
 const fn ramp_up(i: i32, start: i32) -> i32 {
@@ -130,7 +130,8 @@ impl Colormap {
         }
     }
 
-    /// Colour of a value in `[0, 1]` (clamped; NaN gives entry 0), quantised like [`jet`].
+    /// Colour of a value in `[0, 1]` (clamped; NaN gives entry 0), quantised like [`jet`]
+    /// (truncated, as pytorch-grad-cam does).
     pub fn color(self, value: f32) -> [u8; 3] {
         self.table()[table_index(value)]
     }
@@ -163,18 +164,19 @@ mod tests {
     use super::table_index;
 
     #[test]
-    fn table_index_rounds_exactly_like_f32_round() {
-        // Every f32 in [0, 1] would take too long; all 2^23 steps of [0.5, 1) and a sweep of
-        // the rest, halves included, cover the rounding boundaries.
-        let check = |v: f32| {
-            let expected = (v.clamp(0.0, 1.0) * 255.0).round() as usize;
-            assert_eq!(table_index(v), expected, "{v}");
-        };
-        (0..=(1u32 << 23)).for_each(|i| check(0.5 + i as f32 / (1u32 << 24) as f32));
-        (0..=1_000_000u32).for_each(|i| check(i as f32 / 1_000_000.0));
-        (0..=510u32).for_each(|i| check(i as f32 / 510.0));
-        [f32::NAN, -1.0, 2.0, f32::INFINITY, f32::NEG_INFINITY]
+    fn table_index_truncates_like_numpy_uint8() {
+        assert_eq!(table_index(0.5), 127, "127.5 truncates");
+        assert_eq!(table_index(1.0), 255);
+        assert_eq!(
+            table_index(1.0 / (1.0 + 1e-7)),
+            254,
+            "scale_cam_image's peak"
+        );
+        // k/255 in float32, times 255, lands on k for every byte (as in numpy).
+        (0..=255u8).for_each(|k| assert_eq!(table_index(f32::from(k) / 255.0), usize::from(k)));
+        [f32::NAN, -1.0, f32::NEG_INFINITY]
             .into_iter()
-            .for_each(check);
+            .for_each(|v| assert_eq!(table_index(v), 0, "{v}"));
+        assert_eq!(table_index(f32::INFINITY), 255);
     }
 }

@@ -5,10 +5,10 @@ use std::io::Cursor;
 
 use image::{ImageBuffer, ImageFormat, Luma};
 
+use super::normalize_like_pytorch_grad_cam;
 use super::upsample::{Tap, interpolate};
-use super::{min_max_normalize, resize_bilinear};
 
-/// Value of the upsampled (bilinear, half-pixel, same as [`resize_bilinear`]) raw map at
+/// Value of the upsampled (bilinear, same as [`resize_bilinear`](super::resize_bilinear)) raw map at
 /// photo pixel `(x, y)`, without upsampling the whole map. `photo_size` is `(width, height)`;
 /// a point outside the photo is clamped to its edge, a zero side counts as one pixel.
 ///
@@ -31,13 +31,14 @@ pub fn map_value_at(
     assert!(cam_h > 0 && cam_w > 0, "cannot sample an empty map");
     let width = photo_size.0.max(1) as usize;
     let height = photo_size.1.max(1) as usize;
-    let row = Tap::new((y as usize).min(height - 1), height, cam_h);
-    let col = Tap::new((x as usize).min(width - 1), width, cam_w);
+    let row = Tap::row((y as usize).min(height - 1), height, cam_h);
+    let col = Tap::column((x as usize).min(width - 1), width, cam_w);
     interpolate(cam, cam_w, &row, &col)
 }
 
-/// The map upsampled to `photo_size` (`(width, height)`; a zero side counts as one pixel),
-/// min-max normalised, as a 16-bit greyscale PNG: 0 → 0, maximum → 65535, a flat map all 0.
+/// The map upsampled to `photo_size` (`(width, height)`; a zero side counts as one pixel) and
+/// normalised as drawn ([`normalize_like_pytorch_grad_cam`]), as a 16-bit greyscale PNG:
+/// 0 → 0, maximum → 65535, a flat map all 0.
 ///
 /// # Panics
 ///
@@ -45,8 +46,8 @@ pub fn map_value_at(
 pub fn map_png16(cam: &[f32], cam_shape: (usize, usize), photo_size: (u32, u32)) -> Vec<u8> {
     let width = photo_size.0.max(1);
     let height = photo_size.1.max(1);
-    let mut map = resize_bilinear(cam, cam_shape, (height as usize, width as usize));
-    min_max_normalize(&mut map);
+    let (map, _) =
+        normalize_like_pytorch_grad_cam(cam, cam_shape, (height as usize, width as usize));
     let levels = map
         .iter()
         .map(|v| (v.clamp(0.0, 1.0) * 65535.0).round() as u16)

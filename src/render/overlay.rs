@@ -1,8 +1,9 @@
-//! Blending the coloured heatmap over the photo.
+//! Blending the coloured heatmap over the photo, as pytorch-grad-cam's `show_cam_on_image`
+//! does.
 
 use image::RgbImage;
 
-use super::{Normalized, ViewOptions, render_view};
+use super::{Colormap, Normalized, ViewOptions, render_view};
 
 /// Share of the photo in the blend (pytorch-grad-cam's `image_weight` default).
 pub const DEFAULT_PHOTO_WEIGHT: f32 = 0.5;
@@ -20,22 +21,48 @@ pub struct Overlay {
     pub normalized: Normalized,
 }
 
-/// One pixel: `(1 − w)·heat + w·photo`, per RGB channel, rounded.
-pub fn blend(heat: [u8; 3], photo: [u8; 3], photo_weight: f32) -> [u8; 3] {
-    let mix = |h: u8, p: u8| {
-        let v = (1.0 - photo_weight) * f32::from(h) + photo_weight * f32::from(p);
-        v.round().clamp(0.0, 255.0) as u8
-    };
-    [
-        mix(heat[0], photo[0]),
-        mix(heat[1], photo[1]),
-        mix(heat[2], photo[2]),
-    ]
+/// pytorch-grad-cam's `show_cam_on_image(photo / 255, mask, use_rgb=True, colormap,
+/// image_weight)` (utils/image.py), with every step in float32 as numpy takes it:
+/// `heat = table[np.uint8(255 · mask)] / 255`, `cam = (1 − w) · heat + w · photo / 255`,
+/// `cam / max(cam)` over every pixel and channel, then `np.uint8(255 · cam)` (truncated).
+/// The blend of a (heat, photo) byte pair depends on nothing else, so it is tabulated.
+#[derive(Debug, Clone)]
+pub struct CamOnImage {
+    /// Output byte for `heat · 256 + photo`.
+    table: Vec<u8>,
+}
+
+impl CamOnImage {
+    /// The blend for `mask` (values in `[0, 1]`, one per pixel) over `photo` (RGB8,
+    /// row-major) with `colormap`; the normalising maximum is taken over all of them.
+    pub fn new(mask: &[f32], photo: &[u8], colormap: Colormap, photo_weight: f32) -> Self {
+        // numpy turns the Python floats 1 − w and w into float32 before multiplying.
+        let (heat_share, photo_share) = ((1.0 - f64::from(photo_weight)) as f32, photo_weight);
+        let unit = |b: usize| b as f32 / 255.0;
+        let blended: Vec<f32> = (0..256 * 256)
+            .map(|i| heat_share * unit(i / 256) + photo_share * unit(i % 256))
+            .collect();
+        let mut max = 0f32;
+        for (&v, p) in mask.iter().zip(photo.chunks_exact(3)) {
+            for (&h, &q) in colormap.color(v).iter().zip(p) {
+                max = max.max(blended[usize::from(h) * 256 + usize::from(q)]);
+            }
+        }
+        let table = blended.iter().map(|v| (v / max * 255.0) as u8).collect();
+        CamOnImage { table }
+    }
+
+    /// One pixel of the result from its heat colour and photo colour.
+    pub fn pixel(&self, heat: [u8; 3], photo: [u8; 3]) -> [u8; 3] {
+        let at = |c: usize| self.table[usize::from(heat[c]) * 256 + usize::from(photo[c])];
+        [at(0), at(1), at(2)]
+    }
 }
 
 /// Upsamples a feature-resolution CAM (`cam_h × cam_w`, row-major) to the photo, normalises
-/// it to `[0, 1]`, colours it with JET and blends it over the photo. A flat map (no positive
-/// evidence) is drawn as the plain photo. Same as [`render_view`] with default options.
+/// it and draws it over the photo as pytorch-grad-cam does (JET; see [`render_view`]). A
+/// flat map (no positive evidence) is drawn as the plain photo. Same as [`render_view`] with
+/// default options.
 pub fn render_overlay(
     photo: &RgbImage,
     cam: &[f32],

@@ -1,8 +1,11 @@
-//! Bilinear resampling and min-max normalisation of a scalar map.
+//! Bilinear resampling and min-max normalisation of a scalar map, alone or chained as
+//! pytorch-grad-cam chains them.
 
 /// Resizes a row-major `src_h × src_w` map to `dst_h × dst_w` with bilinear interpolation and
-/// half-pixel centres (OpenCV's `INTER_LINEAR`, PyTorch's `align_corners=False`), clamping
-/// at the borders.
+/// half-pixel centres, bit for bit as OpenCV's own `cv2.resize(…, INTER_LINEAR)` does on
+/// float32 when upsampling (see [`Tap`]). opencv-python's x86 wheels call Intel IPP instead
+/// by default, which differs from OpenCV's code by a few ulp in many pixels; OpenCV's code is
+/// what `cv2.ipp.setUseIPP(False)` runs.
 pub fn resize_bilinear(
     src: &[f32],
     (src_h, src_w): (usize, usize),
@@ -14,10 +17,8 @@ pub fn resize_bilinear(
         "map length does not match its shape"
     );
     assert!(src_h > 0 && src_w > 0, "cannot resize an empty map");
-    let axis =
-        |dst: usize, src: usize| -> Vec<Tap> { (0..dst).map(|i| Tap::new(i, dst, src)).collect() };
-    let rows = axis(dst_h, src_h);
-    let cols = axis(dst_w, src_w);
+    let rows: Vec<Tap> = (0..dst_h).map(|i| Tap::row(i, dst_h, src_h)).collect();
+    let cols: Vec<Tap> = (0..dst_w).map(|i| Tap::column(i, dst_w, src_w)).collect();
     let mut out = Vec::with_capacity(dst_h * dst_w);
     for row in &rows {
         for col in &cols {
@@ -28,7 +29,9 @@ pub fn resize_bilinear(
 }
 
 /// Where destination index `i` of `dst` samples a source axis of length `src`: the two
-/// neighbouring source indices and the weight of the second.
+/// neighbouring source indices and the weight of the second, as OpenCV computes them
+/// (`resize.cpp`, `resizeGeneric`): position `(float)((i + 0.5) · scale − 0.5)` with
+/// `scale = 1 / (dst / src)` in double, split into its floor and fraction in float.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tap {
     lo: usize,
@@ -37,20 +40,47 @@ pub(super) struct Tap {
 }
 
 impl Tap {
-    pub(super) fn new(i: usize, dst: usize, src: usize) -> Tap {
-        let scale = src as f32 / dst as f32;
-        let x = ((i as f32 + 0.5) * scale - 0.5).max(0.0);
-        let lo = (x.floor() as usize).min(src - 1);
-        let hi = (lo + 1).min(src - 1);
+    fn position(i: usize, dst: usize, src: usize) -> (isize, f32) {
+        let scale = 1.0 / (dst as f64 / src as f64);
+        let x = ((i as f64 + 0.5) * scale - 0.5) as f32;
+        let floor = x.floor();
+        (floor as isize, x - floor)
+    }
+
+    /// A tap of the horizontal pass: past either edge OpenCV takes the edge column with
+    /// weight 0 for its neighbour.
+    pub(super) fn column(i: usize, dst: usize, src: usize) -> Tap {
+        let (x, frac) = Self::position(i, dst, src);
+        let last = src - 1;
+        match x {
+            x if x < 0 => Tap::at(0, last, 0.0),
+            x if x as usize >= last => Tap::at(last, last, 0.0),
+            x => Tap::at(x as usize, last, frac),
+        }
+    }
+
+    /// A tap of the vertical pass: OpenCV clamps both rows to the map but keeps the fraction.
+    pub(super) fn row(i: usize, dst: usize, src: usize) -> Tap {
+        let (y, frac) = Self::position(i, dst, src);
+        let clamp = |r: isize| r.clamp(0, src as isize - 1) as usize;
+        Tap {
+            lo: clamp(y),
+            hi: clamp(y + 1),
+            frac,
+        }
+    }
+
+    fn at(lo: usize, last: usize, frac: f32) -> Tap {
         Tap {
             lo,
-            hi,
-            frac: x - lo as f32,
+            hi: (lo + 1).min(last),
+            frac,
         }
     }
 }
 
-/// The bilinear value at one destination pixel (row tap, column tap) of a row-major map.
+/// The bilinear value at one destination pixel (row tap, column tap) of a row-major map:
+/// each row's horizontal blend, then the vertical one, in OpenCV's order of float operations.
 pub(super) fn interpolate(src: &[f32], src_w: usize, row: &Tap, col: &Tap) -> f32 {
     let (y0, y1, fy) = (row.lo, row.hi, row.frac);
     let (x0, x1, fx) = (col.lo, col.hi, col.frac);
@@ -90,4 +120,57 @@ pub fn min_max_normalize(map: &mut [f32]) -> Normalized {
         *v = (*v - min) / range;
     }
     Normalized::Scaled { min, max }
+}
+
+/// pytorch-grad-cam's `scale_cam_image` on one map: `(x − min) / (1e-7 + max(x − min))`, in
+/// float32.
+pub fn scale_like_pytorch_grad_cam(map: &mut [f32]) {
+    let min = map.iter().copied().fold(f32::INFINITY, f32::min);
+    map.iter_mut().for_each(|v| *v -= min);
+    let max = map.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    map.iter_mut().for_each(|v| *v /= 1e-7 + max);
+}
+
+/// A feature-resolution map brought to `size` (`(height, width)`) as pytorch-grad-cam brings
+/// one layer's map to the input for `show_cam_on_image` (base_cam.py,
+/// `compute_cam_per_layer` and `aggregate_multi_layers`): [`scale_like_pytorch_grad_cam`],
+/// [`resize_bilinear`], then [`scale_like_pytorch_grad_cam`] again (their `np.maximum(·, 0)`
+/// in between changes nothing: bilinear weights are non-negative). Returns the map and, as
+/// `Scaled`, the raw values that 0 and 1 now stand for (the upsampled map's range).
+///
+/// Where pytorch-grad-cam would divide a flat map by 1e-7 (a uniform colour-0 tint), this
+/// returns zeros and [`Normalized::Flat`] (by [`min_max_normalize`]'s test), so the caller
+/// can say there is nothing to show.
+///
+/// # Panics
+///
+/// If `cam.len() != cam_h × cam_w` or the map is empty (as [`resize_bilinear`]).
+pub fn normalize_like_pytorch_grad_cam(
+    cam: &[f32],
+    cam_shape: (usize, usize),
+    size: (usize, usize),
+) -> (Vec<f32>, Normalized) {
+    let flat = || (vec![0.0; size.0 * size.1], Normalized::Flat);
+    let Normalized::Scaled { min, max } = min_max_normalize(&mut cam.to_vec()) else {
+        return flat();
+    };
+    let mut scaled = cam.to_vec();
+    scale_like_pytorch_grad_cam(&mut scaled);
+    let mut map = resize_bilinear(&scaled, cam_shape, size);
+    let (lo, hi) = map
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    if hi <= lo {
+        return flat();
+    }
+    scale_like_pytorch_grad_cam(&mut map);
+    // The first scaling is affine and bilinear weights sum to 1: raw = min + v · (1e-7 + span).
+    let unit = 1e-7 + (max - min);
+    let normalized = Normalized::Scaled {
+        min: min + lo * unit,
+        max: min + hi * unit,
+    };
+    (map, normalized)
 }

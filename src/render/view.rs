@@ -1,11 +1,18 @@
 //! Configurable rendering of a CAM over its photo: colour map, scaling, a threshold that
 //! keeps only the hot region (outlined, with the largest region boxed), overlay or heatmap.
+//!
+//! The default view (JET, min-max, overlay, no threshold) is pytorch-grad-cam's picture:
+//! `show_cam_on_image(photo / 255, mask, use_rgb=True, image_weight=w)` on the mask its
+//! `BaseCAM` makes for one layer at the photo's size, bit for bit (pinned by
+//! `tests/fixtures/overlay/`). The other choices keep the same steps where they apply: the
+//! colour index truncates `255 · v`, and overlays blend with [`CamOnImage`].
 
 use image::RgbImage;
 
 use super::region::HotMask;
 use super::{
-    Colormap, DEFAULT_PHOTO_WEIGHT, Normalized, blend, min_max_normalize, resize_bilinear,
+    CamOnImage, Colormap, DEFAULT_PHOTO_WEIGHT, Normalized, normalize_like_pytorch_grad_cam,
+    resize_bilinear,
 };
 
 /// Colour of the hot region's outline.
@@ -16,7 +23,8 @@ const BOX: [u8; 3] = [255, 230, 0];
 /// How raw map values become `[0, 1]` before colouring.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Scale {
-    /// By the map's own minimum and maximum ([`min_max_normalize`]).
+    /// By the map's own minimum and maximum, as pytorch-grad-cam scales
+    /// ([`normalize_like_pytorch_grad_cam`]).
     #[default]
     MinMax,
     /// `v / max`, clamped to `[0, 1]`: a fixed scale shared by several maps. A `max` that is
@@ -46,8 +54,9 @@ pub struct ViewOptions {
     pub photo_weight: f32,
     /// How raw values are brought to `[0, 1]`.
     pub scale: Scale,
-    /// Only scaled values `≥ t` are coloured, outlined in white, the largest 8-connected such
-    /// region boxed in yellow; `None` colours everything.
+    /// Only scaled values `≥ t` (for min-max scaling: `≥ t ×` the scaled peak, which is
+    /// 1 − 1e-7) are coloured, outlined in white, the largest 8-connected such region boxed
+    /// in yellow; `None` colours everything.
     pub threshold: Option<f32>,
     /// Overlay on the photo or the heatmap alone.
     pub mode: ViewMode,
@@ -89,7 +98,8 @@ pub struct View {
     pub height: u32,
     /// RGBA pixels, row-major, alpha always 255.
     pub rgba: Vec<u8>,
-    /// Raw minimum and maximum of the upsampled map; `None` when it is flat.
+    /// Raw minimum and maximum of the upsampled map (for min-max scaling, the raw values of
+    /// colour 0 and colour 1, to float rounding); `None` when it is flat.
     pub range: Option<(f32, f32)>,
     /// How the map was scaled: `Flat` means nothing to show; for [`Scale::Absolute`] it is
     /// `Scaled { min: 0, max }` with the scale's `max`.
@@ -113,18 +123,24 @@ pub fn render_view(
 ) -> View {
     let (width, height) = photo.dimensions();
     let (w, h) = (width as usize, height as usize);
-    let mut map = resize_bilinear(cam, cam_shape, (h, w));
-    let (normalized, range) = scale_map(&mut map, options.scale);
+    let (map, normalized, range) = scaled_map(cam, cam_shape, (h, w), options.scale);
     let flat = normalized == Normalized::Flat;
     let thickness = line_thickness(width, height);
     let mask = match options.threshold {
-        Some(t) if !flat => Some(HotMask::new(&map, w, t, thickness)),
+        Some(t) if !flat => Some(HotMask::new(
+            &map,
+            w,
+            t * top_of(&map, options.scale),
+            thickness,
+        )),
         _ => None,
     };
     let hot_box = mask.as_ref().and_then(HotMask::largest_box);
     let colormap = options.colormap;
     let heatmap = options.mode == ViewMode::Heatmap;
     let photo_px = photo.as_raw();
+    let blend = (!heatmap && !flat)
+        .then(|| CamOnImage::new(&map, photo_px, colormap, options.photo_weight));
     let rgba = match &mask {
         // A mask exists only for a map with something to show.
         Some(mask) => {
@@ -149,10 +165,11 @@ pub fn render_view(
                         CONTOUR
                     } else if !mask.is_hot(i) {
                         if heatmap { [0, 0, 0] } else { pixel }
-                    } else if heatmap {
-                        colormap.color(map[i])
                     } else {
-                        blend(colormap.color(map[i]), pixel, options.photo_weight)
+                        match &blend {
+                            Some(blend) => blend.pixel(colormap.color(map[i]), pixel),
+                            None => colormap.color(map[i]),
+                        }
                     };
                     rgba.extend_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
                 }
@@ -162,7 +179,7 @@ pub fn render_view(
         None if flat && heatmap => rgba_from(photo_px, |_| colormap.color(0.0)),
         None if flat => photo_rgba(photo),
         // The common case (no threshold): one pass, blending through a look-up table.
-        None => colour_all(&map, photo_px, colormap, heatmap, options.photo_weight),
+        None => colour_all(&map, photo_px, colormap, blend.as_ref()),
     };
     View {
         width,
@@ -188,37 +205,34 @@ fn rgba_from(photo: &[u8], colour: impl Fn([u8; 3]) -> [u8; 3]) -> Vec<u8> {
     rgba
 }
 
-/// Every pixel coloured (and blended over `photo` unless `heatmap`): RGBA, alpha 255.
-/// Same values as [`blend`] pixel by pixel; the blend of each (heat, photo) byte pair is
-/// computed once into a 256×256 table.
+/// Every pixel coloured, and blended over `photo` with `blend` if given: RGBA, alpha 255.
 fn colour_all(
     map: &[f32],
     photo: &[u8],
-    colormap: super::Colormap,
-    heatmap: bool,
-    photo_weight: f32,
+    colormap: Colormap,
+    blend: Option<&CamOnImage>,
 ) -> Vec<u8> {
     let mut rgba = vec![255u8; map.len() * 4];
     let pixels = rgba.chunks_exact_mut(4).zip(map).zip(photo.chunks_exact(3));
-    if heatmap {
-        for ((out, &v), _) in pixels {
-            out[..3].copy_from_slice(&colormap.color(v));
-        }
-        return rgba;
-    }
-    let mut table = vec![0u8; 256 * 256];
-    for (heat, row) in table.chunks_exact_mut(256).enumerate() {
-        for (p, cell) in row.iter_mut().enumerate() {
-            *cell = blend([heat as u8; 3], [p as u8; 3], photo_weight)[0];
-        }
-    }
     for ((out, &v), p) in pixels {
         let heat = colormap.color(v);
-        for c in 0..3 {
-            out[c] = table[usize::from(heat[c]) * 256 + usize::from(p[c])];
-        }
+        let rgb = match blend {
+            Some(blend) => blend.pixel(heat, [p[0], p[1], p[2]]),
+            None => heat,
+        };
+        out[..3].copy_from_slice(&rgb);
     }
     rgba
+}
+
+/// The scaled value a threshold of 1 stands for: min-max scaling à la pytorch-grad-cam
+/// leaves the peak at 1 − 1e-7 (its `1e-7 + max` divisor), so thresholds are shares of the
+/// actual peak there; an absolute scale keeps 1.
+fn top_of(map: &[f32], scale: Scale) -> f32 {
+    match scale {
+        Scale::MinMax => map.iter().copied().fold(0.0, f32::max),
+        Scale::Absolute { .. } => 1.0,
+    }
 }
 
 /// Width of the outline and box lines: `max(1, min(w, h) / 250)` pixels.
@@ -226,18 +240,25 @@ fn line_thickness(width: u32, height: u32) -> u32 {
     (width.min(height) / 250).max(1)
 }
 
-/// Scales `map` in place to `[0, 1]`; returns how, and the raw range unless flat.
-fn scale_map(map: &mut [f32], scale: Scale) -> (Normalized, Option<(f32, f32)>) {
+/// The map at photo resolution (`size` = `(height, width)`) scaled to `[0, 1]`; how, and the
+/// raw range unless flat.
+fn scaled_map(
+    cam: &[f32],
+    cam_shape: (usize, usize),
+    size: (usize, usize),
+    scale: Scale,
+) -> (Vec<f32>, Normalized, Option<(f32, f32)>) {
     match scale {
         Scale::MinMax => {
-            let normalized = min_max_normalize(map);
+            let (map, normalized) = normalize_like_pytorch_grad_cam(cam, cam_shape, size);
             let range = match normalized {
                 Normalized::Scaled { min, max } => Some((min, max)),
                 Normalized::Flat => None,
             };
-            (normalized, range)
+            (map, normalized, range)
         }
         Scale::Absolute { max } => {
+            let mut map = resize_bilinear(cam, cam_shape, size);
             let (lo, hi) = map
                 .iter()
                 .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
@@ -245,12 +266,12 @@ fn scale_map(map: &mut [f32], scale: Scale) -> (Normalized, Option<(f32, f32)>) 
                 });
             if !(max.is_finite() && max > 0.0 && hi > 0.0) {
                 map.fill(0.0);
-                return (Normalized::Flat, None);
+                return (map, Normalized::Flat, None);
             }
             for v in map.iter_mut() {
                 *v = (*v / max).clamp(0.0, 1.0);
             }
-            (Normalized::Scaled { min: 0.0, max }, Some((lo, hi)))
+            (map, Normalized::Scaled { min: 0.0, max }, Some((lo, hi)))
         }
     }
 }

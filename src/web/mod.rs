@@ -174,7 +174,8 @@ impl App {
     /// an identical earlier request, or (Grad-CAM/HiResCAM at `layer4`) the activations of
     /// any class, or any earlier result's activations at the requested layer (the forward
     /// pass up to it is skipped). `on_phase(name)` is called as each phase starts. Resolves to
-    /// `{"class","other","label","top5","cam_shape","layer","method","timings_ms","reused"}`.
+    /// `{"class","other","label","top5","cam_shape","layer","method","timings_ms","reused",
+    /// "note"}`, `note` saying where the map departs from pytorch-grad-cam (else `null`).
     pub fn explain(&self, settings: String, on_phase: Option<Function>) -> Promise {
         let state = self.state.clone();
         future_to_promise(async move {
@@ -373,6 +374,7 @@ fn report(explanation: &Explanation, reused: &str) -> String {
         "method": cam.method.name(),
         "timings_ms": explanation.timings,
         "reused": reused,
+        "note": cam.deviation.map(|d| d.to_string()),
     })
     .to_string()
 }

@@ -26,6 +26,14 @@ What it does
   wrapped (its input is the ReLU'd map); the script asserts raw == max(pre, 0).
 - Records full 128x128 outputs (`final`) for five cases, and pixel-space saliency /
   SmoothGrad maps computed with torch autograd.
+- Eigen projections use pytorch-grad-cam's own get_2d_projection_with_sign_correction
+  (patched in for get_2d_projection), the sign rule the engine uses, so every eigen
+  case and final is compared as it is, never "either sign".
+- AblationCAM also for targets with a negative score (the least likely class, and the
+  contrast 2nd - top1), with pytorch-grad-cam's signed map (`signed`, its weights
+  divided by a negative y): the engine must give ReLU(-signed).
+- tiny_basic_peaked: tiny_basic with fc scaled by 32 (exact: a power of two), Score-CAM
+  cases only, where the softmax over channels is peaked (`softmax_weights` in each case).
 - Re-implements every method independently from the formulas in `notes` (numpy /
   torch, float64 where it can) and asserts that they match pytorch-grad-cam, so
   the notes are checked, not only written.
@@ -36,11 +44,13 @@ Writes tests/fixtures/cam/:
   <model>.<photo>.finals.npy                float16 [5, 128, 128] (order: finals_order)
   <model>.<photo>.pixel.npy                 float32 [2, 128, 128] (saliency, smoothgrad)
   <model>.json                              config, logits, cases, notes
+  tiny_basic_peaked.json                    Score-CAM cases only (weights: tiny_basic.pth,
+                                            fc.weight and fc.bias times config.fc_scale)
 
 How to run
 ----------
     pip install torch torchvision grad-cam==1.5.7 numpy opencv-python-headless pillow
-    python tests/reference/make_cam_fixtures.py
+    python tests/reference/make_cam_fixtures.py [MODEL ...]   # default: every model
 
 The Rust tests only read the files written here; they never run Python.
 """
@@ -49,6 +59,7 @@ import json
 import os
 import pathlib
 import re
+import sys
 from importlib.metadata import version
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # ScoreCAM / AblationCAM progress bars
@@ -71,7 +82,8 @@ from pytorch_grad_cam import (  # noqa: E402
     ScoreCAM,
     XGradCAM,
 )
-from pytorch_grad_cam import base_cam  # noqa: E402
+from pytorch_grad_cam import base_cam, eigen_cam, eigen_grad_cam  # noqa: E402
+from pytorch_grad_cam.utils import svd_on_activations  # noqa: E402
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -100,6 +112,16 @@ MODELS = {
         "depths": [1, 1, 1, 1], "classes": 10, "seed": 1,
         # layer2 has a single block, so layer2.0's output equals layer2's output.
         "block_layers": ["layer2.0"],
+    },
+    # tiny_basic with fc.weight and fc.bias multiplied by FC_SCALE (a power of two, so the
+    # scaled weights and logits are exact in float32): target scores of order 30 make
+    # Score-CAM's softmax over channels peaked (about 1.5-8 effective channels of 32-64
+    # instead of all of them), so its parity cases depend on each channel's masked score.
+    # No .pth of its own: the tests scale tiny_basic.pth's fc the same way.
+    "tiny_basic_peaked": {
+        "block": "basic", "stem_width": 8, "widths": [8, 16, 32, 64], "expansion": 1,
+        "depths": [1, 1, 1, 1], "classes": 10, "seed": 1, "block_layers": [],
+        "weights_of": "tiny_basic", "fc_scale": 32.0, "methods": ["ScoreCAM"],
     },
 }
 
@@ -174,10 +196,14 @@ NOTES = {
                          "full_matrices=True) (float32 LAPACK); projection = M @ VT[0, :] "
                          "(= S[0] * U[:, 0], the signed first principal-component score of "
                          "each position), reshaped to [h, w], cast to float32. The sign of "
-                         "VT[0] is whatever LAPACK returns (no sign correction in this "
-                         "function), so ReLU(projection) may keep either lobe: `projection` "
-                         "in the cases carries pytorch-grad-cam's actual sign, which also "
-                         "decides the EigenCAM and eigen_smooth finals.",
+                         "VT[0] is whatever LAPACK returns, so ReLU(projection) may keep "
+                         "either lobe. The engine uses the rule of "
+                         "get_2d_projection_with_sign_correction (same file, lines 40-80: "
+                         "negate when |min| > |max|), so these fixtures are made with that "
+                         "function patched in for get_2d_projection in base_cam, eigen_cam "
+                         "and eigen_grad_cam: `projection`, `raw` and the EigenCAM and "
+                         "eigen_smooth finals are all sign-corrected and compared as they "
+                         "are.",
     "ScoreCAM": "score_cam.py:23-57, uses_gradients=False (line 15). Under no_grad: "
                 "U = torch.nn.UpsamplingBilinear2d(size=input HxW)(A) -- this is bilinear "
                 "with align_corners=True (line 24); per channel m_k = (U_k - min U_k) / "
@@ -199,7 +225,10 @@ NOTES = {
                    "(ABLATION_VALUE, ablation_layer.py:78-83). y_k = target(rest of network "
                    "on that); the min(A) == 0 test is re-evaluated for each row after earlier "
                    "rows were overwritten. w_k = (y - y_k) / y (line 145; divides by y itself, so a "
-                   "NEGATIVE y flips every weight's sign); cam = ReLU(sum_k w_k A_k). "
+                   "NEGATIVE y flips every weight's sign, and y near 0 gives inf/NaN); "
+                   "cam = ReLU(sum_k w_k A_k). The engine divides by max(|y|, eps) instead: "
+                   "the same for y > eps, the negated weights for y < 0, so for the "
+                   "`negative` and `reversed_contrast` cases its map is ReLU(-signed). "
                    "Scores go through np.float32 / .item() (lines 63, 88, 142).",
     "scale_cam_image": "utils/image.py:161-176: per map img = img - min(img); "
                        "img = img / (1e-7 + max(img)) (max AFTER subtracting the min); then, "
@@ -240,8 +269,8 @@ NOTES = {
                     "AblationCAM case here ablates with 0 (block outputs are ReLU'd; the "
                     "script asserts it). ScoreCAM's softmax over channels of logits of "
                     "order 1 gives nearly uniform weights on these random networks. "
-                    "All targets used have positive y, so AblationCAM's sign flip does not "
-                    "occur here.",
+                    "The roles top1, second and contrast have positive y; negative and "
+                    "reversed_contrast (AblationCAM only) have y < 0.",
     "saliency": "Not in pytorch-grad-cam; torch autograd here: |d logit_top1 / d x| on the "
                 "normalised input x [1,3,128,128], max over the 3 channels -> [128,128] "
                 "(Simonyan et al. 2014). No normalisation.",
@@ -404,6 +433,31 @@ def run_cam(method, model, layers, x, target, **call_kwargs):
     return final[0], pre, relu
 
 
+# --------------------------------------------------------------------------- sign correction
+# get_2d_projection keeps whatever sign LAPACK returns. The engine applies the sign
+# correction pytorch-grad-cam ships as get_2d_projection_with_sign_correction (flip when
+# |min| > |max|), so the fixtures are made with that function patched in wherever
+# pytorch-grad-cam projects (BaseCAM.get_cam_image for eigen_smooth, EigenCAM,
+# EigenGradCAM). SIGN records, for the last projection, whether the correction flipped
+# LAPACK's sign and how clear the decision was.
+SIGN = {}
+_plain_projection = svd_on_activations.get_2d_projection
+
+
+def _sign_corrected_projection(batch):
+    out = svd_on_activations.get_2d_projection_with_sign_correction(batch)
+    plain = _plain_projection(batch)
+    for o, q in zip(out, plain):
+        hi, lo = float(o.max()), float(-o.min())
+        SIGN["flipped"] = bool(np.array_equal(o, -q) and not np.array_equal(o, q))
+        SIGN["margin"] = (hi - lo) / max(hi, lo, 1e-30)
+    return out
+
+
+for _module in (base_cam, eigen_cam, eigen_grad_cam):
+    _module.get_2d_projection = _sign_corrected_projection
+
+
 # --------------------------------------------------------------------------- independent check
 def acts_grads(model, layer, x, target):
     store = {}
@@ -418,6 +472,7 @@ def acts_grads(model, layer, x, target):
 
 
 LAST_SV = {}
+LAST_W = {}  # ScoreCAM's softmax channel weights of the last ours_pre call
 
 
 def projection64(m):
@@ -426,7 +481,10 @@ def projection64(m):
     flat = flat - flat.mean(axis=0)
     _, s, vt = np.linalg.svd(flat, full_matrices=False)
     LAST_SV["ratio"] = s[1] / s[0]  # gap of the first principal component
-    return (flat @ vt[0]).reshape(m.shape[1:])
+    projection = flat @ vt[0]
+    if abs(projection.min()) > abs(projection.max()):  # the sign correction, see NOTES
+        projection = -projection
+    return projection.reshape(m.shape[1:])
 
 
 def ours_pre(method, model, layer, x, target, eigen_smooth=False):
@@ -459,6 +517,7 @@ def ours_pre(method, model, layer, x, target, eigen_smooth=False):
             masks = (up - lo) / (hi - lo + 1e-8)
             scores = fn(model(x * masks[:, None]))
         w = torch.softmax(scores.double(), 0).numpy()
+        LAST_W["w"] = w
     elif method == "AblationCAM":
         with torch.no_grad():
             y = float(fn(model(x)[0]))
@@ -488,9 +547,7 @@ def close(ours, theirs, tol):
 
 
 def check_pre(method, ours, theirs, tol):
-    if method in EIGEN or "eigen" in method:
-        # SVD sign is arbitrary; also compare magnitudes.
-        return close(ours, theirs, tol) or close(-ours, theirs, tol)
+    # Both sides apply the same sign correction to the eigen projections (see NOTES).
     return close(ours, theirs, tol)
 
 
@@ -558,14 +615,22 @@ def choose_targets(model, x, logits):
     return ranking, {"top1": top1, "second": second, "contrast": contrast}, log
 
 
-def case_record(method, layer, role, target, pre, relu, eigen_smooth=False, sv_ratio=None):
+def case_record(method, layer, role, target, pre, relu, eigen_smooth=False, sv_ratio=None,
+                score=None):
     raw = relu[0][0]
     rec = {"method": method, "layer": layer, "role": role, "target": target,
            "eigen_smooth": eigen_smooth, "height": raw.shape[0], "width": raw.shape[1],
            "raw": r7(raw)}
     if method in EIGEN or eigen_smooth:
+        assert SIGN["margin"] > 1e-2, f"sign correction undecided: {SIGN}"
         rec["projection"] = r7(pre[0][0])
         rec["sv_ratio"] = float(f"{sv_ratio:.4g}")
+        rec["lapack_sign"] = -1 if SIGN["flipped"] else 1
+        rec["sign_margin"] = float(f"{SIGN['margin']:.4g}")
+    if method == "AblationCAM" and score is not None and score <= 0:
+        # pytorch-grad-cam's signed map; the engine's (y - y_k) / max(|y|, eps) is its negative.
+        rec["score"] = float(f"{score:.7g}")
+        rec["signed"] = r7(pre[0][0])
     if raw.max() <= 0:
         rec["all_zero"] = True
     return rec
@@ -582,10 +647,21 @@ def main():
         inputs[photo] = (f"{stem}.input.npy", torch.from_numpy(arr))
 
     report = []
+    wanted = sys.argv[1:] or list(MODELS)  # e.g. `... make_cam_fixtures.py tiny_basic_peaked`
     for name, cfg in MODELS.items():
+        if name not in wanted:
+            continue
         model = build_model(cfg)
-        state = model.state_dict()
-        torch.save(state, OUT / f"{name}.pth")
+        base_logits = {}
+        if "fc_scale" in cfg:
+            with torch.no_grad():
+                for photo in PHOTOS:
+                    base_logits[photo] = model(inputs[photo][1])[0].numpy().copy()
+                model.fc.weight.mul_(cfg["fc_scale"])
+                model.fc.bias.mul_(cfg["fc_scale"])
+        else:
+            torch.save(model.state_dict(), OUT / f"{name}.pth")
+        methods = cfg.get("methods", list(METHODS))
         for p in model.parameters():
             p.requires_grad_(True)
         photos = []
@@ -595,23 +671,38 @@ def main():
             with torch.no_grad():
                 logits = model(x)[0].double().numpy()
             assert np.abs(logits).max() > 0.5, f"{name}/{photo}: logits tiny {logits}"
+            if photo in base_logits:  # exact: the scale is a power of two
+                assert np.array_equal(model(x)[0].detach().numpy(),
+                                      np.float32(cfg["fc_scale"]) * base_logits[photo])
             ranking, targets, log = choose_targets(model, x, logits)
             report += [f"{name}/{photo}: {m}" for m in log]
             for role, spec in targets.items():  # NOTES["observations"] relies on this
                 value = float(make_target(spec)(torch.from_numpy(logits)))
                 assert value > 0, f"{name}/{photo}: {role} target value {value} <= 0"
+            # Negative targets (AblationCAM's division by y): the least likely class and the
+            # contrast the other way round.
+            targets["negative"] = {"kind": "class", "class": ranking[-1]}
+            targets["reversed_contrast"] = {"kind": "contrast", "class": ranking[1],
+                                            "other": ranking[0]}
+            for role in ("negative", "reversed_contrast"):
+                value = float(make_target(targets[role])(torch.from_numpy(logits)))
+                assert value < 0, f"{name}/{photo}: {role} target value {value} >= 0"
             print(f"{name} {photo} logits {np.round(logits, 3).tolist()} ranking {ranking}")
 
             plan = []
-            for method in METHODS:
+            for method in methods:
                 for layer in ["layer4", "layer3"]:
                     plan.append((method, layer, "top1"))
-            for method in METHODS:
+            for method in methods:
                 for role in ["second", "contrast"]:
                     plan.append((method, "layer4", role))
             for block in cfg["block_layers"]:
                 for method in BLOCK_METHODS:
                     plan.append((method, block, "top1"))
+            if "AblationCAM" in methods:
+                for role in ("negative", "reversed_contrast"):
+                    for layer in ["layer4", "layer3"]:
+                        plan.append(("AblationCAM", layer, role))
 
             cases = []
             for method, layer, role in plan:
@@ -622,11 +713,37 @@ def main():
                 if method in EIGEN:
                     tol = 1e-3
                 assert check_pre(method, ours, pre[0][0], tol), (name, photo, method, layer, role)
+                score = float(make_target(target)(torch.from_numpy(logits)))
                 rec = case_record(method, layer, role, target, pre, relu,
-                                  sv_ratio=LAST_SV.get("ratio"))
+                                  sv_ratio=LAST_SV.get("ratio"), score=score)
+                if method == "ScoreCAM":
+                    w = LAST_W["w"]
+                    rec["softmax_weights"] = {"max": float(f"{w.max():.4g}"),
+                                              "effective_channels":
+                                                  float(f"{1 / (w ** 2).sum():.4g}"),
+                                              "channels": len(w)}
+                if "signed" in rec:
+                    # The test must tell the two signs apart: the engine's map (the
+                    # negative lobe) far from pytorch-grad-cam's after min-max scaling.
+                    # Either may be all zero: theirs where the inverted weights leave
+                    # nothing, ours where nothing supports the class (theirs then shows
+                    # the evidence against it as if it were for it).
+                    pos, neg = np.maximum(pre[0][0], 0), np.maximum(-pre[0][0], 0)
+                    gap = np.abs(scale(pos) - scale(neg)).max()
+                    assert gap > 0.2, (name, photo, layer, role, gap)
+                    rec["pytorch_grad_cam_map_all_zero"] = bool(pos.max() <= 0)
+                    rec["engine_map_all_zero"] = bool(neg.max() <= 0)
+                    report.append(f"{name}/{photo}: AblationCAM {layer} {role} y={score:.3f}: "
+                                  f"theirs all zero {pos.max() <= 0}, ours all zero "
+                                  f"{neg.max() <= 0}")
                 if rec.get("all_zero"):
                     report.append(f"{name}/{photo}: {method} {layer} {role} raw map all zero")
                 cases.append(rec)
+            if "fc_scale" in cfg:
+                photos.append({"photo": photo, "input": input_file, "logits": r7(logits),
+                               "ranking": ranking, "targets": targets,
+                               "target_choice_log": log, "cases": cases})
+                continue
 
             # finals
             top1 = targets["top1"]
@@ -654,8 +771,12 @@ def main():
             ours3 = ours_pre("GradCAMPlusPlus", model, "layer4", x, top1, eigen_smooth=True)
             assert check_pre("eigen", ours3, pre3[0][0], 1e-3)
             assert np.allclose(f3, ours_final([relu3[0][0]]), atol=1e-5)
-            cases.append(case_record("GradCAMPlusPlus", "layer4", "top1", top1, pre3, relu3,
-                                     eigen_smooth=True, sv_ratio=LAST_SV["ratio"]))
+            rec3 = case_record("GradCAMPlusPlus", "layer4", "top1", top1, pre3, relu3,
+                               eigen_smooth=True, sv_ratio=LAST_SV["ratio"])
+            if rec3["lapack_sign"] < 0:
+                report.append(f"{name}/{photo}: GradCAMPlusPlus eigen_smooth: the sign "
+                              "correction flipped LAPACK's sign")
+            cases.append(rec3)
             finals.append(f3)
             f4, _, relu4 = run_cam("EigenCAM", model, ["layer4"], x, top1)
             eig = next(c for c in cases if c["method"] == "EigenCAM" and c["layer"] == "layer4"
@@ -694,8 +815,9 @@ def main():
 
         doc = {
             "model": name,
-            "weights": f"{name}.pth",
-            "config": {k: v for k, v in cfg.items() if k != "block_layers"},
+            "weights": f"{cfg.get('weights_of', name)}.pth",
+            "config": {k: v for k, v in cfg.items()
+                       if k not in ("block_layers", "weights_of", "methods")},
             "block_layers": cfg["block_layers"],
             "init": "conv kaiming_normal_(fan_out, relu); fc PyTorch default; BatchNorm "
                     "running_mean U(-0.3,0.3), running_var U(0.5,2), weight U(0.5,1.5), "
@@ -707,18 +829,25 @@ def main():
             "roles": {"top1": "the most likely class",
                       "second": "the 3rd most likely class (first class from rank 3 down "
                                 "whose layer4 Grad-CAM is not all zero)",
-                      "contrast": "logit[top1] - logit[2nd most likely]"},
+                      "contrast": "logit[top1] - logit[2nd most likely]",
+                      "negative": "the least likely class (negative logit; AblationCAM only)",
+                      "reversed_contrast": "logit[2nd most likely] - logit[top1] (negative; "
+                                           "AblationCAM only)"},
             "finals_order": FINALS_ORDER,
             "finals_layout": "float16 ('<f2', C order) [5,128,128] per model-photo, each the "
                              "output of cam(input_tensor=x, targets=[target])[0] rounded to "
                              "float16 (abs error <= 2.5e-4 on [0,1]). Finals 3 and 4 "
-                             "depend on the SVD sign: use the sign of the `projection` of "
-                             "the matching case (GradCAMPlusPlus layer4 top1 eigen_smooth, "
-                             "EigenCAM layer4).",
+                             "are made with the sign correction patched in (see "
+                             "`get_2d_projection` in the notes), like every `projection`.",
             "pixel_layout": "float32 ('<f4', C order) [2,128,128] per model-photo",
             "pixel_order": ["saliency", "smoothgrad"],
-            "raw_layout": "row-major [height, width]; `projection` likewise (signed, "
-                          "pre-ReLU, pytorch-grad-cam's own SVD sign)",
+            "raw_layout": "row-major [height, width]; `projection` and `signed` likewise "
+                          "(pre-ReLU). `projection`: get_2d_projection_with_sign_correction's "
+                          "output; `lapack_sign` -1 where that flipped LAPACK's sign, "
+                          "`sign_margin` (max - |min|) / max(max, |min|) of the result. "
+                          "`signed` (AblationCAM cases with score <= 0): get_cam_image's "
+                          "output, i.e. sum_k (y - y_k) / y * A_k with y = `score`",
+            "fc_scale": cfg.get("fc_scale", 1.0),
             "sv_ratio": "eigen cases: S[1]/S[0] of the centred [h*w, C] matrix (float64 "
                         "re-computation); close to 1 would mean an ill-conditioned "
                         "principal direction",
