@@ -31,16 +31,26 @@ impl Installed {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(self.prefix.join("bin/gradcam"))
+        let mut command = Command::new(self.prefix.join("bin/gradcam"));
+        command
             .args(args)
             .current_dir(&self.cwd)
             .env("HOME", &self.home)
             .env("RUST_BACKTRACE", "0")
             .env_remove("XDG_DATA_HOME")
             .env_remove("GRADCAM_WEIGHTS_DIR")
-            .env_remove("XDG_RUNTIME_DIR")
-            .output()
-            .unwrap()
+            .env_remove("XDG_RUNTIME_DIR");
+        // The other test may be copying its binary while this one starts: a child forked at
+        // that moment holds the copy open for writing, and exec then fails with ETXTBSY.
+        for _ in 0..50 {
+            match command.output() {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                result => return result.unwrap(),
+            }
+        }
+        panic!("{} stayed busy", self.prefix.display())
     }
 }
 
