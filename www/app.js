@@ -678,11 +678,39 @@ function showMemory() {
   line.textContent = `Memory: engine ${formatBytes(memory.wasmBytes)}${gpu}.`;
 }
 
+const SOFTWARE_GPU_KEY = 'gradcam-web.softwareGpu';
+
+/** Whether the user chose WebGPU even where only a software GPU exists (kept across visits). */
+function softwareGpuAllowed() {
+  try { return localStorage.getItem(SOFTWARE_GPU_KEY) === 'allow'; } catch { return false; }
+}
+
+/** The "use the software GPU anyway" box: shown where WebGPU offers only a software GPU;
+ * changing it restarts the engine with the choice (and redoes the photo on screen). */
+function wireSoftwareGpu() {
+  $('software-gpu-toggle').addEventListener('change', (e) => {
+    try {
+      if (e.target.checked) localStorage.setItem(SOFTWARE_GPU_KEY, 'allow');
+      else localStorage.removeItem(SOFTWARE_GPU_KEY);
+    } catch { /* storage refused: the choice lasts for this engine only */ }
+    if (!engine) return;
+    redoAfterLoad = Boolean(current);
+    if (current) {
+      setCanvasState('working');
+      clearResult(`${current.name} will be explained again on the new backend.`);
+    }
+    setStatus('Restarting the engine…');
+    replaceEngine(engine, true);
+  });
+}
+
 async function bootEngine(options) {
-  const started = await startEngine(options);
+  const started = await startEngine({ ...options, allowSoftwareGpu: softwareGpuAllowed() });
   engine = started;
   document.body.dataset.backend = started.onGpu ? 'webgpu' : 'cpu';
   $('backend').textContent = `Backend: ${started.label}`;
+  $('software-gpu').hidden = !started.softwareGpu;
+  $('software-gpu-toggle').checked = started.onGpu;
   if (!explorer.catalogue) explorer.setCatalogue(started.catalogue);
   started.failed.then((why) => engineFailed(started, why));
 }
@@ -724,6 +752,7 @@ async function start() {
   wireInputs();
   wireSaving();
   wireSwipe();
+  wireSoftwareGpu();
   explorer.wire();
   explorer.restore(readFragment().settings);
   setView(explorer.settings.view);

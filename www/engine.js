@@ -8,14 +8,16 @@ const WORKER = new URL('./worker.js', import.meta.url);
 export class Superseded extends Error {}
 
 /**
- * Starts a fresh engine. `allowGpu: false` goes straight to the CPU (flex) backend.
- * Resolves to { onGpu, label, catalogue, failed, call, memory, dispose }:
+ * Starts a fresh engine. `allowGpu: false` goes straight to the CPU (flex) backend; a
+ * software GPU (SwiftShader, llvmpipe) is used only with `allowSoftwareGpu`.
+ * Resolves to { onGpu, label, softwareGpu, catalogue, failed, call, memory, dispose }
+ * (`softwareGpu`: the adapter's name when WebGPU offers only a software one, else null):
  * - `call(op, args, { transfer, onProgress, supersede })` runs one request in the worker
  *   (see worker.js) and resolves to its result; `onProgress(phase)` hears each phase.
  * - `failed` resolves with a sentence once the engine must not be used any more.
  * - `memory()` is the latest { wasmBytes, gpuBytes, gpuReserved } (GPU figures null on CPU).
  */
-export async function startEngine({ allowGpu = true } = {}) {
+export async function startEngine({ allowGpu = true, allowSoftwareGpu = false } = {}) {
   const worker = new Worker(WORKER, { type: 'module', name: 'gradcam-engine' });
   const pending = new Map();
   let nextId = 1;
@@ -61,7 +63,7 @@ export async function startEngine({ allowGpu = true } = {}) {
   let started;
   try {
     started = await Promise.race([
-      call('start', [allowGpu && hasWebGpu, whyNot]),
+      call('start', [allowGpu && hasWebGpu, whyNot, allowSoftwareGpu]),
       failed.then((why) => { throw new Error(why); }),
     ]);
   } catch (e) {

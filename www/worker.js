@@ -5,7 +5,7 @@
 // used any more (GPU device lost, wasm trap). Requests run one at a time, in order; a queued
 // request carrying a `supersede` key is dropped when a newer one with the same key arrives.
 
-import init, { App, catalogue } from './gradcam-web.js';
+import init, { App, catalogue, describeAdapter } from './gradcam-web.js';
 
 const WASM = new URL('./gradcam-web_bg.wasm', import.meta.url);
 
@@ -35,14 +35,26 @@ function reportCrash(error) {
 addEventListener('error', (e) => reportCrash(e.error));
 addEventListener('unhandledrejection', (e) => reportCrash(e.reason));
 
-/** Why WebGPU cannot be used here, or the adapter's name: { name } or { reason }. */
-async function probeGpu() {
+/**
+ * Why WebGPU is not used here, or the adapter's name: { name, softwareGpu } or
+ * { reason, softwareGpu }. A software rasteriser posing as a GPU (SwiftShader, llvmpipe) is
+ * far slower than the CPU backend, so it is used only when `allowSoftware` is set;
+ * `softwareGpu` names it whenever the adapter is one (the page offers to use it anyway).
+ */
+async function probeGpu(allowSoftware) {
   if (!('gpu' in navigator) || !navigator.gpu) return { reason: 'this browser has no WebGPU' };
   try {
     const adapter = await navigator.gpu.requestAdapter();
     if (!adapter) return { reason: 'no WebGPU adapter is available' };
-    const info = adapter.info || {};
-    return { name: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed adapter' };
+    const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info || {};
+    const { name, software } = JSON.parse(describeAdapter(JSON.stringify({
+      vendor, architecture, device, description, isFallbackAdapter,
+    })));
+    const softwareGpu = software ? name : null;
+    if (software && !allowSoftware) {
+      return { reason: `only a software GPU is available (${name}), slower than the CPU`, softwareGpu };
+    }
+    return { name, softwareGpu };
   } catch (e) {
     return { reason: `the WebGPU adapter request failed (${e.message || e})` };
   }
@@ -62,9 +74,9 @@ function picture([bitmap, json]) {
 const bytesOut = (bytes) => ({ result: bytes, transfer: [bytes.buffer] });
 
 const ops = {
-  async start(allowGpu, whyNot) {
+  async start(allowGpu, whyNot, allowSoftwareGpu) {
     wasm = await init({ module_or_path: WASM });
-    const gpu = allowGpu ? await probeGpu() : { reason: whyNot };
+    const gpu = allowGpu ? await probeGpu(allowSoftwareGpu) : { reason: whyNot };
     newDevices = [];
     app = await App.create(Boolean(gpu.name));
     const onGpu = app.backend.startsWith('webgpu');
@@ -79,7 +91,7 @@ const ops = {
     // wgpu's errors carry the JS error's stack (`undefined` here) on a second line.
     const reason = gpu.reason || app.backend.replace(/^cpu \((.*)\)$/s, '$1').replace(/\n(undefined)?/g, ' ').trim();
     const label = onGpu ? `WebGPU (${gpu.name})` : `CPU (${reason})`;
-    return { result: { onGpu, label, catalogue: JSON.parse(catalogue()) } };
+    return { result: { onGpu, label, softwareGpu: gpu.softwareGpu ?? null, catalogue: JSON.parse(catalogue()) } };
   },
   loadWeights: (bytes) => ({ result: JSON.parse(app.loadWeights(bytes)) }),
   unloadWeights: () => ({ result: app.unloadWeights() }),

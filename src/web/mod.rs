@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_time::Instant;
 
+use crate::adapter::AdapterInfo;
 use crate::benchmark::{BenchPlan, run_benchmark};
 use crate::cam::Method;
 use crate::engine::{Explainer, Explanation, elapsed_ms};
@@ -64,6 +65,15 @@ pub struct App {
     device: Device,
     backend: String,
     state: Rc<RefCell<State>>,
+}
+
+/// What the page needs to know about a WebGPU adapter, from its `GPUAdapterInfo` fields as
+/// JSON (`vendor`, `architecture`, `device`, `description`, `isFallbackAdapter`): returns
+/// `{"name","software"}` (see `adapter`: a software rasteriser is not preferred over the CPU).
+#[wasm_bindgen(js_name = describeAdapter)]
+pub fn describe_adapter(info: &str) -> String {
+    let info: AdapterInfo = serde_json::from_str(info).unwrap_or_default();
+    json!({ "name": info.name(), "software": info.is_software() }).to_string()
 }
 
 /// The methods, colour maps (with their 256-entry RGB tables) and class names, as JSON:
@@ -160,7 +170,11 @@ impl App {
         state.photo = None;
         state.forget_photo();
         let start = Instant::now();
-        let photo = decode_photo(bytes)?;
+        let photo = decode_photo(bytes).inspect_err(|e| {
+            if let Some(detail) = e.detail() {
+                web_sys::console::warn_1(&format!("decoder: {detail}").into());
+            }
+        })?;
         let report = json!({
             "width": photo.width(),
             "height": photo.height(),

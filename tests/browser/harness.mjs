@@ -131,14 +131,18 @@ export function launchBrowser(extraArgs = []) {
 
 /**
  * Opens the page; `withoutWebGpu` removes navigator.gpu before any script runs, as in a
- * browser without WebGPU; `initScripts` (functions) also run before the page's scripts.
+ * browser without WebGPU; `softwareGpu: 'allow'` (the default here, so that the tests cover
+ * the WebGPU path on SwiftShader) stores the user's choice to use a software GPU anyway, and
+ * `softwareGpu: null` leaves the page's own choice (the CPU); `initScripts` (functions) also
+ * run before the page's scripts.
  * Every request is recorded in `requests`, alert/confirm dialogs in `dialogs` (and
  * dismissed), Content-Security-Policy violations in the page's `window.__cspViolations`.
  * Pass `context` to open another page in the same browser context (same Cache API storage,
  * as on a second visit), or `contextOptions` for a new one (permissions, downloads).
  */
 export async function openPage(browser, origin, {
-  query = '', withoutWebGpu = false, initScripts = [], context: shared, contextOptions = {},
+  query = '', withoutWebGpu = false, softwareGpu = 'allow', initScripts = [], context: shared,
+  contextOptions = {},
 } = {}) {
   const context = shared || await browser.newContext(contextOptions);
   if (!shared) {
@@ -146,6 +150,11 @@ export async function openPage(browser, origin, {
       window.__cspViolations = [];
       addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));
     });
+    if (softwareGpu) {
+      await context.addInitScript((choice) => {
+        if (localStorage.getItem('gradcam-web.softwareGpu') === null) localStorage.setItem('gradcam-web.softwareGpu', choice);
+      }, softwareGpu);
+    }
     if (withoutWebGpu) {
       await context.addInitScript(() => {
         Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
