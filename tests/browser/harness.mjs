@@ -96,7 +96,12 @@ export function serveDist({ weights = WEIGHTS_DIR, mounts = {} } = {}) {
   let host = null;
   const server = createServer((req, res) => {
     // Through the proxy the URL is absolute; asked directly, the Host header names the origin.
-    const target = new URL(req.url, `http://${req.headers.host}`);
+    let target;
+    try {
+      target = new URL(req.url, `http://${req.headers.host}`);
+    } catch {
+      target = { host: null, pathname: '/' }; // unparsable: counted as foreign below
+    }
     const path = decodeURIComponent(target.pathname);
     let file = fileFor(path, weights, mounts);
     const kind = classify(req, host, target, file, overrides.has(path));
