@@ -74,6 +74,7 @@ function clearResult(message) {
   $('hot-box').hidden = true;
   $('timings').textContent = '';
   delete canvas.dataset.settings;
+  delete canvas.dataset.flat;
   report = null;
   drawn = null;
   caption.textContent = message;
@@ -340,6 +341,7 @@ async function drawCurrent(gen, startedAt, decodeMs = null, rendered = null) {
   setView(settings.view);
   progress.finish();
   drawn = overlay.info;
+  canvas.dataset.flat = drawn.flat ? 'true' : 'false'; // whether the map had no positive evidence
   const ms = Math.round(performance.now() - startedAt);
   canvas.dataset.ms = String(ms);
   canvas.dataset.settings = JSON.stringify({ ...explorer.explainSettings(), ...explorer.viewSettings(), view: settings.view });

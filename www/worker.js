@@ -26,14 +26,30 @@ if (globalThis.GPUAdapter && GPUAdapter.prototype.requestDevice) {
   };
 }
 
-// A wasm trap (a Rust panic) surfaces as an uncaught WebAssembly.RuntimeError.
-function reportCrash(error) {
-  if (error instanceof WebAssembly.RuntimeError) {
-    post({ type: 'failed', why: `the engine stopped with an internal error (${error.message})` });
-  }
+/**
+ * Whether `error` is a wasm trap: a Rust panic or abort (out of memory included) is a
+ * WebAssembly.RuntimeError, and the wasm call stack overflowing is a RangeError. A trap stops
+ * Rust half-way (a RefCell borrow is never released, a structure is left half-updated), so
+ * the instance must not run anything any more, whether the trap came from a synchronous
+ * call or from a future polled later.
+ */
+function isTrap(error) {
+  return error instanceof WebAssembly.RuntimeError
+    || (error instanceof RangeError && /call stack/i.test(error.message));
 }
-addEventListener('error', (e) => reportCrash(e.error));
-addEventListener('unhandledrejection', (e) => reportCrash(e.reason));
+
+let crashed = null; // why this engine stopped, once a trap was seen
+
+/** Reports a trap, once: the page then replaces this worker, as after a lost GPU device. */
+function crash(error) {
+  if (crashed) return;
+  crashed = `the engine stopped with an internal error (${error.message})`;
+  post({ type: 'failed', why: crashed });
+}
+
+// A trap in a future (an async call) surfaces as an uncaught error of the microtask polling it.
+addEventListener('error', (e) => { if (isTrap(e.error)) crash(e.error); });
+addEventListener('unhandledrejection', (e) => { if (isTrap(e.reason)) crash(e.reason); });
 
 /**
  * Why WebGPU is not used here, or the adapter's name: { name, softwareGpu } or
@@ -125,14 +141,18 @@ const ops = {
 const queue = [];
 let busy = false;
 
+/** Runs one request and replies; a trap during it (a synchronous call into the wasm throws
+ * it here) fails the whole engine instead: engine.js then rejects every pending call. */
 async function run({ id, op, args = [] }) {
   try {
+    if (crashed) throw new Error(crashed);
     if (!ops[op]) throw new Error(`unknown request ${op}`);
     if (op !== 'start' && !app) throw new Error('the engine has not started');
     const { result, transfer = [] } = await ops[op](...args, id);
     post({ type: 'reply', id, ok: true, result, memory: memory() }, transfer);
   } catch (e) {
-    post({ type: 'reply', id, ok: false, error: e && e.message ? e.message : String(e) });
+    if (isTrap(e)) crash(e);
+    else post({ type: 'reply', id, ok: false, error: e && e.message ? e.message : String(e) });
   }
 }
 

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import {
-  FIXTURES, WEIGHTS_DIR, canvasPixels, compareImages, cspViolations, dropFile, foreignRequests, launchBrowser,
-  nativeOverlay, openPage, serveDist, waitForResult, waitReady,
+  FIXTURES, WEIGHTS_DIR, assertCanvasMatchesNative, assertNoForeignRequests, assertVaries, canvasPixels, compareImages,
+  cspViolations, dropFile, launchBrowser, nativeOverlay, openPage, parseNpy, serveDist, waitForResult, waitReady,
 } from './harness.mjs';
 
 const MODEL = 'efficientnet-lite0';
@@ -46,12 +46,6 @@ after(async () => {
   server?.close();
 });
 
-function assertClose(actual, expected, what) {
-  const diff = compareImages(actual, expected);
-  console.log(`${what}: mean |Δ| ${diff.meanAbs.toFixed(3)}, max ${diff.max}`);
-  assert.ok(diff.meanAbs <= 1.0 && diff.fractionOver8 <= 0.01, `${what}: ${JSON.stringify(diff)}`);
-}
-
 const overlayData = (page, key) => page.getAttribute('[data-testid=overlay]', `data-${key}`);
 
 /** Waits until the overlay shows settings that include `expected` (and is ready). */
@@ -74,16 +68,6 @@ async function saved(page, testid) {
   const path = join(OUT, download.suggestedFilename());
   await download.saveAs(path);
   return { name: download.suggestedFilename(), bytes: readFileSync(path) };
-}
-
-function parseNpy(bytes) {
-  const headerLength = bytes.readUInt16LE(8);
-  const header = bytes.subarray(10, 10 + headerLength).toString('latin1');
-  const shape = JSON.parse(`[${/'shape': \(([^)]*)\)/.exec(header)[1].replace(/,\s*$/, '')}]`);
-  assert.match(header, /'descr': '<f4'/);
-  const start = 10 + headerLength;
-  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
-  return { shape, data };
 }
 
 /** Bilinear, half-pixel centres (the engine's upsampling), written out for the check. */
@@ -121,7 +105,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     const ms = Number(await overlayData(page, 'ms'));
     console.log(`class switch, click → drawn frame (CPU fallback, EfficientNet-Lite0): ${ms} ms`);
     assert.match(await page.textContent('[data-testid=timings]'), /map from cached activations/);
-    assertClose(await canvasPixels(page), nativeOverlay(PHOTO, WEIGHTS, top[1]).pixels, `class ${top[1]}`);
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, top[1]), `class ${top[1]}`);
   });
 
   test('typing a class name in the search box explains that class', async () => {
@@ -129,7 +113,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     await chooseClass(page, '[data-testid=class-search]', 'tabby');
     await waitForSettings(page, { class: 281 });
     assert.equal(await page.inputValue('[data-testid=class-search]'), 'tabby (281)');
-    assertClose(await canvasPixels(page), nativeOverlay(PHOTO, WEIGHTS, 281).pixels, 'searched class 281');
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281), 'searched class 281');
   });
 
   test('"why A rather than B" explains the contrast of two classes', async () => {
@@ -137,7 +121,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     await chooseClass(page, '[data-testid=other-search]', 'Egyptian cat (285)');
     await waitForSettings(page, { class: 281, other: 285 });
     assert.match(await page.textContent('#caption'), /“tabby” rather than “Egyptian cat”/);
-    assertClose(await canvasPixels(page), nativeOverlay(PHOTO, WEIGHTS, null, ['--contrast', '281,285']).pixels, 'contrast 281 − 285');
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, null, ['--contrast', '281,285']), 'contrast 281 − 285');
     await chooseClass(page, '[data-testid=other-search]', '');
     await waitForSettings(page, { class: 281, other: null });
   });
@@ -158,7 +142,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     await waitForSettings(page, { method: 'layercam', layer: 'layer3' });
     assert.match(await page.textContent('[data-testid=layer-out]'), /^layer3 · 14×14 map$/);
     assert.equal(await overlayData(page, 'layer'), 'layer3');
-    assertClose(await canvasPixels(page), nativeOverlay(PHOTO, WEIGHTS, 281, ['--method', 'layercam', '--layer', 'layer3']).pixels, 'layercam at layer3');
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281, ['--method', 'layercam', '--layer', 'layer3']), 'layercam at layer3');
     await page.selectOption('[data-testid=method]', 'gradcam');
     await page.fill('[data-testid=layer]', await page.$eval('[data-testid=layer]', (el) => el.max));
     await waitForSettings(page, { method: 'gradcam', layer: 'layer4' });
@@ -171,7 +155,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     await page.fill('[data-testid=threshold]', '50');
     await waitForSettings(page, { colormap: 'viridis', opacity: 0.8, threshold: 0.5 });
     const expected = nativeOverlay(PHOTO, WEIGHTS, 281, ['--photo-weight', '0.2', '--colormap', 'viridis', '--threshold', '0.5']);
-    assertClose(await canvasPixels(page), expected.pixels, 'viridis, 80 % opacity, threshold 50 %');
+    await assertCanvasMatchesNative(page, expected, 'viridis, 80 % opacity, threshold 50 %');
     const box = JSON.parse(await page.getAttribute('[data-testid=hot-box]', 'data-box'));
     assert.ok(box.width > 10 && box.height > 10, JSON.stringify(box));
     assert.match(await page.textContent('[data-testid=hot-box]'), /Hot region \(≥ 50% of the range\)/);
@@ -200,7 +184,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     assert.equal(await page.isVisible('[data-testid=legend]'), true);
     assert.match(await page.textContent('[data-testid=legend-range]'), /fixed 0–/);
     const expected = nativeOverlay(PHOTO, WEIGHTS, 281, ['--absolute-max', String(2 * top)]);
-    assertClose(await canvasPixels(page), expected.pixels, `absolute scale 0–${2 * top}`);
+    await assertCanvasMatchesNative(page, expected, `absolute scale 0–${2 * top}`);
     await page.selectOption('[data-testid=scale]', 'minmax');
     await waitForSettings(page, { scale: 'minmax' });
   });
@@ -211,8 +195,10 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     await waitForSettings(page, { view: 'side' });
     const photo = await canvasPixels(page, '[data-testid=photo-canvas]');
     const png = PNG.sync.read(readFileSync(PHOTO));
+    assertVaries(photo, 'the photo pane');
     assert.equal(compareImages(photo, png).max, 0, 'the photo pane is the photo');
     const heat = await canvasPixels(page, '[data-testid=heatmap-canvas]');
+    assertVaries(heat, 'the heatmap pane');
     assert.ok(compareImages(heat, png).meanAbs > 30, 'the heatmap pane is not the photo');
     const boxes = await page.$$eval('#views .pane canvas', (cs) => cs.map((c) => c.getBoundingClientRect().toJSON()));
     assert.ok(boxes[0].x < boxes[1].x && boxes[1].x < boxes[2].x, 'three panes side by side');
@@ -237,10 +223,9 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     console.log(`grid: ${cells.map((c) => c[2]).join(' | ')}`);
     assert.equal(cells.length, 8);
     assert.ok(cells.every((c) => c[1] === 'ready'), JSON.stringify(cells));
-    const gradcam = await canvasPixels(page, '[data-testid=grid] figure[data-cell="gradcam"] canvas');
-    assertClose(gradcam, nativeOverlay(PHOTO, WEIGHTS, 281).pixels, 'grid cell gradcam');
-    const layercam = await canvasPixels(page, '[data-testid=grid] figure[data-cell="layercam"] canvas');
-    assertClose(layercam, nativeOverlay(PHOTO, WEIGHTS, 281, ['--method', 'layercam']).pixels, 'grid cell layercam');
+    const cell = (method) => `[data-testid=grid] figure[data-cell="${method}"] canvas`;
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281), 'grid cell gradcam', cell('gradcam'));
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281, ['--method', 'layercam']), 'grid cell layercam', cell('layercam'));
     await page.selectOption('[data-testid=grid-of]', 'layers');
     await page.waitForFunction(() => {
       const grid = document.querySelector('[data-testid=grid]');
@@ -254,6 +239,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
   test('downloads: overlay PNG equals the canvas, map as 16-bit PNG and .npy, settings JSON; hover reads the map', async () => {
     const { page } = session;
     const canvas = await canvasPixels(page);
+    assertVaries(canvas, 'the overlay');
     const png = await saved(page, 'save-png');
     assert.match(png.name, /^chelsea-gradcam-layer4-281\.png$/);
     const image = PNG.sync.read(png.bytes);
@@ -302,6 +288,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
       return btoa(text);
     });
     const copied = PNG.sync.read(Buffer.from(b64, 'base64'));
+    assertVaries(copied, 'the copied overlay');
     assert.equal(compareImages(copied, await canvasPixels(page)).max, 0);
   });
 
@@ -312,6 +299,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     await page.fill('[data-testid=opacity]', '65');
     await waitForSettings(page, { method: 'gradcam++', colormap: 'turbo', opacity: 0.65, class: 281 });
     const before = await canvasPixels(page);
+    assertVaries(before, 'the overlay before the reload');
     const url = page.url();
     assert.match(url, /#model=efficientnet-lite0&method=gradcam%2B%2B&class=281&cmap=turbo&opacity=65/);
     const again = await openPage(browser, server.origin, { context, query: url.slice(server.origin.length + 1) });
@@ -389,7 +377,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     await waitForSettings(page, { method: 'gradcam', class: cls });
     console.log(`a newer setting cancelled Score-CAM: Grad-CAM drawn ${Date.now() - started} ms later (engine restarted)`);
     assert.equal(await page.getAttribute('body', 'data-engine-cancels'), '1');
-    assertClose(await canvasPixels(page), nativeOverlay(PHOTO, WEIGHTS, cls).pixels, 'Grad-CAM after the cancel');
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, cls), 'Grad-CAM after the cancel');
 
     await page.selectOption('[data-testid=method]', 'scorecam');
     await page.waitForSelector('[data-testid=stop]', { state: 'visible', timeout: 60_000 });
@@ -445,8 +433,8 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     }
   });
 
-  test('no request left the origin and no security policy was violated', async () => {
-    assert.deepEqual(foreignRequests(session.requests, server.origin), []);
+  test('nothing left the machine (page, workers, service worker, server log) and no security policy was violated', async () => {
+    assertNoForeignRequests(session);
     assert.deepEqual(await cspViolations(session.page), []);
   });
 });

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  FIXTURES, WEIGHTS_DIR, canvasPixels, compareImages, dropFile, launchBrowser, nativeOverlay, openPage,
+  FIXTURES, WEIGHTS_DIR, assertCanvasMatchesNative, dropFile, launchBrowser, nativeOverlay, openPage,
   serveDist, waitForResult, waitReady,
 } from './harness.mjs';
 
@@ -41,11 +41,7 @@ async function explainChelsea(page) {
   return waitForResult(page);
 }
 
-async function assertNativeHeatmap(page, what) {
-  const diff = compareImages(await canvasPixels(page), native.pixels);
-  console.log(`${what} vs native: mean |Δ| ${diff.meanAbs.toFixed(3)}, max ${diff.max}`);
-  assert.ok(diff.meanAbs <= 1.0 && diff.fractionOver8 <= 0.01, `${what}: ${JSON.stringify(diff)}`);
-}
+const assertNativeHeatmap = (page, what) => assertCanvasMatchesNative(page, native, `${what} vs native`);
 
 describe('WebGPU unavailable or failing at start: the CPU takes over and the page says why', { timeout: 300_000 }, () => {
   const cases = [

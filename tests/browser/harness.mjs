@@ -1,8 +1,11 @@
-// Shared pieces of the browser tests: a static server for dist/, headless Chromium with
-// WebGPU on SwiftShader, a real drop of a file, canvas read-back and the native reference.
+// Shared pieces of the browser tests: a static server for dist/ (also the browser context's
+// proxy, so it sees every request the page, its workers and its service worker make),
+// headless Chromium with WebGPU on SwiftShader, a real drop of a file, canvas read-back, the
+// native reference and the checks that a comparison with it means something.
 
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createReadStream, readFileSync, statSync, mkdtempSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, statSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -48,21 +51,64 @@ function fileFor(path, weights, mounts) {
   return file.startsWith(root) ? file : null;
 }
 
+/** Every test server by origin: openPage makes it the proxy of the pages it opens there. */
+const SERVERS = new Map();
+
+/**
+ * Hosts of Chromium's own services that the test browser still contacts through a context's
+ * proxy, whatever page it shows: Autofill asks for form hints for any page with inputs. Only
+ * the browser process makes these requests (the context's request log, which sees every
+ * request of the page, its workers and its service worker, never has them); the server logs
+ * them as `browser`, not as the page's. Chromium offers no switch for it but a feature that
+ * Playwright's own `--disable-features` list would lose if given again.
+ */
+const BROWSER_SERVICES = new Set(['content-autofill.googleapis.com:443']);
+
+/**
+ * What one request to the test server was: `own` when it is one of the page's own static
+ * files (a GET or HEAD of a file that exists, or of a path the test answers itself), else
+ * why not: `foreign` (another origin: the server is the browser context's proxy, so a
+ * request to any origin arrives here, as an absolute URL or a CONNECT), `method`,
+ * `missing` or `outside` (a path outside the served folders); Chromium's own services are
+ * `browser` (see BROWSER_SERVICES).
+ */
+function classify(req, host, target, file, overridden) {
+  if (target.host !== host) return 'foreign';
+  if (req.method !== 'GET' && req.method !== 'HEAD') return 'method';
+  if (overridden) return 'own';
+  if (!file) return 'outside';
+  return existsSync(file) ? 'own' : 'missing';
+}
+
 /**
  * Serves dist/ on a free loopback port, with /weights/* from `weights` (default WEIGHTS_DIR)
  * and `/<prefix>/*` from `mounts[prefix]` (the benchmarks' extra folders).
- * Resolves to { origin, close, hits, override, restore }: `hits` maps each URL path to its
- * number of requests; `override(path, handler)` answers that path with
+ * Resolves to { origin, close, hits, log, strayRequests, override, restore, workerScripts }:
+ * `hits` maps each URL path to its number of requests; `log` lists every request
+ * ({ method, url, host, kind }, see `classify`), and `strayRequests()` those that were not
+ * the page's own static files; `override(path, handler)` answers that path with
  * `handler(req, res, file)` (see `faults`) until `restore(path)`.
  */
 export function serveDist({ weights = WEIGHTS_DIR, mounts = {} } = {}) {
   const hits = new Map();
+  const log = [];
   const overrides = new Map();
+  let host = null;
   const server = createServer((req, res) => {
-    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    // Through the proxy the URL is absolute; asked directly, the Host header names the origin.
+    let target;
+    try {
+      target = new URL(req.url, `http://${req.headers.host}`);
+    } catch {
+      target = { host: null, pathname: '/' }; // unparsable: counted as foreign below
+    }
+    const path = decodeURIComponent(target.pathname);
+    let file = fileFor(path, weights, mounts);
+    const kind = classify(req, host, target, file, overrides.has(path));
+    log.push({ method: req.method, url: req.url, host: req.headers.host, kind });
+    if (kind === 'foreign') { res.writeHead(403).end(); return; } // never forwarded
     hits.set(path, (hits.get(path) || 0) + 1);
     for (const [key, value] of Object.entries(SERVE_HEADERS)) res.setHeader(key, value);
-    let file = fileFor(path, weights, mounts);
     if (!file) { res.writeHead(403).end(); return; }
     if (overrides.has(path)) { overrides.get(path)(req, res, file); return; }
     try {
@@ -74,20 +120,33 @@ export function serveDist({ weights = WEIGHTS_DIR, mounts = {} } = {}) {
       res.writeHead(404).end('not found');
     }
   });
+  // HTTPS (and WebSocket) through a proxy starts with CONNECT: to another origin, always.
+  server.on('connect', (req, socket) => {
+    log.push({ method: 'CONNECT', url: req.url, host: req.headers.host, kind: BROWSER_SERVICES.has(req.url) ? 'browser' : 'foreign' });
+    socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+  });
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => {
-    ok({
-      origin: `http://127.0.0.1:${server.address().port}`,
-      close: () => { server.close(); server.closeAllConnections(); },
+    host = `127.0.0.1:${server.address().port}`;
+    const origin = `http://${host}`;
+    const handle = {
+      origin,
+      close: () => { SERVERS.delete(origin); server.close(); server.closeAllConnections(); },
       hits,
+      log,
+      strayRequests: () => log.filter((r) => r.kind !== 'own' && r.kind !== 'browser'),
       override: (path, handler) => overrides.set(path, handler),
       /** Runs `scripts` (functions) in the engine's worker before its own code (as page init
-       * scripts do for the page), until `restore('/worker.js')`. */
+       * scripts do for the page), until `restore('/worker.js')`. The prelude is part of the
+       * worker's module, so it runs after the module's imports are loaded but before any of
+       * the worker's own statements (before the wasm is instantiated). */
       workerScripts: (scripts) => overrides.set('/worker.js', (req, res, file) => {
         const prelude = scripts.map((f) => `(${f})();\n`).join('');
         send(res, Buffer.from(prelude + readFileSync(file, 'utf8')), 'text/javascript');
       }),
       restore: (path) => overrides.delete(path),
-    });
+    };
+    SERVERS.set(origin, handle);
+    ok(handle);
   }));
 }
 
@@ -129,39 +188,60 @@ export function launchBrowser(extraArgs = []) {
   return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
+const CONTEXT_REQUESTS = new WeakMap();
+
 /**
- * Opens the page; `withoutWebGpu` removes navigator.gpu before any script runs, as in a
- * browser without WebGPU; `softwareGpu: 'allow'` (the default here, so that the tests cover
- * the WebGPU path on SwiftShader) stores the user's choice to use a software GPU anyway, and
- * `softwareGpu: null` leaves the page's own choice (the CPU); `initScripts` (functions) also
- * run before the page's scripts.
- * Every request is recorded in `requests`, alert/confirm dialogs in `dialogs` (and
- * dismissed), Content-Security-Policy violations in the page's `window.__cspViolations`.
- * Pass `context` to open another page in the same browser context (same Cache API storage,
- * as on a second visit), or `contextOptions` for a new one (permissions, downloads).
+ * A browser context for pages of `origin`: its proxy is the test server at `origin`, so a
+ * request to any other origin (from a page, a worker or a service worker) reaches that
+ * server and is logged there instead of leaving the machine; every request the context
+ * makes (service workers' fetches included, which page-level events miss) is recorded in
+ * `contextRequests(context)`. `withoutWebGpu` removes navigator.gpu before any script runs,
+ * as in a browser without WebGPU; `softwareGpu: 'allow'` (the default here, so that the
+ * tests cover the WebGPU path on SwiftShader) stores the user's choice to use a software GPU
+ * anyway, and `softwareGpu: null` leaves the page's own choice (the CPU); `initScripts`
+ * (functions) also run before the page's scripts; Content-Security-Policy violations are
+ * kept in the page's `window.__cspViolations`.
+ */
+export async function newContext(browser, origin, {
+  withoutWebGpu = false, softwareGpu = 'allow', initScripts = [], ...options
+} = {}) {
+  const context = await browser.newContext({ ...options, proxy: { server: origin } });
+  const requests = [];
+  CONTEXT_REQUESTS.set(context, requests);
+  context.on('request', (r) => requests.push(r.url()));
+  await context.addInitScript(() => {
+    window.__cspViolations = [];
+    addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+  });
+  if (softwareGpu) {
+    await context.addInitScript((choice) => {
+      if (localStorage.getItem('gradcam-web.softwareGpu') === null) localStorage.setItem('gradcam-web.softwareGpu', choice);
+    }, softwareGpu);
+  }
+  if (withoutWebGpu) {
+    await context.addInitScript(() => {
+      Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+    });
+  }
+  for (const script of initScripts) await context.addInitScript(script);
+  return context;
+}
+
+
+/** Every request the context made so far (see newContext); null for a context made otherwise. */
+export const contextRequests = (context) => CONTEXT_REQUESTS.get(context) || null;
+
+/**
+ * Opens the page in a new context (see newContext for `withoutWebGpu`, `softwareGpu`, `initScripts` and
+ * `contextOptions`: permissions, downloads), or in `context` to share its Cache API
+ * storage, as on a second visit. The page's own requests are recorded in `requests`,
+ * alert/confirm dialogs in `dialogs` (and dismissed).
  */
 export async function openPage(browser, origin, {
   query = '', withoutWebGpu = false, softwareGpu = 'allow', initScripts = [], context: shared,
   contextOptions = {},
 } = {}) {
-  const context = shared || await browser.newContext(contextOptions);
-  if (!shared) {
-    await context.addInitScript(() => {
-      window.__cspViolations = [];
-      addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));
-    });
-    if (softwareGpu) {
-      await context.addInitScript((choice) => {
-        if (localStorage.getItem('gradcam-web.softwareGpu') === null) localStorage.setItem('gradcam-web.softwareGpu', choice);
-      }, softwareGpu);
-    }
-    if (withoutWebGpu) {
-      await context.addInitScript(() => {
-        Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
-      });
-    }
-    for (const script of initScripts) await context.addInitScript(script);
-  }
+  const context = shared || await newContext(browser, origin, { withoutWebGpu, softwareGpu, initScripts, ...contextOptions });
   const page = await context.newPage();
   const requests = [];
   const logs = [];
@@ -171,7 +251,7 @@ export async function openPage(browser, origin, {
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
   await page.goto(`${origin}/${query}`);
-  return { page, context, requests, logs, dialogs };
+  return { page, context, origin, requests, logs, dialogs };
 }
 
 /** The Content-Security-Policy violations the page has seen so far. */
@@ -182,6 +262,24 @@ export function cspViolations(page) {
 /** Requests that left the page's own origin (data: and blob: URLs stay on the machine). */
 export function foreignRequests(requests, origin) {
   return requests.filter((url) => !url.startsWith(`${origin}/`) && !url.startsWith('data:') && !url.startsWith('blob:'));
+}
+
+/**
+ * Asserts that nothing left the machine for a session of openPage, seen three ways: the
+ * page's own request events, every request of its browser context (workers and the service
+ * worker included), and the test server's log, where each request must be one of the page's
+ * own static files (the server is also the context's proxy: a request to another origin
+ * arrives there too). Covers every page and request of the context and server so far.
+ */
+export function assertNoForeignRequests({ requests, context, origin }) {
+  assert.deepEqual(foreignRequests(requests, origin), [], 'the page requested something outside its own origin');
+  const all = contextRequests(context);
+  assert.ok(all, 'the context records its requests (make it with openPage or newContext)');
+  assert.ok(all.length >= requests.length, `the context saw ${all.length} requests, its page alone ${requests.length}`);
+  assert.deepEqual(foreignRequests(all, origin), [], 'the context (a worker or the service worker) requested something outside the origin');
+  const server = SERVERS.get(origin);
+  assert.ok(server, `no test server at ${origin}`);
+  assert.deepEqual(server.strayRequests(), [], 'the test server saw requests that are not the page\'s own static files');
 }
 
 /** Waits until the weights are loaded (or the page reports an error). */
@@ -262,19 +360,38 @@ export async function canvasPixels(page, selector = '[data-testid=overlay]') {
   return { width, height, data: Buffer.from(b64, 'base64') };
 }
 
-/** Runs the native engine (flex, same weights) on a photo: { report, pixels }; `extra`
- * adds `gradcam explain` options (e.g. ['--method', 'layercam', '--colormap', 'viridis']). */
+/** A `.npy` file of float32 values: { shape, data: Float32Array }. */
+export function parseNpy(bytes) {
+  const headerLength = bytes.readUInt16LE(8);
+  const header = bytes.subarray(10, 10 + headerLength).toString('latin1');
+  const shape = JSON.parse(`[${/'shape': \(([^)]*)\)/.exec(header)[1].replace(/,\s*$/, '')}]`);
+  assert.match(header, /'descr': '<f4'/);
+  const start = 10 + headerLength;
+  const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
+  return { shape, data };
+}
+
+/** Runs the native engine (flex, same weights) on a photo: { report, pixels, map } (`map`:
+ * the raw map at feature resolution, see parseNpy); `extra` adds `gradcam explain` options
+ * (e.g. ['--method', 'layercam', '--colormap', 'viridis']). */
 export function nativeOverlay(photo, weights, target, extra = []) {
   const bin = process.env.GRADCAM_BIN;
   if (!bin) throw new Error('GRADCAM_BIN is not set: run the browser tests through ./dev test');
-  const out = join(mkdtempSync(join(tmpdir(), 'gradcam-')), 'overlay.png');
+  const dir = mkdtempSync(join(tmpdir(), 'gradcam-'));
+  const out = join(dir, 'overlay.png');
   const args = ['explain', photo, '--weights', weights, '--device', 'cpu', '--out', out, '--json'];
   if (target !== undefined && target !== null) args.push('--target', String(target));
   args.push(...extra);
+  const camOut = extra.includes('--cam-out') ? extra[extra.indexOf('--cam-out') + 1] : join(dir, 'map.npy');
+  if (!extra.includes('--cam-out')) args.push('--cam-out', camOut);
   const run = spawnSync(bin, args, { encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`gradcam failed: ${run.stderr}`);
   const png = PNG.sync.read(readFileSync(out));
-  return { report: JSON.parse(run.stdout), pixels: { width: png.width, height: png.height, data: png.data } };
+  return {
+    report: JSON.parse(run.stdout),
+    pixels: { width: png.width, height: png.height, data: png.data },
+    map: parseNpy(readFileSync(camOut)),
+  };
 }
 
 /** Per-channel differences between two RGBA images of equal size. */
@@ -296,6 +413,75 @@ export function compareImages(a, b) {
     }
   }
   return { meanAbs: sum / n, max, fractionOver8: over8 / n };
+}
+
+/** How much an RGBA image varies: the number of distinct colours (up to 1024) and the
+ * standard deviation of its channel values, in levels. */
+export function pixelSpread({ data }) {
+  const colours = new Set();
+  let sum = 0;
+  let squares = 0;
+  let n = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (colours.size < 1024) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
+    for (let c = 0; c < 3; c++) {
+      sum += data[i + c];
+      squares += data[i + c] * data[i + c];
+      n += 1;
+    }
+  }
+  const mean = sum / n;
+  return { colours: colours.size, std: Math.sqrt(Math.max(0, squares / n - mean * mean)) };
+}
+
+/** Asserts that an image is a picture, not a blank or uniform canvas (which two sides of a
+ * comparison could both draw). */
+export function assertVaries(pixels, what) {
+  const spread = pixelSpread(pixels);
+  assert.ok(spread.colours >= 64 && spread.std >= 8, `${what}: the image hardly varies (${JSON.stringify(spread)})`);
+}
+
+/** Asserts that a raw map (see nativeOverlay's `map`) is not flat: it has a positive maximum
+ * above its minimum, so that the overlay shows a heatmap and not the plain photo. */
+export function assertMapNotFlat({ shape, data }, what) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of data) {
+    assert.ok(Number.isFinite(v), `${what}: the map holds ${v}`);
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  assert.ok(hi > 0 && hi - lo > 1e-6 * hi, `${what}: the ${shape.join('×')} map is flat (${lo} to ${hi}): the overlay is the plain photo`);
+}
+
+/**
+ * Asserts that a canvas's pixels (`actual`) equal the native engine's overlay (`native`, from
+ * nativeOverlay) within the backends' rounding — mean |Δ| ≤ 1 level and ≤ 1 % of channel
+ * values off by more than 8 — and that the equality means something: the native map is
+ * not flat (so the native overlay is a heatmap, not the bare photo) and both images vary.
+ */
+export function assertSameHeatmap(actual, native, what) {
+  assertMapNotFlat(native.map, `${what} (native)`);
+  assertVaries(native.pixels, `${what} (native)`);
+  assertVaries(actual, what);
+  const diff = compareImages(actual, native.pixels);
+  console.log(`${what}: mean |Δ| ${diff.meanAbs.toFixed(3)}, max ${diff.max}, >8 levels ${(100 * diff.fractionOver8).toFixed(3)} %`);
+  assert.ok(diff.meanAbs <= 1.0, `${what}: mean difference ${diff.meanAbs}`);
+  assert.ok(diff.fractionOver8 <= 0.01, `${what}: ${diff.fractionOver8} of values off by > 8`);
+}
+
+const OVERLAY = '[data-testid=overlay]';
+
+/** assertSameHeatmap for a canvas of the page (the overlay unless `selector` names another);
+ * on the overlay it also asserts that the page drew a map that is not flat. Returns the
+ * canvas's pixels. */
+export async function assertCanvasMatchesNative(page, native, what, selector = OVERLAY) {
+  const pixels = await canvasPixels(page, selector);
+  if (selector === OVERLAY) {
+    assert.equal(await page.getAttribute(OVERLAY, 'data-flat'), 'false', `${what}: the page drew a flat map (the plain photo)`);
+  }
+  assertSameHeatmap(pixels, native, what);
+  return pixels;
 }
 
 /**

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  DIST, FIXTURES, ROOT, WEIGHTS_DIR, canvasPixels, compareImages, dropFile, faults, foreignRequests,
-  launchBrowser, nativeOverlay, openPage, serveDist, waitForResult, waitReady,
+  DIST, FIXTURES, ROOT, WEIGHTS_DIR, assertCanvasMatchesNative, assertNoForeignRequests, dropFile, faults,
+  launchBrowser, nativeOverlay, newContext, openPage, serveDist, waitForResult, waitReady,
 } from './harness.mjs';
 
 const CHELSEA = join(FIXTURES, 'chelsea.png'); // a cat
@@ -45,14 +45,12 @@ const hits = (path) => server.hits.get(path) || 0;
 const body = (page, attr) => page.getAttribute('body', `data-${attr}`);
 const status = (page) => page.textContent('[data-testid=status]');
 
-async function visit(query, { srv = server, context, withoutWebGpu } = {}) {
-  const session = await openPage(browser, srv.origin, { query, context, withoutWebGpu });
-  return { ...session, origin: srv.origin };
-}
+const visit = (query, { srv = server, context, withoutWebGpu } = {}) => openPage(browser, srv.origin, { query, context, withoutWebGpu });
 
-/** Privacy and robustness for every page: nothing left the origin, no uncaught error. */
+/** Privacy and robustness for every page: nothing left the machine (page, workers, service
+ * worker and the server's log), no uncaught error. */
 async function finish(session, { closeContext = true } = {}) {
-  assert.deepEqual(foreignRequests(session.requests, session.origin), [], 'the page requested something outside its own origin');
+  assertNoForeignRequests(session);
   assert.deepEqual(session.logs.filter((l) => l.startsWith('pageerror')), [], 'uncaught errors in the page');
   await (closeContext ? session.context.close() : session.page.close());
 }
@@ -87,13 +85,6 @@ async function waitExplainedWith(page, model) {
 }
 
 const top5Classes = (page) => page.$$eval('[data-testid=top5] li', (lis) => lis.map((li) => Number(li.dataset.testid.slice(6))));
-
-function assertClose(actual, expected, what) {
-  const diff = compareImages(actual, expected);
-  console.log(`${what}: mean |Δ| ${diff.meanAbs.toFixed(3)}, max ${diff.max}, >8 levels ${(100 * diff.fractionOver8).toFixed(3)} %`);
-  assert.ok(diff.meanAbs <= 1.0, `${what}: mean difference ${diff.meanAbs}`);
-  assert.ok(diff.fractionOver8 <= 0.01, `${what}: ${diff.fractionOver8} of values off by > 8`);
-}
 
 /** Mean R − B of the central third and of the outer sixth on every side. */
 function redness({ width, height, data }) {
@@ -163,7 +154,7 @@ describe('the model picker and the default model', { timeout: 600_000 }, () => {
     assert.equal(new URL(page.url()).searchParams.get('model'), other.name);
     const native = nativeOverlay(CHELSEA, join(WEIGHTS_DIR, other.file));
     assert.deepEqual(await top5Classes(page), native.report.top5.map((p) => p.class));
-    assertClose(await canvasPixels(page), native.pixels, `chelsea.png with ${other.name}`);
+    await assertCanvasMatchesNative(page, native, `chelsea.png with ${other.name}`);
 
     // And back: the first model comes from the cache now.
     await page.selectOption('[data-testid=model]', EFFNET);
@@ -213,9 +204,8 @@ describe('EfficientNet-Lite0, as shipped', { timeout: 600_000 }, () => {
     assert.ok(top5.some((c) => CAT_CLASSES.includes(c)), `no cat class in the top-5: ${top5}`);
     assert.ok(CAT_CLASSES.includes(top5[0]), `top-1 is ${top5[0]}, not a cat`);
     assert.deepEqual(top5, native.report.top5.map((p) => p.class));
-    const pixels = await canvasPixels(page);
+    const pixels = await assertCanvasMatchesNative(page, native, 'EfficientNet-Lite0 vs native');
     assert.deepEqual([pixels.width, pixels.height], [451, 300]);
-    assertClose(pixels, native.pixels, 'EfficientNet-Lite0 vs native');
     // The cat's face fills the middle of the photo: the heat must be there, not at the edges.
     const heat = redness(pixels);
     console.log(`R − B: centre ${heat.centre.toFixed(1)}, border ${heat.border.toFixed(1)}`);
@@ -226,7 +216,7 @@ describe('EfficientNet-Lite0, as shipped', { timeout: 600_000 }, () => {
 
 describe('downloading, verifying and caching weights', { timeout: 600_000 }, () => {
   test('a second visit loads the weights from the Cache API, without requesting the file', async () => {
-    const context = await browser.newContext();
+    const context = await newContext(browser, server.origin);
     const before = hits(EFFNET_FILE);
     const first = await visit(`?model=${EFFNET}`, { context });
     await waitReady(first.page);
@@ -250,7 +240,7 @@ describe('downloading, verifying and caching weights', { timeout: 600_000 }, () 
   });
 
   test('a damaged cached copy is deleted and downloaded again', async () => {
-    const context = await browser.newContext();
+    const context = await newContext(browser, server.origin);
     const first = await visit(`?model=${EFFNET}`, { context });
     await waitReady(first.page);
     const key = `/weights/by-sha256/${entry(EFFNET).sha256}`;
