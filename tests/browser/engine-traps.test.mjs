@@ -22,7 +22,7 @@ import { after, before, describe, test } from 'node:test';
 import { crc32, deflateSync } from 'node:zlib';
 import {
   FIXTURES, WEIGHTS_DIR, assertCanvasMatchesNative, dropFile, launchBrowser, nativeOverlay, openPage,
-  serveDist, waitForResult, waitReady,
+  recordCanvasStates, serveDist, waitForResult, waitReady,
 } from './harness.mjs';
 
 const QUERY = '?model=efficientnet-lite0';
@@ -100,15 +100,7 @@ async function openRecorded() {
   const session = await openPage(browser, server.origin, {
     query: QUERY,
     withoutWebGpu: true,
-    initScripts: [() => {
-      window.__states = [];
-      addEventListener('DOMContentLoaded', () => {
-        const canvas = document.querySelector('[data-testid=overlay]');
-        new MutationObserver(() => window.__states.push({
-          state: canvas.dataset.state, restarts: Number(document.body.dataset.engineRestarts || 0), t: performance.now(),
-        })).observe(canvas, { attributes: true, attributeFilter: ['data-state'] });
-      });
-    }],
+    initScripts: [recordCanvasStates],
   });
   await waitReady(session.page);
   return session;

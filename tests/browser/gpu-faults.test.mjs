@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   FIXTURES, WEIGHTS_DIR, assertCanvasMatchesNative, dropFile, launchBrowser, nativeOverlay, openPage,
-  serveDist, waitForResult, waitReady,
+  recordCanvasStates, serveDist, waitForResult, waitReady,
 } from './harness.mjs';
 
 const QUERY = '?model=efficientnet-lite0';
@@ -100,16 +100,7 @@ describe('a GPU device lost during a run', { timeout: 600_000 }, () => {
     }]);
     session = await openPage(browser, server.origin, {
       query: QUERY,
-      initScripts: [() => {
-        // Every state the canvas goes through, with the number of engine restarts so far.
-        window.__states = [];
-        addEventListener('DOMContentLoaded', () => {
-          const canvas = document.querySelector('[data-testid=overlay]');
-          new MutationObserver(() => window.__states.push({
-            state: canvas.dataset.state, restarts: Number(document.body.dataset.engineRestarts || 0), t: performance.now(),
-          })).observe(canvas, { attributes: true, attributeFilter: ['data-state'] });
-        });
-      }],
+      initScripts: [recordCanvasStates],
     });
     await waitReady(session.page);
   });

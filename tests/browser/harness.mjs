@@ -254,6 +254,18 @@ export async function openPage(browser, origin, {
   return { page, context, origin, requests, logs, dialogs };
 }
 
+/** An init script recording every state of the overlay canvas, with the number of engine
+ * restarts at that moment, in `window.__states` (to check that nothing stale was shown). */
+export function recordCanvasStates() {
+  window.__states = [];
+  addEventListener('DOMContentLoaded', () => {
+    const canvas = document.querySelector('[data-testid=overlay]');
+    new MutationObserver(() => window.__states.push({
+      state: canvas.dataset.state, restarts: Number(document.body.dataset.engineRestarts || 0), t: performance.now(),
+    })).observe(canvas, { attributes: true, attributeFilter: ['data-state'] });
+  });
+}
+
 /** The Content-Security-Policy violations the page has seen so far. */
 export function cspViolations(page) {
   return page.evaluate(() => window.__cspViolations || ['(no recorder)']);
