@@ -7,6 +7,7 @@
 
 pub mod benchmark;
 pub mod cam;
+pub mod display;
 pub mod engine;
 pub mod imageio;
 pub mod model;

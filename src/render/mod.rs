@@ -13,5 +13,5 @@ mod view;
 pub use colormap::{Colormap, JET, UnknownColormap, jet};
 pub use export::{map_png16, map_value_at};
 pub use overlay::{DEFAULT_PHOTO_WEIGHT, Overlay, blend, render_overlay};
-pub use upsample::{Normalized, min_max_normalize, resize_bilinear};
+pub use upsample::{Normalized, RowSampler, min_max_normalize, resize_bilinear};
 pub use view::{HotBox, Scale, View, ViewMode, ViewOptions, photo_rgba, render_view};

@@ -209,11 +209,17 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     const { page } = session;
     await page.selectOption('[data-testid=view]', 'side');
     await waitForSettings(page, { view: 'side' });
+    // Three panes are narrower than the photo (451 px): each is drawn at its pane's size,
+    // as the native engine draws it for that box (photo weight 1: the photo; 0: the colours).
     const photo = await canvasPixels(page, '[data-testid=photo-canvas]');
-    const png = PNG.sync.read(readFileSync(PHOTO));
-    assert.equal(compareImages(photo, png).max, 0, 'the photo pane is the photo');
+    const pane = ['--display-box', String(photo.width)];
+    assert.ok(photo.width < 451 && photo.width > 100, `the photo pane is ${photo.width} px wide`);
+    const shownPhoto = nativeOverlay(PHOTO, WEIGHTS, 281, ['--photo-weight', '1', ...pane]).pixels;
+    assert.equal(compareImages(photo, shownPhoto).max, 0, 'the photo pane is the photo at the pane\'s size');
     const heat = await canvasPixels(page, '[data-testid=heatmap-canvas]');
-    assert.ok(compareImages(heat, png).meanAbs > 30, 'the heatmap pane is not the photo');
+    assert.ok(compareImages(heat, shownPhoto).meanAbs > 30, 'the heatmap pane is not the photo');
+    assertClose(heat, nativeOverlay(PHOTO, WEIGHTS, 281, ['--photo-weight', '0', ...pane]).pixels, 'heatmap pane');
+    assertClose(await canvasPixels(page), nativeOverlay(PHOTO, WEIGHTS, 281, pane).pixels, 'overlay pane');
     const boxes = await page.$$eval('#views .pane canvas', (cs) => cs.map((c) => c.getBoundingClientRect().toJSON()));
     assert.ok(boxes[0].x < boxes[1].x && boxes[1].x < boxes[2].x, 'three panes side by side');
 
@@ -237,10 +243,14 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     console.log(`grid: ${cells.map((c) => c[2]).join(' | ')}`);
     assert.equal(cells.length, 8);
     assert.ok(cells.every((c) => c[1] === 'ready'), JSON.stringify(cells));
+    // Cells are drawn at their own size (narrower than the photo), as the native engine
+    // draws that box.
     const gradcam = await canvasPixels(page, '[data-testid=grid] figure[data-cell="gradcam"] canvas');
-    assertClose(gradcam, nativeOverlay(PHOTO, WEIGHTS, 281).pixels, 'grid cell gradcam');
+    const cell = ['--display-box', String(gradcam.width)];
+    assert.ok(gradcam.width < 451, `a grid cell is ${gradcam.width} px wide`);
+    assertClose(gradcam, nativeOverlay(PHOTO, WEIGHTS, 281, cell).pixels, 'grid cell gradcam');
     const layercam = await canvasPixels(page, '[data-testid=grid] figure[data-cell="layercam"] canvas');
-    assertClose(layercam, nativeOverlay(PHOTO, WEIGHTS, 281, ['--method', 'layercam']).pixels, 'grid cell layercam');
+    assertClose(layercam, nativeOverlay(PHOTO, WEIGHTS, 281, ['--method', 'layercam', ...cell]).pixels, 'grid cell layercam');
     await page.selectOption('[data-testid=grid-of]', 'layers');
     await page.waitForFunction(() => {
       const grid = document.querySelector('[data-testid=grid]');
