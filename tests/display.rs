@@ -11,8 +11,8 @@ use gradcam_web::display::{
     render_display, write_map_png16, write_overlay_png,
 };
 use gradcam_web::render::{
-    Colormap, HotBox, RowSampler, Scale, ViewMode, ViewOptions, map_png16, photo_rgba,
-    render_view, resize_bilinear,
+    Colormap, HotBox, RowSampler, Scale, ViewMode, ViewOptions, map_png16, photo_rgba, render_view,
+    resize_bilinear,
 };
 use image::{Rgb, RgbImage};
 
@@ -85,7 +85,9 @@ fn decode_rgb(png: &[u8]) -> RgbImage {
 }
 
 fn rgb_of(rgba: &[u8]) -> Vec<u8> {
-    rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
+    rgba.chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect()
 }
 
 fn boxed(width: u32) -> DisplayBox {
@@ -99,12 +101,20 @@ fn a_photo_is_fitted_to_the_box_and_never_enlarged() {
     let fit = |photo, w, h| Fit::new(photo, DisplayBox::new(w, h).unwrap()).display;
     assert_eq!(fit((4032, 3024), 864, None), (864, 648));
     assert_eq!(fit((3024, 4032), 864, Some(600)), (450, 600));
-    assert_eq!(fit((451, 300), 864, None), (451, 300), "small photos stay as they are");
+    assert_eq!(
+        fit((451, 300), 864, None),
+        (451, 300),
+        "small photos stay as they are"
+    );
     assert_eq!(fit((451, 300), 451, Some(300)), (451, 300));
     assert_eq!(fit((451, 300), 282, None), (282, 188));
     assert_eq!(fit((1, 1), 10, None), (1, 1));
     assert_eq!(fit((2, 10000), 864, None), (2, 10000));
-    assert_eq!(fit((10000, 2), 864, None), (864, 1), "a side never rounds to 0");
+    assert_eq!(
+        fit((10000, 2), 864, None),
+        (864, 1),
+        "a side never rounds to 0"
+    );
     // Whatever the box, a picture stays under the pixel cap (4K).
     let (w, h) = fit((10000, 10000), 20000, None);
     assert!(u64::from(w) * u64::from(h) <= MAX_DISPLAY_PIXELS, "{w}×{h}");
@@ -136,10 +146,17 @@ fn picture_pixels_map_back_to_the_photo_pixel_under_their_centre() {
     assert_eq!(fit.photo_pixel(0, 0), (2, 2));
     assert_eq!(fit.photo_pixel(863, 647), (4029, 4029 - 1008));
     assert_eq!(fit.photo_pixel(432, 324), (2018, 1514));
-    assert_eq!(fit.photo_pixel(5000, 5000), fit.photo_pixel(863, 647), "clamped");
+    assert_eq!(
+        fit.photo_pixel(5000, 5000),
+        fit.photo_pixel(863, 647),
+        "clamped"
+    );
     assert!(Fit::of_picture((451, 300), (452, 300)).is_err());
     assert!(Fit::of_picture((451, 300), (0, 3)).is_err());
-    assert_eq!(Fit::of_picture((451, 300), (282, 188)).unwrap().display, (282, 188));
+    assert_eq!(
+        Fit::of_picture((451, 300), (282, 188)).unwrap().display,
+        (282, 188)
+    );
 }
 
 #[test]
@@ -151,13 +168,25 @@ fn the_hot_box_in_photo_pixels_is_within_one_picture_pixel_of_the_full_resolutio
     };
     for (w, h, target) in [(1600, 1200, 300), (1001, 777, 250), (640, 480, 640)] {
         let photo = photo(w, h);
-        let full = render_view(&photo, &cam, (12, 16), &options).hot_box.unwrap();
-        let shown = render_display(&mut DisplayPhotos::default(), &photo, &cam, (12, 16), &options, boxed(target));
+        let full = render_view(&photo, &cam, (12, 16), &options)
+            .hot_box
+            .unwrap();
+        let shown = render_display(
+            &mut DisplayPhotos::default(),
+            &photo,
+            &cam,
+            (12, 16),
+            &options,
+            boxed(target),
+        );
         let got = shown.hot_box.unwrap();
         let step = w.div_ceil(shown.fit.display.0) + 1;
         let edges = |b: HotBox| [b.x, b.y, b.x + b.width, b.y + b.height];
         for (a, e) in edges(got).iter().zip(edges(full)) {
-            assert!(a.abs_diff(e) <= step, "{w}×{h} in {target}: {got:?} vs {full:?}");
+            assert!(
+                a.abs_diff(e) <= step,
+                "{w}×{h} in {target}: {got:?} vs {full:?}"
+            );
         }
         if shown.fit.is_full() {
             assert_eq!(got, full);
@@ -170,10 +199,23 @@ fn the_hot_box_in_photo_pixels_is_within_one_picture_pixel_of_the_full_resolutio
 #[test]
 fn the_display_copy_averages_each_pixel_span() {
     let flat = RgbImage::from_pixel(40, 30, Rgb([10, 200, 77]));
-    assert!(downscale_area(&flat, (7, 5)).pixels().all(|p| p.0 == [10, 200, 77]));
-    let checker = RgbImage::from_fn(8, 8, |x, y| if (x + y) % 2 == 0 { Rgb([0; 3]) } else { Rgb([255; 3]) });
+    assert!(
+        downscale_area(&flat, (7, 5))
+            .pixels()
+            .all(|p| p.0 == [10, 200, 77])
+    );
+    let checker = RgbImage::from_fn(8, 8, |x, y| {
+        if (x + y) % 2 == 0 {
+            Rgb([0; 3])
+        } else {
+            Rgb([255; 3])
+        }
+    });
     let half = downscale_area(&checker, (4, 4));
-    assert!(half.pixels().all(|p| p.0 == [128; 3]), "2×2 spans average (rounded half up)");
+    assert!(
+        half.pixels().all(|p| p.0 == [128; 3]),
+        "2×2 spans average (rounded half up)"
+    );
     let photo = photo(9, 6);
     let third = downscale_area(&photo, (3, 2));
     let mut sum = [0u32; 3];
@@ -196,11 +238,19 @@ fn display_copies_are_cached_per_size_and_the_photo_itself_is_never_copied() {
     assert_eq!(photos.bytes(), 0);
     let first = photos.picture(&photo, (32, 24)).as_raw().as_ptr();
     assert_eq!(photos.bytes(), 32 * 24 * 3);
-    assert_eq!(photos.picture(&photo, (32, 24)).as_raw().as_ptr(), first, "reused");
+    assert_eq!(
+        photos.picture(&photo, (32, 24)).as_raw().as_ptr(),
+        first,
+        "reused"
+    );
     for w in [30, 20, 10, 5] {
         photos.picture(&photo, (w, w * 3 / 4));
     }
-    assert_eq!(photos.bytes(), [30 * 22, 20 * 15, 10 * 7, 5 * 3].iter().sum::<u32>() as usize * 3, "four kept");
+    assert_eq!(
+        photos.bytes(),
+        [30 * 22, 20 * 15, 10 * 7, 5 * 3].iter().sum::<u32>() as usize * 3,
+        "four kept"
+    );
     photos.clear();
     assert_eq!(photos.bytes(), 0);
 }
@@ -235,12 +285,29 @@ fn all_options() -> Vec<ViewOptions> {
 fn a_display_picture_is_the_render_of_the_display_copy() {
     let photo = photo(403, 211);
     for options in all_options().iter().step_by(7) {
-        let full = render_display(&mut DisplayPhotos::default(), &photo, &MAP, (3, 4), options, boxed(900));
+        let full = render_display(
+            &mut DisplayPhotos::default(),
+            &photo,
+            &MAP,
+            (3, 4),
+            options,
+            boxed(900),
+        );
         let expected = render_view(&photo, &MAP, (3, 4), options);
         assert!(full.fit.is_full());
-        assert_eq!(full.view.rgba, expected.rgba, "at the photo's size it is the renderer's picture");
+        assert_eq!(
+            full.view.rgba, expected.rgba,
+            "at the photo's size it is the renderer's picture"
+        );
         assert_eq!(full.hot_box, expected.hot_box);
-        let small = render_display(&mut DisplayPhotos::default(), &photo, &MAP, (3, 4), options, boxed(120));
+        let small = render_display(
+            &mut DisplayPhotos::default(),
+            &photo,
+            &MAP,
+            (3, 4),
+            options,
+            boxed(120),
+        );
         assert_eq!(small.fit.display, (120, 63));
         let copy = downscale_area(&photo, (120, 63));
         let expected = render_view(&copy, &MAP, (3, 4), options);
@@ -263,7 +330,12 @@ fn map_rows_are_the_full_upsampling_bit_for_bit() {
         for y in 0..h {
             rows.row(y, &mut row);
             let want = &full[y * w..(y + 1) * w];
-            assert!(row.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits()), "{w}×{h} row {y}");
+            assert!(
+                row.iter()
+                    .zip(want)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{w}×{h} row {y}"
+            );
         }
     }
 }
@@ -288,7 +360,10 @@ fn the_saved_overlay_is_the_renderers_picture_bit_for_bit() {
             let expected = render_view(&photo, cam, shape, options);
             let got = decode_rgb(&png);
             assert_eq!(got.dimensions(), (w, h));
-            assert!(got.as_raw() == &rgb_of(&expected.rgba), "{w}×{h} {options:?}");
+            assert!(
+                got.as_raw() == &rgb_of(&expected.rgba),
+                "{w}×{h} {options:?}"
+            );
             assert_eq!(saved.hot_box, expected.hot_box, "{w}×{h} {options:?}");
             assert_eq!(saved.normalized, expected.normalized, "{w}×{h} {options:?}");
         }
@@ -315,9 +390,18 @@ fn the_saved_16_bit_map_is_the_exported_one() {
 #[test]
 fn a_map_that_does_not_fit_its_shape_is_refused() {
     let photo = photo(4, 4);
-    let err = write_overlay_png(Vec::new(), &photo, &MAP, (2, 2), &ViewOptions::default()).unwrap_err();
+    let err =
+        write_overlay_png(Vec::new(), &photo, &MAP, (2, 2), &ViewOptions::default()).unwrap_err();
     assert!(err.to_string().contains("12 values"), "{err}");
     assert!(write_map_png16(Vec::new(), &[], (0, 0), (3, 3)).is_err());
+    let empty = write_overlay_png(
+        Vec::new(),
+        &RgbImage::new(0, 5),
+        &MAP,
+        (3, 4),
+        &ViewOptions::default(),
+    );
+    assert!(empty.unwrap_err().to_string().contains("no pixels"));
 }
 
 // ---- memory on a 100-megapixel photo ----
@@ -332,17 +416,29 @@ fn a_100_megapixel_photo_is_drawn_and_saved_in_bounded_memory() {
         ..ViewOptions::default()
     };
     let mut photos = DisplayPhotos::default();
-    let (shown, drawing) = peak_during(|| {
-        render_display(&mut photos, &photo, &cam, (12, 16), &threshold, boxed(864))
-    });
+    let (shown, drawing) =
+        peak_during(|| render_display(&mut photos, &photo, &cam, (12, 16), &threshold, boxed(864)));
     assert_eq!(shown.fit.display, (864, 864));
     // The display copy (2.2 MB, kept) and one picture's map, mask and RGBA: ≈ 10 MB.
-    println!("10000×10000 drawn at 864×864: peak {:.1} MB", drawing as f64 / 1e6);
+    println!(
+        "10000×10000 drawn at 864×864: peak {:.1} MB",
+        drawing as f64 / 1e6
+    );
     assert!(drawing < 16_000_000, "drawing held {drawing} bytes");
     let (_, redrawing) = peak_during(|| {
-        render_display(&mut photos, &photo, &cam, (12, 16), &ViewOptions::default(), boxed(864))
+        render_display(
+            &mut photos,
+            &photo,
+            &cam,
+            (12, 16),
+            &ViewOptions::default(),
+            boxed(864),
+        )
     });
-    println!("redraw from the cached copy: peak {:.1} MB", redrawing as f64 / 1e6);
+    println!(
+        "redraw from the cached copy: peak {:.1} MB",
+        redrawing as f64 / 1e6
+    );
     assert!(redrawing < 8_000_000, "redrawing held {redrawing} bytes");
     for options in [ViewOptions::default(), threshold] {
         let (saved, saving) = peak_during(|| {
@@ -356,7 +452,8 @@ fn a_100_megapixel_photo_is_drawn_and_saved_in_bounded_memory() {
         assert_eq!((saved.width, saved.height), (w, h));
         assert!(saving < 24_000_000, "saving held {saving} bytes");
     }
-    let (_, map16) = peak_during(|| write_map_png16(std::io::sink(), &cam, (12, 16), (w, h)).unwrap());
+    let (_, map16) =
+        peak_during(|| write_map_png16(std::io::sink(), &cam, (12, 16), (w, h)).unwrap());
     println!("10000×10000 16-bit map: peak {:.1} MB", map16 as f64 / 1e6);
     assert!(map16 < 8_000_000, "the 16-bit map held {map16} bytes");
 }

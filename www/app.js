@@ -652,6 +652,7 @@ function wireSaving() {
     try {
       const bytes = await engine.call(op);
       download(new Blob([bytes], { type }), `${name()}.${ext}`);
+      showMemory();
     } catch (e) {
       setStatus(`Could not save the map: ${e.message || e}`, 'error');
     }
@@ -662,6 +663,7 @@ function wireSaving() {
     try {
       const { blob } = await overlayPng();
       download(blob, `${name()}.png`);
+      showMemory();
     } catch (e) {
       setStatus(`Could not save the overlay: ${e.message || e}`, 'error');
     }

@@ -18,7 +18,9 @@ pub enum DisplayError {
     #[error("a display box is WIDTH or WIDTHxHEIGHT in device pixels, at least 1 wide (got `{0}`)")]
     BadBox(String),
     /// A picture size that cannot be a display picture of this photo.
-    #[error("a {width}×{height} picture is not a display size of a {photo_width}×{photo_height} photo")]
+    #[error(
+        "a {width}×{height} picture is not a display size of a {photo_width}×{photo_height} photo"
+    )]
     BadPicture {
         /// Picture width.
         width: u32,
@@ -137,7 +139,9 @@ impl Fit {
             (u64::from(i) * u64::from(photo) / u64::from(display)) as u32
         };
         let ceil = |i: u32, display: u32, photo: u32| {
-            (u64::from(i) * u64::from(photo)).div_ceil(u64::from(display)).min(u64::from(photo)) as u32
+            (u64::from(i) * u64::from(photo))
+                .div_ceil(u64::from(display))
+                .min(u64::from(photo)) as u32
         };
         let (dw, dh) = self.display;
         let (pw, ph) = self.photo;

@@ -73,8 +73,8 @@ pub fn downscale_area(photo: &RgbImage, (width, height): (u32, u32)) -> RgbImage
             let n = n_rows * (x1 - x0) as u64;
             let mut total = [0u64; 3];
             for px in sums[x0 * 3..x1 * 3].chunks_exact(3) {
-                for c in 0..3 {
-                    total[c] += px[c];
+                for (t, v) in total.iter_mut().zip(px) {
+                    *t += v;
                 }
             }
             out.extend(total.iter().map(|t| ((t + n / 2) / n) as u8));

@@ -25,6 +25,14 @@ pub enum SaveError {
     /// The PNG encoder or the output failed.
     #[error("the PNG could not be written: {0}")]
     Png(#[from] png::EncodingError),
+    /// A photo without pixels has no PNG.
+    #[error("a {width}×{height} photo has no pixels to save")]
+    EmptyPhoto {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
     /// The map does not have the values its shape says, or is empty.
     #[error("the map has {len} values, which is not a non-empty {height}×{width} map")]
     MapShape {
@@ -61,6 +69,9 @@ pub fn write_overlay_png<W: Write>(
 ) -> Result<Saved, SaveError> {
     check_shape(cam, cam_shape)?;
     let (width, height) = photo.dimensions();
+    if width == 0 || height == 0 {
+        return Err(SaveError::EmptyPhoto { width, height });
+    }
     let (w, h) = (width as usize, height as usize);
     let sampler = RowSampler::new(cam, cam_shape, (h, w));
     let scaling = Scaling::measure(&sampler, h, options.scale);
@@ -291,7 +302,10 @@ impl Painter {
 
     /// A row without a threshold.
     fn plain_row(&self, values: &[f32], photo: &[u8], out: &mut [u8]) {
-        let pixels = out.chunks_exact_mut(3).zip(values).zip(photo.chunks_exact(3));
+        let pixels = out
+            .chunks_exact_mut(3)
+            .zip(values)
+            .zip(photo.chunks_exact(3));
         for ((px, &v), p) in pixels {
             let rgb = match (self.flat, self.heatmap) {
                 (true, true) => self.colormap.color(0.0),
@@ -305,7 +319,10 @@ impl Painter {
 
     /// A row of a thresholded map: box, outline, cold and hot pixels.
     fn masked_row(&self, values: &[f32], photo: &[u8], marks: &Marks<'_>, out: &mut [u8]) {
-        let pixels = out.chunks_exact_mut(3).zip(values).zip(photo.chunks_exact(3));
+        let pixels = out
+            .chunks_exact_mut(3)
+            .zip(values)
+            .zip(photo.chunks_exact(3));
         let thickness = marks.thickness.min(u32::from(u16::MAX) - 2) as u16;
         for (x, ((px, &v), p)) in pixels.enumerate() {
             let d = marks.distance[x];
@@ -314,7 +331,11 @@ impl Painter {
             } else if d > 0 && d <= thickness {
                 CONTOUR
             } else if d == 0 {
-                if self.heatmap { [0, 0, 0] } else { [p[0], p[1], p[2]] }
+                if self.heatmap {
+                    [0, 0, 0]
+                } else {
+                    [p[0], p[1], p[2]]
+                }
             } else if self.heatmap {
                 self.colormap.color(v)
             } else {
@@ -331,12 +352,20 @@ fn horizontal(values: &[f32], threshold: f32, cap: u16, out: &mut Vec<u16>) {
     out.clear();
     let mut run = cap;
     for &v in values {
-        run = if v >= threshold { run.saturating_add(1).min(cap) } else { 0 };
+        run = if v >= threshold {
+            run.saturating_add(1).min(cap)
+        } else {
+            0
+        };
         out.push(run);
     }
     let mut run = cap;
     for d in out.iter_mut().rev() {
-        run = if *d == 0 { 0 } else { run.saturating_add(1).min(cap) };
+        run = if *d == 0 {
+            0
+        } else {
+            run.saturating_add(1).min(cap)
+        };
         *d = (*d).min(run);
     }
 }
@@ -445,14 +474,20 @@ fn largest_box(rows: &ScaledRows<'_>, w: usize, h: usize, threshold: f32) -> Opt
         let root = find(&mut parent, i);
         area[root] += u64::from(run.x1 - run.x0);
         let b = &mut bounds[root];
-        *b = [b[0].min(run.x0), b[1].min(run.y), b[2].max(run.x1), b[3].max(run.y + 1)];
+        *b = [
+            b[0].min(run.x0),
+            b[1].min(run.y),
+            b[2].max(run.x1),
+            b[3].max(run.y + 1),
+        ];
     }
-    let best = (0..runs.len())
-        .filter(|&i| parent[i] == i)
-        .fold(None, |best: Option<usize>, i| match best {
+    let best = (0..runs.len()).filter(|&i| parent[i] == i).fold(
+        None,
+        |best: Option<usize>, i| match best {
             Some(b) if area[b] >= area[i] => Some(b),
             _ => Some(i),
-        })?;
+        },
+    )?;
     let [x0, y0, x1, y1] = bounds[best];
     Some(HotBox {
         x: x0,

@@ -108,8 +108,16 @@ impl<'a> RowSampler<'a> {
     /// # Panics
     ///
     /// As [`resize_bilinear`]: a length that does not match the shape, or an empty map.
-    pub fn new(src: &'a [f32], (src_h, src_w): (usize, usize), (dst_h, dst_w): (usize, usize)) -> Self {
-        assert_eq!(src.len(), src_h * src_w, "map length does not match its shape");
+    pub fn new(
+        src: &'a [f32],
+        (src_h, src_w): (usize, usize),
+        (dst_h, dst_w): (usize, usize),
+    ) -> Self {
+        assert_eq!(
+            src.len(),
+            src_h * src_w,
+            "map length does not match its shape"
+        );
         assert!(src_h > 0 && src_w > 0, "cannot resize an empty map");
         let cols = (0..dst_w).map(|i| Tap::new(i, dst_w, src_w)).collect();
         RowSampler {
@@ -125,6 +133,10 @@ impl<'a> RowSampler<'a> {
         let (src_h, src_w) = self.src_shape;
         let row = Tap::new(y, self.dst_h, src_h);
         out.clear();
-        out.extend(self.cols.iter().map(|col| interpolate(self.src, src_w, &row, col)));
+        out.extend(
+            self.cols
+                .iter()
+                .map(|col| interpolate(self.src, src_w, &row, col)),
+        );
     }
 }

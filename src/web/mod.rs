@@ -18,7 +18,9 @@ use web_time::Instant;
 
 use crate::benchmark::{BenchPlan, run_benchmark};
 use crate::cam::Method;
-use crate::display::{DisplayPhotos, Fit, photo_display, render_display, write_map_png16, write_overlay_png};
+use crate::display::{
+    DisplayPhotos, Fit, photo_display, render_display, write_map_png16, write_overlay_png,
+};
 use crate::engine::{Explainer, Explanation, elapsed_ms};
 use crate::imageio::{Photo, decode_photo, write_npy_f32};
 use crate::model::labels::imagenet_label;
@@ -225,7 +227,13 @@ impl App {
     /// picture of the photo, upsampled as drawn at full resolution: `{"x","y","value"}` as
     /// JSON, `x, y` being the photo pixel under that picture pixel's centre.
     #[wasm_bindgen(js_name = valueAt)]
-    pub fn value_at(&self, x: u32, y: u32, width: u32, height: u32) -> Result<Option<String>, JsError> {
+    pub fn value_at(
+        &self,
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+    ) -> Result<Option<String>, JsError> {
         let state = self.state.borrow();
         let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
             return Ok(None);
@@ -235,7 +243,9 @@ impl App {
         let (px, py) = fit.photo_pixel(x, y);
         let cam = &explanation.cam;
         let value = map_value_at(&cam.map, (cam.height, cam.width), size, px, py);
-        Ok(Some(json!({ "x": px, "y": py, "value": value }).to_string()))
+        Ok(Some(
+            json!({ "x": px, "y": py, "value": value }).to_string(),
+        ))
     }
 
     /// The overlay on screen with `view` settings at the photo's full resolution, as a PNG
@@ -278,7 +288,12 @@ impl App {
         };
         let cam = &explanation.cam;
         let size = (photo.width(), photo.height());
-        write_map_png16(ChunkSink::new(on_chunk), &cam.map, (cam.height, cam.width), size)?;
+        write_map_png16(
+            ChunkSink::new(on_chunk),
+            &cam.map,
+            (cam.height, cam.width),
+            size,
+        )?;
         Ok(())
     }
 
