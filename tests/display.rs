@@ -121,7 +121,8 @@ fn a_photo_is_fitted_to_the_box_and_never_enlarged() {
     assert_eq!(w, h);
     let (w, h) = fit((1, 100_000_000), 5, None);
     assert!(u64::from(w) * u64::from(h) <= MAX_DISPLAY_PIXELS, "{w}×{h}");
-    assert!(Fit::new((4032, 3024), boxed(5000)).is_full());
+    assert!(Fit::new((2000, 1500), boxed(5000)).is_full());
+    assert_eq!(fit((4032, 3024), 5000, None), (3326, 2493), "12 MP capped at 4K's pixel count");
 }
 
 #[test]
@@ -340,11 +341,14 @@ fn map_rows_are_the_full_upsampling_bit_for_bit() {
     }
 }
 
+/// A map, its shape and a photo size.
+type Case<'a> = (&'a [f32], (usize, usize), u32, u32);
+
 #[test]
 fn the_saved_overlay_is_the_renderers_picture_bit_for_bit() {
     // Sizes with a 1-pixel and a 3-pixel line, a thin strip, and a map whose upsampled
     // extremes are not its own (interior peaks between pixel centres).
-    let cases: [(&[f32], (usize, usize), u32, u32); 4] = [
+    let cases: [Case<'_>; 4] = [
         (&MAP, (3, 4), 97, 61),
         (&blobs(), (12, 16), 900, 760),
         (&MAP, (3, 4), 3, 400),
