@@ -265,7 +265,8 @@ function timingsText(r, decodeMs, drawMs) {
     const phases = Object.entries(r.timings_ms.phases_ms).sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
     for (const [phase, ms] of phases) parts.push(`${phase} ${Math.round(ms)} ms`);
   }
-  parts.push(`draw ${Math.round(drawMs)} ms (render ${Math.round(drawn.render_ms)} ms in the engine, `
+  const pixels = drawn.pixels_ms === undefined ? '' : `, pixels ${Math.round(drawn.pixels_ms)} ms`;
+  parts.push(`draw ${Math.round(drawMs)} ms (render ${Math.round(drawn.render_ms)} ms in the engine${pixels}, `
     + `${drawn.width}×${drawn.height})`);
   return `${parts.join(' · ')} on ${engine ? engine.label : 'the engine'}`;
 }

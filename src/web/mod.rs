@@ -211,7 +211,8 @@ impl App {
     /// Renders the explanation on screen (or the plain photo) with `view` settings (see
     /// `ViewSettings`) at the size it is shown in the view's `box` (device pixels): returns
     /// `[ImageBitmap, JSON]`, the JSON being `{"width","height","photo_width","photo_height",
-    /// "range","flat","hot_box","render_ms"}` (`hot_box` in photo pixels).
+    /// "range","flat","hot_box","render_ms","pixels_ms"}` (`hot_box` in photo pixels;
+    /// `pixels_ms` the part of `render_ms` before the bitmap is made).
     pub fn render(&self, view: String) -> Result<Array, JsError> {
         let mut state = self.state.borrow_mut();
         let state = &mut *state;
@@ -460,12 +461,14 @@ fn draw(
             let cam = &explanation.cam;
             let shape = (cam.height, cam.width);
             let out = render_display(photos, &photo.rgb, &cam.map, shape, &options, target);
+            let pixels_ms = elapsed_ms(start);
             let bitmap = canvas::rgba_to_bitmap(&out.view.rgba, out.view.width, out.view.height)?;
             let mut info = size(out.fit);
             info["range"] = json!(out.view.range.map(|(lo, hi)| [lo, hi]));
             info["flat"] = json!(out.view.range.is_none());
             info["hot_box"] = json!(out.hot_box);
             info["render_ms"] = json!(elapsed_ms(start));
+            info["pixels_ms"] = json!(pixels_ms);
             (bitmap, info.to_string())
         }
         None if !view.is_photo() => return Err(JsError::new("nothing explained yet")),
