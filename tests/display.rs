@@ -122,7 +122,11 @@ fn a_photo_is_fitted_to_the_box_and_never_enlarged() {
     let (w, h) = fit((1, 100_000_000), 5, None);
     assert!(u64::from(w) * u64::from(h) <= MAX_DISPLAY_PIXELS, "{w}×{h}");
     assert!(Fit::new((2000, 1500), boxed(5000)).is_full());
-    assert_eq!(fit((4032, 3024), 5000, None), (3326, 2493), "12 MP capped at 4K's pixel count");
+    assert_eq!(
+        fit((4032, 3024), 5000, None),
+        (3326, 2493),
+        "12 MP capped at 4K's pixel count"
+    );
 }
 
 #[test]

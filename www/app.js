@@ -360,6 +360,7 @@ async function drawCurrent(gen, startedAt, decodeMs = null, rendered = null) {
   // or every picture's render.
   const engineMs = rendered ? rendered.engineMs : [overlay, ...extras].reduce((sum, p) => sum + p.info.engine_ms, 0);
   canvas.dataset.engineMs = engineMs.toFixed(1);
+  canvas.dataset.renderMs = drawn.render_ms.toFixed(1); // the overlay's picture alone
   canvas.dataset.photoWidth = String(drawn.photo_width);
   canvas.dataset.photoHeight = String(drawn.photo_height);
   canvas.dataset.settings = JSON.stringify({ ...explorer.explainSettings(), ...explorer.viewSettings(), view: settings.view });
