@@ -706,7 +706,9 @@ function wireResize() {
     clearTimeout(timer);
     timer = setTimeout(() => {
       const stale = drawnView && JSON.stringify(drawnView.box) !== JSON.stringify(wantedPictures()[0].box);
-      if (report && stale && explorer.settings.view !== 'grid') drawCurrent(generation, performance.now());
+      // Only a finished picture is redrawn: newer work (a photo being read) draws its own.
+      const idle = canvas.dataset.state === 'ready' && photoReady;
+      if (report && idle && stale && explorer.settings.view !== 'grid') drawCurrent(generation, performance.now());
     }, 150);
   });
 }

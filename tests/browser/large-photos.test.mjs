@@ -186,6 +186,21 @@ describe('large photos are drawn at display size (CPU fallback, EfficientNet-Lit
     assertClose(png, nativeOverlay(large, WEIGHTS, top[0]).pixels, 'saved 4032×3024 overlay');
     const map16 = await saved(page, 'save-png16');
     assert.deepEqual(pngSize(map16), [4032, 3024]);
+
+    // A narrower window redraws the picture for its new box.
+    await page.setViewportSize({ width: 700, height: 720 });
+    try {
+      await page.waitForFunction(() => {
+        const canvas = document.querySelector('[data-testid=overlay]');
+        const pane = Math.round(canvas.parentElement.getBoundingClientRect().width * devicePixelRatio);
+        return canvas.width === pane && canvas.dataset.state === 'ready';
+      }, null, { timeout: 30_000 });
+      const narrow = await shown(page);
+      assert.ok(narrow.box < first.box, `the pane shrank: ${narrow.box} px`);
+      assert.deepEqual(narrow.canvas, [narrow.box, Math.round((3024 * narrow.box) / 4032)]);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
   });
 
   test('the 100-megapixel limit file is explained and saved with the wasm heap bounded', async () => {
