@@ -8,6 +8,7 @@
 pub mod adapter;
 pub mod benchmark;
 pub mod cam;
+pub mod display;
 pub mod engine;
 pub mod imageio;
 pub mod model;

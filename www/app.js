@@ -6,9 +6,10 @@
 
 import { Superseded, startEngine } from './engine.js';
 import { Explorer, readFragment } from './explorer.js';
-import { baseName, canvasPng, copyPng, download } from './exports.js';
+import { baseName, copyPng, download } from './exports.js';
 import {
-  Progress, clearCanvas, fillGridCell, picturesFor, prepareGrid, setView, showBitmap, showLegend, wireReadout, wireSwipe,
+  Progress, boxesIn, clearCanvas, fillGridCell, pictureBox, picturesFor, prepareGrid, setView, showBitmap, showLegend,
+  wireReadout, wireSwipe,
 } from './views.js';
 import {
   WeightsError, fetchManifest, forgetWeights, formatBytes, obtainWeights, pruneCache, rememberWeights,
@@ -43,6 +44,7 @@ let current = null;        // the strip entry on screen: { file, name, thumb }
 let photoReady = false;    // the engine holds `current`'s decoded photo
 let report = null;         // the explanation on screen (engine report)
 let drawn = null;          // what the overlay shows (render info)
+let drawnView = null;      // the view settings the overlay was drawn with (Save uses them)
 let running = null;        // the explanation the engine is computing: { since, timer }
 let redoAfterLoad = true;  // whether a (re)loaded model explains the photo on screen
 let cancels = 0;           // engines restarted to cancel long work
@@ -77,6 +79,7 @@ function clearResult(message) {
   delete canvas.dataset.flat;
   report = null;
   drawn = null;
+  drawnView = null;
   caption.textContent = message;
 }
 
@@ -263,7 +266,9 @@ function timingsText(r, decodeMs, drawMs) {
     const phases = Object.entries(r.timings_ms.phases_ms).sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
     for (const [phase, ms] of phases) parts.push(`${phase} ${Math.round(ms)} ms`);
   }
-  parts.push(`draw ${Math.round(drawMs)} ms (render ${Math.round(drawn.render_ms)} ms in the engine)`);
+  const pixels = drawn.pixels_ms === undefined ? '' : `, pixels ${Math.round(drawn.pixels_ms)} ms`;
+  parts.push(`draw ${Math.round(drawMs)} ms (render ${Math.round(drawn.render_ms)} ms in the engine${pixels}, `
+    + `${drawn.width}×${drawn.height})`);
   return `${parts.join(' · ')} on ${engine ? engine.label : 'the engine'}`;
 }
 
@@ -307,12 +312,19 @@ async function explainCurrent(gen, startedAt, decodeMs = null) {
   // A display setting changed meanwhile: those pictures are stale, draw afresh.
   const fresh = JSON.stringify(views) === JSON.stringify(wantedPictures());
   if (!fresh) reply.pictures.forEach((picture) => picture.bitmap.close());
-  await drawCurrent(gen, startedAt, decodeMs, fresh ? { pictures: reply.pictures, drawStarted } : null);
+  const rendered = fresh ? { pictures: reply.pictures, drawStarted, engineMs: reply.engineMs } : null;
+  await drawCurrent(gen, startedAt, decodeMs, rendered);
 }
 
-/** The view settings of each picture the current view shows, the overlay first. */
+const CANVAS_OF = { overlay: 'overlay', photo: 'photo-canvas', heatmap: 'heatmap-canvas' };
+
+/** The view settings of each picture the current view shows, the overlay first, each with
+ * the device-pixel box its canvas is shown in. */
 function wantedPictures() {
-  return ['overlay', ...picturesFor(explorer.settings.view)].map((kind) => explorer.viewSettings(kind));
+  const view = explorer.settings.view;
+  const kinds = ['overlay', ...picturesFor(view)];
+  const boxes = boxesIn(view, kinds.map((kind) => $(CANVAS_OF[kind])));
+  return kinds.map((kind, i) => ({ ...explorer.viewSettings(kind), box: boxes[i] }));
 }
 
 /** Draws the explanation on screen in the current view; `gen` guards against newer work. */
@@ -326,8 +338,9 @@ async function drawCurrent(gen, startedAt, decodeMs = null, rendered = null) {
   const drawStarted = (rendered && rendered.drawStarted) || performance.now();
   let overlay;
   let extras;
+  const views = wantedPictures();
   try {
-    [overlay, ...extras] = rendered ? rendered.pictures : await Promise.all(wantedPictures()
+    [overlay, ...extras] = rendered ? rendered.pictures : await Promise.all(views
       .map((view) => callEngine.call('render', [view], { supersede: `render-${view.kind}` })));
   } catch (e) {
     if (quiet(e, gen, callEngine) || drawGen !== drawGeneration) return;
@@ -342,8 +355,16 @@ async function drawCurrent(gen, startedAt, decodeMs = null, rendered = null) {
   progress.finish();
   drawn = overlay.info;
   canvas.dataset.flat = drawn.flat ? 'true' : 'false'; // whether the map had no positive evidence
+  drawnView = views[0];
   const ms = Math.round(performance.now() - startedAt);
   canvas.dataset.ms = String(ms);
+  // Time spent in the engine (worker) for this frame: the whole explain-and-render request,
+  // or every picture's render.
+  const engineMs = rendered ? rendered.engineMs : [overlay, ...extras].reduce((sum, p) => sum + p.info.engine_ms, 0);
+  canvas.dataset.engineMs = engineMs.toFixed(1);
+  canvas.dataset.renderMs = drawn.render_ms.toFixed(1); // the overlay's picture alone
+  canvas.dataset.photoWidth = String(drawn.photo_width);
+  canvas.dataset.photoHeight = String(drawn.photo_height);
   canvas.dataset.settings = JSON.stringify({ ...explorer.explainSettings(), ...explorer.viewSettings(), view: settings.view });
   canvas.dataset.method = r.method;
   canvas.dataset.layer = r.layer;
@@ -362,7 +383,7 @@ async function drawCurrent(gen, startedAt, decodeMs = null, rendered = null) {
   if (box) $('hot-box').textContent = `Hot region (≥ ${settings.threshold}% of the range): ${box.width}×${box.height} at (${box.x}, ${box.y}).`;
   $('hot-box').dataset.box = box ? JSON.stringify(box) : '';
   caption.textContent = `${loaded.label}: ${r.method} at ${r.layer} (${r.cam_shape.join('×')} map) for ${targetText(r)}, `
-    + `${canvas.width}×${canvas.height}.` + (r.note ? ` ${r.note}` : '');
+    + `${drawn.photo_width}×${drawn.photo_height}.` + (r.note ? ` ${r.note}` : '');
   $('timings').textContent = timingsText(r, decodeMs, performance.now() - drawStarted);
   setStatus(drawn.flat
     ? `Done in ${ms} ms: ${loaded.label} found no positive evidence for ${targetText(r)}; showing the plain photo.`
@@ -379,13 +400,14 @@ async function drawGrid(gen, drawGen) {
     .map((value) => ({ key: value, title: byMethod ? `${value} at ${settings.layer}` : `${settings.method} at ${value}` }));
   prepareGrid(cells);
   $('grid').dataset.state = 'working';
+  const cellBox = pictureBox($('grid').querySelector('canvas'));
   const target = { class: report.class, other: report.other };
   for (const cell of cells) {
     if (gen !== generation || drawGen !== drawGeneration) return;
     const overrides = byMethod ? { method: cell.key, ...target } : { layer: cell.key, ...target };
     const started = performance.now();
     try {
-      const { bitmap, report: r } = await callEngine.call('explainCell', [explorer.explainSettings(overrides), explorer.viewSettings()]);
+      const { bitmap, report: r } = await callEngine.call('explainCell', [explorer.explainSettings(overrides), { ...explorer.viewSettings(), box: cellBox }]);
       if (gen !== generation || drawGen !== drawGeneration) { bitmap.close(); return; }
       fillGridCell(cell.key, bitmap, `${cell.title} · ${r.cam_shape.join('×')} · ${Math.round(performance.now() - started)} ms`);
     } catch (e) {
@@ -634,16 +656,27 @@ function wireSaving() {
     try {
       const bytes = await engine.call(op);
       download(new Blob([bytes], { type }), `${name()}.${ext}`);
+      showMemory();
     } catch (e) {
       setStatus(`Could not save the map: ${e.message || e}`, 'error');
     }
   };
-  $('save-png').addEventListener('click', async () => download(await canvasPng(canvas), `${name()}.png`));
+  // The overlay on screen, rendered again at the photo's resolution (streamed by the engine).
+  const overlayPng = () => engine.call('overlayPng', [drawnView]);
+  $('save-png').addEventListener('click', async () => {
+    try {
+      const { blob } = await overlayPng();
+      download(blob, `${name()}.png`);
+      showMemory();
+    } catch (e) {
+      setStatus(`Could not save the overlay: ${e.message || e}`, 'error');
+    }
+  });
   $('save-png16').addEventListener('click', fromEngine('mapPng16', 'map16.png', 'image/png'));
   $('save-npy').addEventListener('click', fromEngine('mapNpy', 'npy', 'application/octet-stream'));
   $('save-json').addEventListener('click', () => {
     const json = {
-      photo: { name: current.name, width: canvas.width, height: canvas.height },
+      photo: { name: current.name, width: drawn.photo_width, height: drawn.photo_height },
       model: loaded.name,
       backend: engine.label,
       settings: { ...explorer.settings },
@@ -657,11 +690,28 @@ function wireSaving() {
   });
   $('copy').addEventListener('click', async () => {
     try {
-      await copyPng(canvas);
-      setStatus(`Copied the overlay (${canvas.width}×${canvas.height}) to the clipboard.`);
+      const png = overlayPng();
+      await copyPng(png.then((p) => p.blob));
+      const { info } = await png;
+      setStatus(`Copied the overlay (${info.width}×${info.height}) to the clipboard.`);
     } catch (e) {
       setStatus(`Could not copy the overlay: ${e.message || e}`, 'error');
     }
+  });
+}
+
+/** A window resized (or zoomed: devicePixelRatio changes) redraws the pictures for their
+ * new boxes once it settles. */
+function wireResize() {
+  let timer = null;
+  addEventListener('resize', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const stale = drawnView && JSON.stringify(drawnView.box) !== JSON.stringify(wantedPictures()[0].box);
+      // Only a finished picture is redrawn: newer work (a photo being read) draws its own.
+      const idle = canvas.dataset.state === 'ready' && photoReady;
+      if (report && idle && stale && explorer.settings.view !== 'grid') drawCurrent(generation, performance.now());
+    }, 150);
   });
 }
 
@@ -759,7 +809,7 @@ async function start() {
   explorer.restore(readFragment().settings);
   setView(explorer.settings.view);
   wireReadout(
-    async (x, y) => (report && engine ? engine.call('valueAt', [x, y], { supersede: 'value' }) : null),
+    async (...point) => (report && engine ? engine.call('valueAt', point, { supersede: 'value' }) : null),
     (value) => {
       const range = drawn && drawn.range;
       const s = explorer.settings;
@@ -769,6 +819,7 @@ async function start() {
       return `map value ${value.toPrecision(4)} (${Math.round(100 * share)}% of the colour scale)`;
     },
   );
+  wireResize();
   registerServiceWorker();
   fillGallery();
   // The weights download while the engine starts; queued work waits for the engine.

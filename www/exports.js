@@ -1,13 +1,7 @@
-// Saving what is on screen: the overlay as PNG at the photo's resolution, the raw map as a
-// 16-bit PNG or .npy (bytes made by the engine), a JSON of the settings and the top-5, and
-// the overlay on the clipboard. Everything is made here in the page: nothing is uploaded.
-
-/** The overlay canvas as a PNG blob (the canvas holds the photo's full resolution). */
-export function canvasPng(canvas) {
-  return new Promise((resolve, reject) => {
-    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('the canvas is empty'))), 'image/png');
-  });
-}
+// Saving what is on screen: the overlay as PNG at the photo's resolution and the raw map as
+// a 16-bit PNG or .npy (made by the engine: the canvas holds only the display size), a JSON
+// of the settings and the top-5, and the overlay on the clipboard. Everything is made here
+// in the page: nothing is uploaded.
 
 /** Offers `blob` as a download called `name`. */
 export function download(blob, name) {
@@ -28,10 +22,11 @@ export function baseName(fileName, settings, cls) {
   return `${stem}-${settings.method}-${settings.layer}-${cls}`.replace(/\+/g, 'pp');
 }
 
-/** Copies the overlay PNG to the clipboard. */
-export async function copyPng(canvas) {
+/** Copies a PNG to the clipboard; `png` is a promise of its Blob (the clipboard takes it
+ * while the user's click still counts). */
+export async function copyPng(png) {
   if (!navigator.clipboard || !globalThis.ClipboardItem) {
     throw new Error('this browser cannot put images on the clipboard');
   }
-  await navigator.clipboard.write([new ClipboardItem({ 'image/png': canvasPng(canvas) })]);
+  await navigator.clipboard.write([new ClipboardItem({ 'image/png': png })]);
 }

@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 
-/** Shows `bitmap` on `canvas` at the bitmap's own size (the photo's resolution). */
+/** Shows `bitmap` on `canvas` at the bitmap's own size (the size it is shown at). */
 export function showBitmap(canvas, bitmap) {
   canvas.width = bitmap.width;
   canvas.height = bitmap.height;
@@ -26,6 +26,23 @@ export function picturesFor(view) {
 
 export function setView(view) {
   $('views').dataset.view = view;
+}
+
+/** The box a canvas is shown in, in device pixels: its pane's CSS width × devicePixelRatio
+ * (the height is left free): `[width, null]`. The engine draws the picture to fit it. */
+export function pictureBox(canvas) {
+  const width = canvas.parentElement.getBoundingClientRect().width * (globalThis.devicePixelRatio || 1);
+  return [Math.max(1, Math.round(width)), null];
+}
+
+/** The boxes of `canvases` as laid out in `view` (measured before that view is shown). */
+export function boxesIn(view, canvases) {
+  const views = $('views');
+  const shown = views.dataset.view;
+  views.dataset.view = view;
+  const boxes = canvases.map(pictureBox);
+  views.dataset.view = shown;
+  return boxes;
 }
 
 export function wireSwipe() {
@@ -138,28 +155,29 @@ export class Progress {
 // ---- hover read-out -----------------------------------------------------------------
 
 /**
- * Reads the map under the pointer over any picture canvas: `query(x, y)` resolves to the
- * raw value at photo pixel (x, y) (or null); `describe(value)` words it.
+ * Reads the map under the pointer over any picture canvas: `query(x, y, width, height)`
+ * resolves to `{ x, y, value }` for pixel (x, y) of the `width × height` picture shown, x
+ * and y being photo pixels (or null); `describe(value)` words it.
  */
 export function wireReadout(query, describe) {
   const readout = $('readout');
   let busy = false;
   let waiting = null;
-  async function ask(x, y) {
-    if (busy) { waiting = [x, y]; return; }
+  async function ask(...point) {
+    if (busy) { waiting = point; return; }
     busy = true;
     try {
-      const value = await query(x, y);
-      readout.textContent = value === null ? 'No map here yet.' : `(${x}, ${y}): ${describe(value)}`;
-      readout.dataset.x = String(x);
-      readout.dataset.y = String(y);
-      readout.dataset.value = value === null ? '' : String(value);
+      const found = await query(...point);
+      readout.textContent = found === null ? 'No map here yet.' : `(${found.x}, ${found.y}): ${describe(found.value)}`;
+      readout.dataset.x = found === null ? '' : String(found.x);
+      readout.dataset.y = found === null ? '' : String(found.y);
+      readout.dataset.value = found === null ? '' : String(found.value);
     } catch {
       readout.textContent = 'No map here yet.';
     } finally {
       busy = false;
     }
-    if (waiting) { const [wx, wy] = waiting; waiting = null; ask(wx, wy); }
+    if (waiting) { const next = waiting; waiting = null; ask(...next); }
   }
   for (const id of ['overlay', 'heatmap-canvas']) {
     const canvas = $(id);
@@ -168,7 +186,7 @@ export function wireReadout(query, describe) {
       if (!box.width || !box.height) return;
       const x = Math.min(canvas.width - 1, Math.max(0, Math.floor(((e.clientX - box.left) / box.width) * canvas.width)));
       const y = Math.min(canvas.height - 1, Math.max(0, Math.floor(((e.clientY - box.top) / box.height) * canvas.height)));
-      ask(x, y);
+      ask(x, y, canvas.width, canvas.height);
     });
   }
 }

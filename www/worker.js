@@ -89,6 +89,13 @@ function picture([bitmap, json]) {
 
 const bytesOut = (bytes) => ({ result: bytes, transfer: [bytes.buffer] });
 
+/** A PNG the engine streams in chunks (`write(onChunk)`), as a Blob: { blob, info }. */
+function pngOut(write) {
+  const chunks = [];
+  const info = write((chunk) => { chunks.push(chunk); });
+  return { blob: new Blob(chunks, { type: 'image/png' }), info: info ? JSON.parse(info) : null };
+}
+
 const ops = {
   async start(allowGpu, whyNot, allowSoftwareGpu) {
     wasm = await init({ module_or_path: WASM });
@@ -118,19 +125,29 @@ const ops = {
   },
   /** `explain`, then `render` for each of `views`: { report, pictures: [{ bitmap, info }] }. */
   async explainAndRender(settings, views, id) {
+    const started = performance.now();
     const { result: report } = await ops.explain(settings, id);
     post({ type: 'progress', id, phase: 'draw' });
     const pictures = views.map((view) => picture(app.render(JSON.stringify(view))).result);
-    return { result: { report, pictures }, transfer: pictures.map((p) => p.bitmap) };
+    const engineMs = performance.now() - started;
+    return { result: { report, pictures, engineMs }, transfer: pictures.map((p) => p.bitmap) };
   },
   async explainCell(settings, view) {
     const [bitmap, json] = await app.explainCell(JSON.stringify(settings), JSON.stringify(view));
     const [report, drawn] = JSON.parse(json);
     return { result: { bitmap, report, info: drawn }, transfer: [bitmap] };
   },
-  render: (view) => picture(app.render(JSON.stringify(view))),
-  valueAt: (x, y) => ({ result: app.valueAt(x, y) ?? null }),
-  mapPng16: () => bytesOut(app.mapPng16()),
+  render(view) {
+    const started = performance.now();
+    const drawn = picture(app.render(JSON.stringify(view)));
+    drawn.result.info.engine_ms = performance.now() - started;
+    return drawn;
+  },
+  /** The map under pixel (x, y) of a width × height picture: { x, y, value } in photo pixels. */
+  valueAt: (x, y, width, height) => ({ result: JSON.parse(app.valueAt(x, y, width, height) ?? 'null') }),
+  /** The overlay at the photo's resolution: { blob, info: { width, height, hot_box, save_ms } }. */
+  overlayPng: (view) => ({ result: pngOut((onChunk) => app.overlayPng(JSON.stringify(view), onChunk)) }),
+  mapPng16: () => ({ result: pngOut((onChunk) => app.mapPng16(onChunk)).blob }),
   mapNpy: () => bytesOut(app.mapNpy()),
   async benchmark(warmup, runs) {
     return { result: JSON.parse(await app.benchmark(warmup, runs)) };

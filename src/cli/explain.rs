@@ -13,6 +13,7 @@ use serde_json::json;
 use super::device::{DeviceChoice, select};
 use super::inputs::{collect_photos, load_explainer};
 use crate::cam::{CamRequest, Method, SmoothGradOptions, Target};
+use crate::display::{DisplayBox, DisplayPhotos, render_display};
 use crate::engine::{Explainer, Explanation};
 use crate::imageio::{DecodeError, decode_photo, read_npy_f32, write_npy_f32};
 use crate::model::Layer;
@@ -77,6 +78,10 @@ pub struct ExplainArgs {
     /// Colour raw map values on a fixed 0–MAX scale instead of stretching each map.
     #[arg(long)]
     absolute_max: Option<f32>,
+    /// Draw the overlay as the page shows it in a box of WIDTH[xHEIGHT] device pixels (the
+    /// largest size that fits, never above the photo's), instead of at full resolution.
+    #[arg(long, value_name = "WIDTH[xHEIGHT]")]
+    display_box: Option<DisplayBox>,
     /// Print one JSON object per photo on stdout.
     #[arg(long)]
     json: bool,
@@ -261,7 +266,14 @@ fn report(
             threshold: args.threshold,
             ..ViewOptions::default()
         };
-        let overlay = render_view(photo, &cam.map, (cam.height, cam.width), &options);
+        let shape = (cam.height, cam.width);
+        let overlay = match args.display_box {
+            Some(target) => {
+                let mut photos = DisplayPhotos::default();
+                render_display(&mut photos, photo, &cam.map, shape, &options, target).view
+            }
+            None => render_view(photo, &cam.map, shape, &options),
+        };
         image::save_buffer(
             &path,
             &overlay.rgba,

@@ -156,9 +156,9 @@ pub fn decode_photo(bytes: &[u8]) -> Result<Photo, DecodeError> {
 /// 8-bit RGB; transparent pixels are composited over white, as a viewer would show them.
 fn flatten_on_white(image: DynamicImage) -> RgbImage {
     if !image.color().has_alpha() {
-        return image.to_rgb8();
+        return image.into_rgb8(); // no copy when already RGB8
     }
-    let rgba = image.to_rgba8();
+    let rgba = image.into_rgba8();
     RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
         let [r, g, b, a] = rgba.get_pixel(x, y).0;
         let over = |c: u8| {

@@ -21,6 +21,49 @@ pub struct Overlay {
     pub normalized: Normalized,
 }
 
+/// `show_cam_on_image`'s blend before its division, gathering the brightest blended value
+/// pixel by pixel, so that a picture too large to hold (a streamed Save) can be measured
+/// row by row: `see` every pixel, then `finish`.
+#[derive(Debug, Clone)]
+pub struct BlendMax {
+    /// `(1 − w)·heat + w·photo` in float32 for every (heat, photo) byte pair.
+    blended: Vec<f32>,
+    max: f32,
+}
+
+impl BlendMax {
+    /// For photo weight `w`.
+    pub fn new(photo_weight: f32) -> Self {
+        // numpy turns the Python floats 1 − w and w into float32 before multiplying.
+        let (heat_share, photo_share) = ((1.0 - f64::from(photo_weight)) as f32, photo_weight);
+        let unit = |b: usize| b as f32 / 255.0;
+        let blended = (0..256 * 256)
+            .map(|i| heat_share * unit(i / 256) + photo_share * unit(i % 256))
+            .collect();
+        BlendMax { blended, max: 0.0 }
+    }
+
+    /// Takes one pixel's heat colour and photo colour into the maximum.
+    pub fn see(&mut self, heat: [u8; 3], photo: [u8; 3]) {
+        for (h, q) in heat.into_iter().zip(photo) {
+            self.max = self
+                .max
+                .max(self.blended[usize::from(h) * 256 + usize::from(q)]);
+        }
+    }
+
+    /// The blend, divided by the brightest value seen and truncated to bytes.
+    pub fn finish(self) -> CamOnImage {
+        let max = self.max;
+        let table = self
+            .blended
+            .iter()
+            .map(|v| (v / max * 255.0) as u8)
+            .collect();
+        CamOnImage { table }
+    }
+}
+
 /// pytorch-grad-cam's `show_cam_on_image(photo / 255, mask, use_rgb=True, colormap,
 /// image_weight)` (utils/image.py), with every step in float32 as numpy takes it:
 /// `heat = table[np.uint8(255 · mask)] / 255`, `cam = (1 − w) · heat + w · photo / 255`,
@@ -36,20 +79,11 @@ impl CamOnImage {
     /// The blend for `mask` (values in `[0, 1]`, one per pixel) over `photo` (RGB8,
     /// row-major) with `colormap`; the normalising maximum is taken over all of them.
     pub fn new(mask: &[f32], photo: &[u8], colormap: Colormap, photo_weight: f32) -> Self {
-        // numpy turns the Python floats 1 − w and w into float32 before multiplying.
-        let (heat_share, photo_share) = ((1.0 - f64::from(photo_weight)) as f32, photo_weight);
-        let unit = |b: usize| b as f32 / 255.0;
-        let blended: Vec<f32> = (0..256 * 256)
-            .map(|i| heat_share * unit(i / 256) + photo_share * unit(i % 256))
-            .collect();
-        let mut max = 0f32;
+        let mut brightest = BlendMax::new(photo_weight);
         for (&v, p) in mask.iter().zip(photo.chunks_exact(3)) {
-            for (&h, &q) in colormap.color(v).iter().zip(p) {
-                max = max.max(blended[usize::from(h) * 256 + usize::from(q)]);
-            }
+            brightest.see(colormap.color(v), [p[0], p[1], p[2]]);
         }
-        let table = blended.iter().map(|v| (v / max * 255.0) as u8).collect();
-        CamOnImage { table }
+        brightest.finish()
     }
 
     /// One pixel of the result from its heat colour and photo colour.

@@ -174,3 +174,52 @@ pub fn normalize_like_pytorch_grad_cam(
     };
     (map, normalized)
 }
+
+/// The rows of [`resize_bilinear`]'s output one at a time, bit for bit the same values, so a
+/// full-resolution map can be streamed without holding it whole.
+#[derive(Debug, Clone)]
+pub struct RowSampler<'a> {
+    src: &'a [f32],
+    src_shape: (usize, usize),
+    dst_h: usize,
+    cols: Vec<Tap>,
+}
+
+impl<'a> RowSampler<'a> {
+    /// Samples a row-major `src_h × src_w` map at `dst_h × dst_w`.
+    ///
+    /// # Panics
+    ///
+    /// As [`resize_bilinear`]: a length that does not match the shape, or an empty map.
+    pub fn new(
+        src: &'a [f32],
+        (src_h, src_w): (usize, usize),
+        (dst_h, dst_w): (usize, usize),
+    ) -> Self {
+        assert_eq!(
+            src.len(),
+            src_h * src_w,
+            "map length does not match its shape"
+        );
+        assert!(src_h > 0 && src_w > 0, "cannot resize an empty map");
+        let cols = (0..dst_w).map(|i| Tap::column(i, dst_w, src_w)).collect();
+        RowSampler {
+            src,
+            src_shape: (src_h, src_w),
+            dst_h,
+            cols,
+        }
+    }
+
+    /// Writes destination row `y` into `out` (replacing its contents).
+    pub fn row(&self, y: usize, out: &mut Vec<f32>) {
+        let (src_h, src_w) = self.src_shape;
+        let row = Tap::row(y, self.dst_h, src_h);
+        out.clear();
+        out.extend(
+            self.cols
+                .iter()
+                .map(|col| interpolate(self.src, src_w, &row, col)),
+        );
+    }
+}

@@ -19,11 +19,14 @@ use web_time::Instant;
 use crate::adapter::AdapterInfo;
 use crate::benchmark::{BenchPlan, run_benchmark};
 use crate::cam::Method;
+use crate::display::{
+    DisplayPhotos, Fit, photo_display, render_display, write_map_png16, write_overlay_png,
+};
 use crate::engine::{Explainer, Explanation, elapsed_ms};
 use crate::imageio::{Photo, decode_photo, write_npy_f32};
 use crate::model::labels::imagenet_label;
 use crate::model::{Stage, StagedClassifier};
-use crate::render::{Colormap, map_png16, map_value_at, photo_rgba, render_view};
+use crate::render::{Colormap, map_value_at};
 use settings::{ExplainSettings, ViewSettings};
 
 /// Explanations kept per photo, so that going back to a method, layer or class is instant.
@@ -38,6 +41,8 @@ fn start() {
 struct State {
     explainer: Option<Rc<Explainer>>,
     photo: Option<Rc<Photo>>,
+    /// The photo at the sizes it is shown.
+    photos: DisplayPhotos,
     /// The explanation on screen.
     explanation: Option<Explanation>,
     /// Earlier explanations of the same photo with the same model, oldest first.
@@ -168,6 +173,7 @@ impl App {
     pub fn set_photo(&self, bytes: &[u8]) -> Result<String, JsError> {
         let mut state = self.state.borrow_mut();
         state.photo = None;
+        state.photos.clear();
         state.forget_photo();
         let start = Instant::now();
         let photo = decode_photo(bytes).inspect_err(|e| {
@@ -208,51 +214,103 @@ impl App {
         future_to_promise(async move {
             let (explanation, reused) = explain_cached(&state, &settings, None).await?;
             let photo = current_photo(&state)?;
-            let (bitmap, drawn) = draw(&photo, Some(&explanation), &view)?;
+            let (bitmap, drawn) = {
+                let mut s = state.borrow_mut();
+                draw(&mut s.photos, &photo, Some(&explanation), &view)?
+            };
             let report = report(&explanation, reused);
             Ok(Array::of2(&bitmap, &JsValue::from_str(&format!("[{report},{drawn}]"))).into())
         })
     }
 
     /// Renders the explanation on screen (or the plain photo) with `view` settings (see
-    /// `ViewSettings`), at the photo's resolution: returns `[ImageBitmap, JSON]`, the JSON
-    /// being `{"width","height","range","flat","hot_box","render_ms"}`.
+    /// `ViewSettings`) at the size it is shown in the view's `box` (device pixels): returns
+    /// `[ImageBitmap, JSON]`, the JSON being `{"width","height","photo_width","photo_height",
+    /// "range","flat","hot_box","render_ms","pixels_ms"}` (`hot_box` in photo pixels;
+    /// `pixels_ms` the part of `render_ms` before the bitmap is made).
     pub fn render(&self, view: String) -> Result<Array, JsError> {
-        let state = self.state.borrow();
+        let mut state = self.state.borrow_mut();
+        let state = &mut *state;
         let photo = state
             .photo
             .clone()
             .ok_or_else(|| JsError::new("no photo to draw"))?;
-        let (bitmap, drawn) = draw(&photo, state.explanation.as_ref(), &view)?;
+        let (bitmap, drawn) = draw(&mut state.photos, &photo, state.explanation.as_ref(), &view)?;
         Ok(Array::of2(&bitmap, &JsValue::from_str(&drawn)))
     }
 
-    /// The raw (not normalised) map value under photo pixel `(x, y)`, upsampled as drawn.
+    /// The raw (not normalised) map value under pixel `(x, y)` of a `width × height`
+    /// picture of the photo, upsampled as drawn at full resolution: `{"x","y","value"}` as
+    /// JSON, `x, y` being the photo pixel under that picture pixel's centre.
     #[wasm_bindgen(js_name = valueAt)]
-    pub fn value_at(&self, x: u32, y: u32) -> Option<f32> {
+    pub fn value_at(
+        &self,
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+    ) -> Result<Option<String>, JsError> {
         let state = self.state.borrow();
-        let (photo, explanation) = (state.photo.as_ref()?, state.explanation.as_ref()?);
+        let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
+            return Ok(None);
+        };
         let size = (photo.width(), photo.height());
-        if x >= size.0 || y >= size.1 {
-            return None;
-        }
+        let fit = Fit::of_picture(size, (width, height))?;
+        let (px, py) = fit.photo_pixel(x, y);
         let cam = &explanation.cam;
-        Some(map_value_at(&cam.map, (cam.height, cam.width), size, x, y))
+        let value = map_value_at(&cam.map, (cam.height, cam.width), size, px, py);
+        Ok(Some(
+            json!({ "x": px, "y": py, "value": value }).to_string(),
+        ))
     }
 
-    /// The map on screen at the photo's resolution, min-max normalised, as a 16-bit PNG.
+    /// The overlay on screen with `view` settings at the photo's full resolution, as a PNG
+    /// streamed to `on_chunk(Uint8Array)` a megabyte at a time (never held whole here);
+    /// returns `{"width","height","hot_box","save_ms"}` as JSON.
+    #[wasm_bindgen(js_name = overlayPng)]
+    pub fn overlay_png(&self, view: String, on_chunk: Function) -> Result<String, JsError> {
+        let start = Instant::now();
+        let state = self.state.borrow();
+        let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
+            return Err(JsError::new("nothing explained yet"));
+        };
+        let view: ViewSettings =
+            serde_json::from_str(&view).map_err(|e| JsError::new(&format!("bad view: {e}")))?;
+        let options = view.options().map_err(|e| JsError::new(&e))?;
+        let cam = &explanation.cam;
+        let saved = write_overlay_png(
+            ChunkSink::new(on_chunk),
+            &photo.rgb,
+            &cam.map,
+            (cam.height, cam.width),
+            &options,
+        )?;
+        Ok(json!({
+            "width": saved.width,
+            "height": saved.height,
+            "hot_box": saved.hot_box,
+            "save_ms": elapsed_ms(start),
+        })
+        .to_string())
+    }
+
+    /// The map on screen at the photo's resolution, min-max normalised, as a 16-bit PNG
+    /// streamed to `on_chunk(Uint8Array)` as `overlayPng` does.
     #[wasm_bindgen(js_name = mapPng16)]
-    pub fn map_png16(&self) -> Result<Vec<u8>, JsError> {
+    pub fn map_png16(&self, on_chunk: Function) -> Result<(), JsError> {
         let state = self.state.borrow();
         let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
             return Err(JsError::new("nothing explained yet"));
         };
         let cam = &explanation.cam;
-        Ok(map_png16(
+        let size = (photo.width(), photo.height());
+        write_map_png16(
+            ChunkSink::new(on_chunk),
             &cam.map,
             (cam.height, cam.width),
-            (photo.width(), photo.height()),
-        ))
+            size,
+        )?;
+        Ok(())
     }
 
     /// The raw map on screen at its own resolution (`[h, w]` float32) as a `.npy` file.
@@ -393,9 +451,10 @@ fn report(explanation: &Explanation, reused: &str) -> String {
     .to_string()
 }
 
-/// Renders `explanation` (or the plain photo) with the `view` JSON; returns the bitmap and a
-/// JSON description of what was drawn.
+/// Renders `explanation` (or the plain photo) with the `view` JSON at the size its box
+/// shows it; returns the bitmap and a JSON description of what was drawn.
 fn draw(
+    photos: &mut DisplayPhotos,
     photo: &Photo,
     explanation: Option<&Explanation>,
     view: &str,
@@ -403,29 +462,84 @@ fn draw(
     let start = Instant::now();
     let view: ViewSettings =
         serde_json::from_str(view).map_err(|e| JsError::new(&format!("bad view: {e}")))?;
-    let (width, height) = (photo.width(), photo.height());
+    let target = view.target().map_err(|e| JsError::new(&e.to_string()))?;
+    let size = |fit: Fit| {
+        json!({
+            "width": fit.display.0,
+            "height": fit.display.1,
+            "photo_width": fit.photo.0,
+            "photo_height": fit.photo.1,
+        })
+    };
     let drawn = match explanation {
         Some(explanation) if !view.is_photo() => {
             let options = view.options().map_err(|e| JsError::new(&e))?;
             let cam = &explanation.cam;
-            let out = render_view(&photo.rgb, &cam.map, (cam.height, cam.width), &options);
-            let bitmap = canvas::rgba_to_bitmap(&out.rgba, width, height)?;
-            let info = json!({
-                "width": width,
-                "height": height,
-                "range": out.range.map(|(lo, hi)| [lo, hi]),
-                "flat": out.range.is_none(),
-                "hot_box": out.hot_box,
-                "render_ms": elapsed_ms(start),
-            });
+            let shape = (cam.height, cam.width);
+            let out = render_display(photos, &photo.rgb, &cam.map, shape, &options, target);
+            let pixels_ms = elapsed_ms(start);
+            let bitmap = canvas::rgba_to_bitmap(&out.view.rgba, out.view.width, out.view.height)?;
+            let mut info = size(out.fit);
+            info["range"] = json!(out.view.range.map(|(lo, hi)| [lo, hi]));
+            info["flat"] = json!(out.view.range.is_none());
+            info["hot_box"] = json!(out.hot_box);
+            info["render_ms"] = json!(elapsed_ms(start));
+            info["pixels_ms"] = json!(pixels_ms);
             (bitmap, info.to_string())
         }
         None if !view.is_photo() => return Err(JsError::new("nothing explained yet")),
         _ => {
-            let bitmap = canvas::rgba_to_bitmap(&photo_rgba(&photo.rgb), width, height)?;
-            let info = json!({ "width": width, "height": height, "render_ms": elapsed_ms(start) });
+            let (fit, rgba) = photo_display(photos, &photo.rgb, target);
+            let bitmap = canvas::rgba_to_bitmap(&rgba, fit.display.0, fit.display.1)?;
+            let mut info = size(fit);
+            info["render_ms"] = json!(elapsed_ms(start));
             (bitmap, info.to_string())
         }
     };
     Ok(drawn)
+}
+
+/// A PNG on its way to JavaScript: bytes are handed to `on_chunk` a megabyte at a time.
+struct ChunkSink {
+    buffer: Vec<u8>,
+    on_chunk: Function,
+}
+
+impl ChunkSink {
+    const CHUNK: usize = 1 << 20;
+
+    fn new(on_chunk: Function) -> Self {
+        ChunkSink {
+            buffer: Vec::with_capacity(Self::CHUNK),
+            on_chunk,
+        }
+    }
+}
+
+impl std::io::Write for ChunkSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= Self::CHUNK {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = js_sys::Uint8Array::from(self.buffer.as_slice());
+        self.buffer.clear();
+        self.on_chunk
+            .call1(&JsValue::NULL, &chunk)
+            .map(|_| ())
+            .map_err(|_| std::io::Error::other("the page refused a chunk of the PNG"))
+    }
+}
+
+impl Drop for ChunkSink {
+    fn drop(&mut self) {
+        let _ = std::io::Write::flush(self);
+    }
 }

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use crate::cam::{CamRequest, Method, Target};
+use crate::display::{DisplayBox, DisplayError};
 use crate::model::Layer;
 use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, Scale, ViewMode, ViewOptions};
 
@@ -40,7 +41,7 @@ impl ExplainSettings {
     }
 }
 
-/// What to draw: `{"kind","colormap","opacity","scale","max","threshold"}`.
+/// What to draw: `{"kind","colormap","opacity","scale","max","threshold","box"}`.
 #[derive(Debug, Deserialize)]
 pub struct ViewSettings {
     /// `overlay` (default), `heatmap` or `photo`.
@@ -59,12 +60,24 @@ pub struct ViewSettings {
     /// Only values at or above this share of the range are coloured (0–1).
     #[serde(default)]
     threshold: Option<f32>,
+    /// `[width, height]` in device pixels the picture is shown in (`height` may be `null`);
+    /// absent: as large as a display picture may be.
+    #[serde(default, rename = "box")]
+    target: Option<(u32, Option<u32>)>,
 }
 
 impl ViewSettings {
     /// Whether only the photo is wanted.
     pub fn is_photo(&self) -> bool {
         self.kind.as_deref() == Some("photo")
+    }
+
+    /// The device-pixel box the picture is drawn for.
+    pub fn target(&self) -> Result<DisplayBox, DisplayError> {
+        match self.target {
+            Some((width, height)) => DisplayBox::new(width, height),
+            None => DisplayBox::new(u32::MAX, None),
+        }
     }
 
     /// The renderer's options.

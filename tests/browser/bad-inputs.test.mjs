@@ -59,11 +59,20 @@ describe('the bad-input corpus on the page', { timeout: 900_000 }, () => {
       if (c.expect === 'ok') {
         assert.equal(state, 'ready', `${c.file}: ${text}`);
         assert.equal(await session.page.getAttribute('[data-testid=overlay]', 'data-file'), c.file);
-        const size = await session.page.evaluate(() => {
+        const shown = await session.page.evaluate(() => {
           const canvas = document.querySelector('[data-testid=overlay]');
-          return [canvas.width, canvas.height];
+          const pane = canvas.parentElement.getBoundingClientRect().width * devicePixelRatio;
+          return {
+            photo: [Number(canvas.dataset.photoWidth), Number(canvas.dataset.photoHeight)],
+            canvas: [canvas.width, canvas.height],
+            pane: Math.round(pane),
+          };
         });
-        assert.deepEqual(size, [c.width, c.height], 'drawn at the upright size');
+        assert.deepEqual(shown.photo, [c.width, c.height], 'the photo at its upright size');
+        // Drawn at the size it is shown: the photo's own unless wider than the pane.
+        const scale = Math.min(1, shown.pane / c.width);
+        const fitted = [c.width, c.height].map((side) => Math.max(1, Math.round(side * scale)));
+        assert.deepEqual(shown.canvas, fitted, `drawn for a ${shown.pane}-pixel pane`);
         assert.ok((await session.page.locator('[data-testid=top5] li').count()) === 5);
       } else {
         assert.equal(state, 'error', `${c.file}: ${text}`);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import {
-  FIXTURES, WEIGHTS_DIR, assertCanvasMatchesNative, assertNoForeignRequests, assertVaries, canvasPixels, compareImages,
+  FIXTURES, WEIGHTS_DIR, assertCanvasMatchesNative, assertNoForeignRequests, assertSameHeatmap, assertVaries, canvasPixels, compareImages,
   cspViolations, dropFile, launchBrowser, nativeOverlay, openPage, parseNpy, serveDist, waitForResult, waitReady,
 } from './harness.mjs';
 
@@ -193,13 +193,19 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     const { page } = session;
     await page.selectOption('[data-testid=view]', 'side');
     await waitForSettings(page, { view: 'side' });
+    // Three panes are narrower than the photo (451 px): each is drawn at its pane's size,
+    // as the native engine draws it for that box (photo weight 1: the photo; 0: the colours).
     const photo = await canvasPixels(page, '[data-testid=photo-canvas]');
-    const png = PNG.sync.read(readFileSync(PHOTO));
+    const pane = ['--display-box', String(photo.width)];
+    assert.ok(photo.width < 451 && photo.width > 100, `the photo pane is ${photo.width} px wide`);
+    const shownPhoto = nativeOverlay(PHOTO, WEIGHTS, 281, ['--photo-weight', '1', ...pane]).pixels;
     assertVaries(photo, 'the photo pane');
-    assert.equal(compareImages(photo, png).max, 0, 'the photo pane is the photo');
+    assert.equal(compareImages(photo, shownPhoto).max, 0, 'the photo pane is the photo at the pane\'s size');
     const heat = await canvasPixels(page, '[data-testid=heatmap-canvas]');
     assertVaries(heat, 'the heatmap pane');
-    assert.ok(compareImages(heat, png).meanAbs > 30, 'the heatmap pane is not the photo');
+    assert.ok(compareImages(heat, shownPhoto).meanAbs > 30, 'the heatmap pane is not the photo');
+    assertSameHeatmap(heat, nativeOverlay(PHOTO, WEIGHTS, 281, ['--photo-weight', '0', ...pane]), 'heatmap pane');
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281, pane), 'overlay pane');
     const boxes = await page.$$eval('#views .pane canvas', (cs) => cs.map((c) => c.getBoundingClientRect().toJSON()));
     assert.ok(boxes[0].x < boxes[1].x && boxes[1].x < boxes[2].x, 'three panes side by side');
 
@@ -223,9 +229,14 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     console.log(`grid: ${cells.map((c) => c[2]).join(' | ')}`);
     assert.equal(cells.length, 8);
     assert.ok(cells.every((c) => c[1] === 'ready'), JSON.stringify(cells));
+    // Cells are drawn at their own size (narrower than the photo), as the native engine
+    // draws that box.
     const cell = (method) => `[data-testid=grid] figure[data-cell="${method}"] canvas`;
-    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281), 'grid cell gradcam', cell('gradcam'));
-    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281, ['--method', 'layercam']), 'grid cell layercam', cell('layercam'));
+    const width = await page.$eval(cell('gradcam'), (c) => c.width);
+    const box = ['--display-box', String(width)];
+    assert.ok(width < 451, `a grid cell is ${width} px wide`);
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281, box), 'grid cell gradcam', cell('gradcam'));
+    await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281, ['--method', 'layercam', ...box]), 'grid cell layercam', cell('layercam'));
     await page.selectOption('[data-testid=grid-of]', 'layers');
     await page.waitForFunction(() => {
       const grid = document.querySelector('[data-testid=grid]');

@@ -229,7 +229,7 @@ def main():
     largest = 10_000  # exactly the decoder's limit (MAX_PIXELS = 100 megapixels): accepted
     write("largest-10000x10000.png", png_bytes(largest, largest, 8, 0, (bytes(largest) for _ in range(largest))),
           "valid 10000x10000 grayscale PNG of zeros: the largest photo the decoder accepts")
-    ok("largest-10000x10000.png", "100-megapixel PNG, exactly at the decoder's limit (drawn at full size)",
+    ok("largest-10000x10000.png", "100-megapixel PNG, exactly at the decoder's limit (explained; drawn at display size, saved at full size)",
        largest, largest, [(9_999, 9_999, (0, 0, 0), 0)])
 
     write("drawing.svg", (
