@@ -10,8 +10,8 @@ use image::RgbImage;
 use png::{BitDepth, ColorType, Compression, Encoder};
 
 use crate::render::{
-    BlendMax, CamOnImage, Colormap, HotBox, Normalized, RowSampler, Scale, ViewMode, ViewOptions,
-    min_max_normalize, scale_like_pytorch_grad_cam,
+    BlendMax, CamOnImage, Colormap, HotBox, HotRegions, Normalized, RowSampler, Scale, ViewMode,
+    ViewOptions, min_max_normalize, scale_like_pytorch_grad_cam,
 };
 
 /// Colour of the hot region's outline (as the renderer draws it).
@@ -482,91 +482,14 @@ fn distance_rows(
 }
 
 /// One horizontal stretch of hot pixels, `x0..x1` in row `y`.
-struct Run {
-    y: u32,
-    x0: u32,
-    x1: u32,
-}
-
 /// Bounding box of the largest 8-connected hot region (most pixels; the first in raster
-/// order on a tie), by union-find over row runs as the renderer does, rows streamed.
+/// order on a tie), as the renderer finds it, rows streamed.
 fn largest_box(rows: &ScaledRows<'_>, w: usize, h: usize, threshold: f32) -> Option<HotBox> {
-    let mut runs: Vec<Run> = Vec::new();
-    let mut parent: Vec<usize> = Vec::new();
-    let mut previous = 0..0;
+    let mut regions = HotRegions::default();
     let mut values = Vec::with_capacity(w);
     for y in 0..h {
         rows.row(y, &mut values);
-        let start = runs.len();
-        let mut x = 0;
-        while x < w {
-            if values[x] < threshold {
-                x += 1;
-                continue;
-            }
-            let x0 = x;
-            while x < w && values[x] >= threshold {
-                x += 1;
-            }
-            parent.push(runs.len());
-            runs.push(Run {
-                y: y as u32,
-                x0: x0 as u32,
-                x1: x as u32,
-            });
-        }
-        let mut j = previous.start;
-        for i in start..runs.len() {
-            while j < previous.end && runs[j].x1 < runs[i].x0 {
-                j += 1;
-            }
-            let mut k = j;
-            while k < previous.end && runs[k].x0 <= runs[i].x1 {
-                union(&mut parent, i, k);
-                k += 1;
-            }
-        }
-        previous = start..runs.len();
+        regions.add_row(w, |x| values[x] >= threshold);
     }
-    let mut area = vec![0u64; runs.len()];
-    let mut bounds = vec![[u32::MAX, u32::MAX, 0, 0]; runs.len()];
-    for (i, run) in runs.iter().enumerate() {
-        let root = find(&mut parent, i);
-        area[root] += u64::from(run.x1 - run.x0);
-        let b = &mut bounds[root];
-        *b = [
-            b[0].min(run.x0),
-            b[1].min(run.y),
-            b[2].max(run.x1),
-            b[3].max(run.y + 1),
-        ];
-    }
-    let best = (0..runs.len()).filter(|&i| parent[i] == i).fold(
-        None,
-        |best: Option<usize>, i| match best {
-            Some(b) if area[b] >= area[i] => Some(b),
-            _ => Some(i),
-        },
-    )?;
-    let [x0, y0, x1, y1] = bounds[best];
-    Some(HotBox {
-        x: x0,
-        y: y0,
-        width: x1 - x0,
-        height: y1 - y0,
-    })
-}
-
-fn find(parent: &mut [usize], mut i: usize) -> usize {
-    while parent[i] != i {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    i
-}
-
-fn union(parent: &mut [usize], a: usize, b: usize) {
-    let (ra, rb) = (find(parent, a), find(parent, b));
-    let (lo, hi) = (ra.min(rb), ra.max(rb));
-    parent[hi] = lo;
+    regions.largest_box()
 }

@@ -57,47 +57,73 @@ impl HotMask {
         if self.width == 0 {
             return None;
         }
-        let mut runs: Vec<Run> = Vec::new();
-        let mut parent: Vec<usize> = Vec::new();
-        let mut previous = 0..0;
-        for (y, row) in self.distance.chunks(self.width).enumerate() {
-            let start = runs.len();
-            let mut x = 0;
-            while x < row.len() {
-                if row[x] == 0 {
-                    x += 1;
-                    continue;
-                }
-                let x0 = x;
-                while x < row.len() && row[x] > 0 {
-                    x += 1;
-                }
-                parent.push(runs.len());
-                runs.push(Run {
-                    y: y as u32,
-                    x0: x0 as u32,
-                    x1: x as u32,
-                });
-            }
-            // Runs touch (8-connected) when their column spans overlap or meet diagonally.
-            let mut j = previous.start;
-            for i in start..runs.len() {
-                while j < previous.end && runs[j].x1 < runs[i].x0 {
-                    j += 1;
-                }
-                let mut k = j;
-                while k < previous.end && runs[k].x0 <= runs[i].x1 {
-                    union(&mut parent, i, k);
-                    k += 1;
-                }
-            }
-            previous = start..runs.len();
+        let mut regions = HotRegions::default();
+        for row in self.distance.chunks(self.width) {
+            regions.add_row(row.len(), |x| row[x] > 0);
         }
+        regions.largest_box()
+    }
+}
+
+/// The 8-connected hot regions of a map fed one row at a time (union-find over row runs,
+/// so memory grows with runs, not pixels, and a streamed map need not be held whole).
+#[derive(Default)]
+pub struct HotRegions {
+    runs: Vec<Run>,
+    parent: Vec<usize>,
+    /// The previous row's runs.
+    previous: std::ops::Range<usize>,
+    rows: u32,
+}
+
+impl HotRegions {
+    /// Adds the next row, `width` pixels, `hot(x)` saying which are hot.
+    pub fn add_row(&mut self, width: usize, hot: impl Fn(usize) -> bool) {
+        let (runs, parent) = (&mut self.runs, &mut self.parent);
+        let y = self.rows;
+        self.rows += 1;
+        let start = runs.len();
+        let mut x = 0;
+        while x < width {
+            if !hot(x) {
+                x += 1;
+                continue;
+            }
+            let x0 = x;
+            while x < width && hot(x) {
+                x += 1;
+            }
+            parent.push(runs.len());
+            runs.push(Run {
+                y,
+                x0: x0 as u32,
+                x1: x as u32,
+            });
+        }
+        // Runs touch (8-connected) when their column spans overlap or meet diagonally.
+        let mut j = self.previous.start;
+        for i in start..runs.len() {
+            while j < self.previous.end && runs[j].x1 < runs[i].x0 {
+                j += 1;
+            }
+            let mut k = j;
+            while k < self.previous.end && runs[k].x0 <= runs[i].x1 {
+                union(parent, i, k);
+                k += 1;
+            }
+        }
+        self.previous = start..runs.len();
+    }
+
+    /// Bounding box of the largest region (most pixels; the first in raster order on a
+    /// tie), or `None` when nothing was hot.
+    pub fn largest_box(mut self) -> Option<HotBox> {
+        let (runs, parent) = (&self.runs, &mut self.parent);
         // Roots are each region's first run (union keeps the smaller index).
         let mut area = vec![0u64; runs.len()];
         let mut bounds = vec![[u32::MAX, u32::MAX, 0, 0]; runs.len()];
         for (i, run) in runs.iter().enumerate() {
-            let root = find(&mut parent, i);
+            let root = find(parent, i);
             area[root] += u64::from(run.x1 - run.x0);
             let b = &mut bounds[root];
             *b = [
