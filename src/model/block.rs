@@ -6,6 +6,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
 use burn::tensor::{Device, Tensor, activation::relu};
 
 use super::config::BlockKind;
+use super::fold::{conv_bn, fold};
 
 /// A bias-free `k×k` convolution with torchvision's initialisation
 /// (Kaiming normal, fan-out, ReLU gain) and "same" padding for odd `k`.
@@ -32,21 +33,22 @@ pub(crate) fn batch_norm(channels: usize, device: &Device) -> BatchNorm {
 pub struct Downsample {
     /// 1×1 strided convolution (torchvision `downsample.0`).
     pub conv: Conv2d,
-    /// Its batch norm (torchvision `downsample.1`).
-    pub bn: BatchNorm,
+    /// Its batch norm (torchvision `downsample.1`); `None` once folded into `conv`.
+    pub bn: Option<BatchNorm>,
 }
 
 /// One residual block. A basic block leaves `conv3`/`bn3` empty; a bottleneck fills them.
+/// Every batch norm is `None` once folded into its convolution (see [`super::fold`]).
 #[derive(Module, Debug)]
 pub struct ResidualBlock {
     /// First convolution: 3×3 strided (basic) or 1×1 reduce (bottleneck).
     pub conv1: Conv2d,
     /// Batch norm after `conv1`.
-    pub bn1: BatchNorm,
+    pub bn1: Option<BatchNorm>,
     /// Second convolution: 3×3 (strided in a bottleneck, torchvision's V1.5).
     pub conv2: Conv2d,
     /// Batch norm after `conv2`.
-    pub bn2: BatchNorm,
+    pub bn2: Option<BatchNorm>,
     /// Bottleneck only: 1×1 expansion to `4 × width`.
     pub conv3: Option<Conv2d>,
     /// Bottleneck only: batch norm after `conv3`.
@@ -67,23 +69,23 @@ impl ResidualBlock {
         let out_channels = width * kind.expansion();
         let downsample = (stride != 1 || in_channels != out_channels).then(|| Downsample {
             conv: conv([in_channels, out_channels], 1, stride, device),
-            bn: batch_norm(out_channels, device),
+            bn: Some(batch_norm(out_channels, device)),
         });
         match kind {
             BlockKind::Basic => Self {
                 conv1: conv([in_channels, width], 3, stride, device),
-                bn1: batch_norm(width, device),
+                bn1: Some(batch_norm(width, device)),
                 conv2: conv([width, width], 3, 1, device),
-                bn2: batch_norm(width, device),
+                bn2: Some(batch_norm(width, device)),
                 conv3: None,
                 bn3: None,
                 downsample,
             },
             BlockKind::Bottleneck => Self {
                 conv1: conv([in_channels, width], 1, 1, device),
-                bn1: batch_norm(width, device),
+                bn1: Some(batch_norm(width, device)),
                 conv2: conv([width, width], 3, stride, device),
-                bn2: batch_norm(width, device),
+                bn2: Some(batch_norm(width, device)),
                 conv3: Some(conv([width, out_channels], 1, 1, device)),
                 bn3: Some(batch_norm(out_channels, device)),
                 downsample,
@@ -96,14 +98,30 @@ impl ResidualBlock {
     /// - output: `[batch, width × expansion, h / stride, w / stride]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = match &self.downsample {
-            Some(down) => down.bn.forward(down.conv.forward(x.clone())),
+            Some(down) => conv_bn(&down.conv, down.bn.as_ref(), x.clone()),
             None => x.clone(),
         };
-        let mut out = relu(self.bn1.forward(self.conv1.forward(x)));
-        out = self.bn2.forward(self.conv2.forward(out));
-        if let (Some(conv3), Some(bn3)) = (&self.conv3, &self.bn3) {
-            out = bn3.forward(conv3.forward(relu(out)));
+        let mut out = relu(conv_bn(&self.conv1, self.bn1.as_ref(), x));
+        out = conv_bn(&self.conv2, self.bn2.as_ref(), out);
+        if let Some(conv3) = &self.conv3 {
+            out = conv_bn(conv3, self.bn3.as_ref(), relu(out));
         }
         relu(out + identity)
+    }
+
+    /// The same block with every batch norm folded into its convolution.
+    pub fn fold_batch_norms(self) -> Self {
+        Self {
+            conv1: fold(self.conv1, self.bn1),
+            bn1: None,
+            conv2: fold(self.conv2, self.bn2),
+            bn2: None,
+            conv3: self.conv3.map(|conv| fold(conv, self.bn3)),
+            bn3: None,
+            downsample: self.downsample.map(|down| Downsample {
+                conv: fold(down.conv, down.bn),
+                bn: None,
+            }),
+        }
     }
 }

@@ -7,6 +7,7 @@ use burn::nn::{BatchNorm, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 
 use super::efficientnet_config::EfficientNetConfig;
+use super::fold::{conv_bn, fold};
 use super::mbconv::{MbConv, relu6, same_conv, tf_batch_norm};
 use super::stage::Stage;
 use super::staged::{StagedClassifier, pool_and_classify};
@@ -17,14 +18,14 @@ use super::staged::{StagedClassifier, pool_and_classify};
 pub struct EfficientNet {
     /// 3×3 stride-2 stem convolution.
     pub conv_stem: Conv2d,
-    /// Stem batch norm.
-    pub bn0: BatchNorm,
+    /// Stem batch norm; `None` once folded into `conv_stem`.
+    pub bn0: Option<BatchNorm>,
     /// All MBConv blocks in execution order.
     pub blocks: Vec<MbConv>,
     /// 1×1 head convolution (the last step of `layer4`).
     pub conv_head: Conv2d,
-    /// Head batch norm.
-    pub bn1: BatchNorm,
+    /// Head batch norm; `None` once folded into `conv_head`.
+    pub bn1: Option<BatchNorm>,
     /// Classifier.
     pub fc: Linear,
     /// How many blocks each feature stage runs (stem, layer1 … layer4).
@@ -42,10 +43,10 @@ impl EfficientNetConfig {
             .map_or(self.stem_channels, |b| b.out_channels);
         EfficientNet {
             conv_stem: same_conv([3, self.stem_channels], 3, 2, 1, device),
-            bn0: tf_batch_norm(self.stem_channels, device),
+            bn0: Some(tf_batch_norm(self.stem_channels, device)),
             blocks: self.blocks.iter().map(|b| MbConv::new(b, device)).collect(),
             conv_head: same_conv([last, self.head_channels], 1, 1, 1, device),
-            bn1: tf_batch_norm(self.head_channels, device),
+            bn1: Some(tf_batch_norm(self.head_channels, device)),
             fc: LinearConfig::new(self.head_channels, self.num_classes).init(device),
             stage_blocks: self.stage_blocks,
         }
@@ -64,7 +65,7 @@ impl StagedClassifier for EfficientNet {
 
     fn enter(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
         match stage {
-            Stage::Stem => relu6(self.bn0.forward(self.conv_stem.forward(x))),
+            Stage::Stem => relu6(conv_bn(&self.conv_stem, self.bn0.as_ref(), x)),
             _ => x,
         }
     }
@@ -75,7 +76,7 @@ impl StagedClassifier for EfficientNet {
 
     fn exit(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
         match stage {
-            Stage::Layer4 => relu6(self.bn1.forward(self.conv_head.forward(x))),
+            Stage::Layer4 => relu6(conv_bn(&self.conv_head, self.bn1.as_ref(), x)),
             Stage::Head => pool_and_classify(&self.fc, x),
             _ => x,
         }
@@ -87,6 +88,18 @@ impl StagedClassifier for EfficientNet {
 }
 
 impl EfficientNet {
+    /// The same network with every batch norm folded into its convolution (inference only).
+    pub fn fold_batch_norms(self) -> Self {
+        Self {
+            conv_stem: fold(self.conv_stem, self.bn0),
+            bn0: None,
+            blocks: self.blocks.into_iter().map(MbConv::fold_batch_norms).collect(),
+            conv_head: fold(self.conv_head, self.bn1),
+            bn1: None,
+            ..self
+        }
+    }
+
     /// Indices into `blocks` of the blocks of `stage`.
     fn stage_range(&self, stage: Stage) -> std::ops::Range<usize> {
         let index = match stage {

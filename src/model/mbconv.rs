@@ -8,6 +8,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::{Device, Tensor};
 
 use super::efficientnet_config::{EFFICIENTNET_BN_EPSILON, MbConvSpec};
+use super::fold::{conv_bn, fold};
 
 /// ReLU6, the activation of the Lite variants: `min(max(x, 0), 6)`.
 pub fn relu6(x: Tensor<4>) -> Tensor<4> {
@@ -39,21 +40,22 @@ pub(crate) fn tf_batch_norm(channels: usize, device: &Device) -> BatchNorm {
 }
 
 /// Expand (1×1) → depthwise (k×k) → project (1×1), with a skip connection when the block
-/// keeps the resolution and the channel count.
+/// keeps the resolution and the channel count. Every batch norm is `None` once folded into
+/// its convolution (see [`super::fold`]).
 #[derive(Module, Debug)]
 pub struct MbConv {
     /// 1×1 expansion to `expand × in` channels; absent when the ratio is 1.
     pub expand_conv: Option<Conv2d>,
-    /// Batch norm after the expansion.
+    /// Batch norm after the expansion (absent with it, or folded).
     pub bn0: Option<BatchNorm>,
     /// Depthwise k×k convolution (one group per channel), carries the block's stride.
     pub depthwise_conv: Conv2d,
     /// Batch norm after the depthwise convolution.
-    pub bn1: BatchNorm,
+    pub bn1: Option<BatchNorm>,
     /// 1×1 linear projection to the output channels (no activation after it).
     pub project_conv: Conv2d,
     /// Batch norm after the projection.
-    pub bn2: BatchNorm,
+    pub bn2: Option<BatchNorm>,
 }
 
 impl MbConv {
@@ -65,9 +67,9 @@ impl MbConv {
             expand_conv: expanding.then(|| same_conv([spec.in_channels, inner], 1, 1, 1, device)),
             bn0: expanding.then(|| tf_batch_norm(inner, device)),
             depthwise_conv: same_conv([inner, inner], spec.kernel, spec.stride, inner, device),
-            bn1: tf_batch_norm(inner, device),
+            bn1: Some(tf_batch_norm(inner, device)),
             project_conv: same_conv([inner, spec.out_channels], 1, 1, 1, device),
-            bn2: tf_batch_norm(spec.out_channels, device),
+            bn2: Some(tf_batch_norm(spec.out_channels, device)),
         }
     }
 
@@ -76,12 +78,24 @@ impl MbConv {
     /// - output: `[batch, out, ⌈h / stride⌉, ⌈w / stride⌉]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mut out = x.clone();
-        if let (Some(conv), Some(bn)) = (&self.expand_conv, &self.bn0) {
-            out = relu6(bn.forward(conv.forward(out)));
+        if let Some(conv) = &self.expand_conv {
+            out = relu6(conv_bn(conv, self.bn0.as_ref(), out));
         }
-        out = relu6(self.bn1.forward(self.depthwise_conv.forward(out)));
-        out = self.bn2.forward(self.project_conv.forward(out));
+        out = relu6(conv_bn(&self.depthwise_conv, self.bn1.as_ref(), out));
+        out = conv_bn(&self.project_conv, self.bn2.as_ref(), out);
         let keeps_shape = self.depthwise_conv.stride == [1, 1] && out.dims() == x.dims();
         if keeps_shape { out + x } else { out }
+    }
+
+    /// The same block with every batch norm folded into its convolution.
+    pub fn fold_batch_norms(self) -> Self {
+        Self {
+            expand_conv: self.expand_conv.map(|conv| fold(conv, self.bn0)),
+            bn0: None,
+            depthwise_conv: fold(self.depthwise_conv, self.bn1),
+            bn1: None,
+            project_conv: fold(self.project_conv, self.bn2),
+            bn2: None,
+        }
     }
 }

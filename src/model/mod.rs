@@ -5,6 +5,7 @@ pub mod block;
 pub mod config;
 pub mod efficientnet;
 pub mod efficientnet_config;
+mod fold;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
 pub mod labels;

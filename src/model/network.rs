@@ -90,6 +90,15 @@ impl Network {
         }
     }
 
+    /// The same network with every batch norm folded into the convolution before it
+    /// (inference only; see [`super::fold`]).
+    pub fn fold_batch_norms(self) -> Self {
+        match self {
+            Self::ResNet(m) => Self::ResNet(Box::new(m.fold_batch_norms())),
+            Self::EfficientNet(m) => Self::EfficientNet(Box::new(m.fold_batch_norms())),
+        }
+    }
+
     /// Number of stored values (parameters and batch-norm statistics).
     pub fn num_params(&self) -> usize {
         match self {

@@ -10,6 +10,7 @@ use burn::tensor::{Device, Tensor, activation::relu};
 
 use super::block::{ResidualBlock, batch_norm, conv};
 use super::config::ResNetConfig;
+use super::fold::{conv_bn, fold};
 use super::stage::Stage;
 use super::staged::{StagedClassifier, pool_and_classify};
 
@@ -19,8 +20,8 @@ use super::staged::{StagedClassifier, pool_and_classify};
 pub struct ResNet {
     /// 7×7 stride-2 stem convolution.
     pub conv1: Conv2d,
-    /// Stem batch norm.
-    pub bn1: BatchNorm,
+    /// Stem batch norm; `None` once folded into `conv1`.
+    pub bn1: Option<BatchNorm>,
     /// 3×3 stride-2 max pool after the stem.
     pub maxpool: MaxPool2d,
     /// Stage 1 (stride 1).
@@ -66,7 +67,7 @@ impl ResNetConfig {
         let bound = 1.0 / (features as f64).sqrt();
         ResNet {
             conv1: conv([3, width], 7, 2, device),
-            bn1: batch_norm(width, device),
+            bn1: Some(batch_norm(width, device)),
             maxpool: MaxPool2dConfig::new([3, 3])
                 .with_strides([2, 2])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
@@ -86,6 +87,25 @@ impl ResNetConfig {
 }
 
 impl ResNet {
+    /// The same network with every batch norm folded into its convolution (inference only).
+    pub fn fold_batch_norms(self) -> Self {
+        let fold_stage = |blocks: Vec<ResidualBlock>| {
+            blocks
+                .into_iter()
+                .map(ResidualBlock::fold_batch_norms)
+                .collect()
+        };
+        Self {
+            conv1: fold(self.conv1, self.bn1),
+            bn1: None,
+            layer1: fold_stage(self.layer1),
+            layer2: fold_stage(self.layer2),
+            layer3: fold_stage(self.layer3),
+            layer4: fold_stage(self.layer4),
+            ..self
+        }
+    }
+
     fn blocks(&self, stage: Stage) -> &[ResidualBlock] {
         match stage {
             Stage::Layer1 => &self.layer1,
@@ -110,7 +130,7 @@ impl StagedClassifier for ResNet {
         match stage {
             Stage::Stem => self
                 .maxpool
-                .forward(relu(self.bn1.forward(self.conv1.forward(x)))),
+                .forward(relu(conv_bn(&self.conv1, self.bn1.as_ref(), x))),
             _ => x,
         }
     }

@@ -92,7 +92,8 @@ pub fn read_info(bytes: &[u8]) -> Result<WeightsInfo, WeightsError> {
 }
 
 /// Builds the network a burnpack file describes and loads its tensors (f16 storage is widened
-/// to f32). The returned model is in inference mode (batch norm uses running statistics).
+/// to f32). The returned model is in inference mode, with every batch norm folded into the
+/// convolution before it (see [`super::fold`]); save the unfolded one `import` builds.
 pub fn load_network(
     bytes: Vec<u8>,
     device: &Device,
@@ -110,7 +111,7 @@ pub fn load_network(
             Network::EfficientNet(m)
         }
     };
-    Ok((network.valid(), info))
+    Ok((network.valid().fold_batch_norms(), info))
 }
 
 fn check_applied<E: std::fmt::Display>(
