@@ -24,7 +24,8 @@ pub fn random_model(config: &ResNetConfig, device: &Device) -> ResNet {
 }
 
 fn randomise_batch_norms(mut model: ResNet, device: &Device) -> ResNet {
-    let randomise = |bn: &mut burn::nn::BatchNorm| {
+    let randomise = |bn: Option<&mut burn::nn::BatchNorm>| {
+        let bn = bn.expect("an unfolded model has every batch norm");
         let [c] = bn.gamma.shape().dims();
         let uniform = |lo, hi| Tensor::<1>::random([c], Distribution::Uniform(lo, hi), device);
         bn.gamma = Param::from_tensor(uniform(0.5, 1.5));
@@ -32,7 +33,7 @@ fn randomise_batch_norms(mut model: ResNet, device: &Device) -> ResNet {
         bn.running_mean = burn::module::RunningState::new(uniform(-0.3, 0.3));
         bn.running_var = burn::module::RunningState::new(uniform(0.5, 2.0));
     };
-    randomise(&mut model.bn1);
+    randomise(model.bn1.as_mut());
     for stage in [
         &mut model.layer1,
         &mut model.layer2,
@@ -40,13 +41,13 @@ fn randomise_batch_norms(mut model: ResNet, device: &Device) -> ResNet {
         &mut model.layer4,
     ] {
         for block in stage.iter_mut() {
-            randomise(&mut block.bn1);
-            randomise(&mut block.bn2);
-            if let Some(bn3) = block.bn3.as_mut() {
-                randomise(bn3);
+            randomise(block.bn1.as_mut());
+            randomise(block.bn2.as_mut());
+            if block.conv3.is_some() {
+                randomise(block.bn3.as_mut());
             }
             if let Some(down) = block.downsample.as_mut() {
-                randomise(&mut down.bn);
+                randomise(down.bn.as_mut());
             }
         }
     }
