@@ -117,11 +117,16 @@ case "$out" in *"rustup target add wasm32-unknown-unknown"*) pass "no rustup, no
 # --- portable replacements --------------------------------------------------------------
 new_case sha
 printf 'gradcam' > "$SCRATCH/file"
-want=$(sha256sum "$SCRATCH/file" | cut -d' ' -f1)
-ln -s "$(command -v sha256sum)" "$STUBS/sha256sum"
-expect "sha256_of with sha256sum" "$want" "$(in_dev root "sha256_of '$SCRATCH/file'")"
-rm "$STUBS/sha256sum"
-stub shasum "[ \"\$1 \$2\" = '-a 256' ] && exec $(command -v sha256sum) \"\$3\""
+if command -v sha256sum >/dev/null; then
+  want=$(sha256sum "$SCRATCH/file" | cut -d' ' -f1)
+  ln -s "$(command -v sha256sum)" "$STUBS/sha256sum"
+  expect "sha256_of with sha256sum" "$want" "$(in_dev root "sha256_of '$SCRATCH/file'")"
+  rm "$STUBS/sha256sum"
+  stub shasum "[ \"\$1 \$2\" = '-a 256' ] && exec $(command -v sha256sum) \"\$3\""
+else # macOS: the real shasum
+  want=$(shasum -a 256 "$SCRATCH/file" | cut -d' ' -f1)
+  ln -s "$(command -v shasum)" "$STUBS/shasum"
+fi
 expect "sha256_of with shasum -a 256 (macOS)" "$want" "$(in_dev root "sha256_of '$SCRATCH/file'")"
 
 new_case lock
