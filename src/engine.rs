@@ -14,7 +14,7 @@ use crate::cam::{
     grad_cam_for_class_on_host, read_f32,
 };
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
-use crate::model::labels::imagenet_label;
+use crate::model::labels::{Labels, LabelsError};
 use crate::model::weights::{WeightsError, WeightsInfo, load_network};
 use crate::model::{Layer, Network, Stage, StagedClassifier};
 use crate::render::{Overlay, render_overlay};
@@ -22,7 +22,7 @@ use crate::render::{Overlay, render_overlay};
 /// One class of the top-5.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Prediction {
-    /// ImageNet class index.
+    /// Class index.
     pub class: usize,
     /// Class name.
     pub label: String,
@@ -135,6 +135,8 @@ pub struct Explainer {
     device: Device,
     /// The classifier weights on the host, read back on the first class switch.
     host_classifier: OnceLock<Vec<f32>>,
+    /// Names of the classifier's classes.
+    labels: Labels,
 }
 
 impl Explainer {
@@ -146,12 +148,27 @@ impl Explainer {
 
     /// Wraps an already built model (in inference mode).
     pub fn new(model: Network, info: WeightsInfo, device: &Device) -> Self {
+        let labels = Labels::for_classes(info.arch.num_classes());
         Self {
             model,
             info,
             device: device.clone(),
             host_classifier: OnceLock::new(),
+            labels,
         }
+    }
+
+    /// Names the classes with `labels` (from `file`, named in the error), which must name
+    /// exactly as many classes as the classifier has.
+    pub fn set_labels(&mut self, labels: Labels, file: &str) -> Result<(), LabelsError> {
+        labels.check_count(file, self.info.arch.num_classes())?;
+        self.labels = labels;
+        Ok(())
+    }
+
+    /// The names of the classes.
+    pub fn labels(&self) -> &Labels {
+        &self.labels
     }
 
     /// What the weights file said about itself.
@@ -235,7 +252,7 @@ impl Explainer {
         let cam =
             compute_cam_reusing(&self.model, input, &request, cached, &|p| clock.enter(p)).await?;
         let cam_ms = elapsed_ms(start);
-        let top5 = top_k(&cam.logits, 5);
+        let top5 = top_k_named(&cam.logits, 5, &self.labels);
         Ok(Explanation {
             cam,
             top5,
@@ -326,8 +343,14 @@ pub(crate) fn elapsed_ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1000.0
 }
 
-/// The `k` most probable classes under softmax, most probable first.
+/// The `k` most probable classes under softmax, most probable first, with the default names
+/// for that many classes (see [`Labels::for_classes`]).
 pub fn top_k(logits: &[f32], k: usize) -> Vec<Prediction> {
+    top_k_named(logits, k, &Labels::for_classes(logits.len()))
+}
+
+/// [`top_k`] with the classes named by `labels`.
+pub fn top_k_named(logits: &[f32], k: usize, labels: &Labels) -> Vec<Prediction> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let exps: Vec<f64> = logits.iter().map(|&l| f64::from(l - max).exp()).collect();
     let total: f64 = exps.iter().sum();
@@ -338,7 +361,7 @@ pub fn top_k(logits: &[f32], k: usize) -> Vec<Prediction> {
         .take(k)
         .map(|class| Prediction {
             class,
-            label: imagenet_label(class),
+            label: labels.name(class),
             prob: (exps[class] / total) as f32,
         })
         .collect()

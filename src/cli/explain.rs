@@ -1,17 +1,17 @@
 //! `gradcam explain`: top-5 and a CAM overlay for each photo (or a preprocessed tensor).
 
-use std::collections::HashSet;
-use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
-use image::RgbImage;
+use image::{ImageEncoder, RgbImage};
 use serde_json::json;
 
+use super::batch::Job;
 use super::device::{DeviceChoice, select};
-use super::inputs::{collect_photos, load_explainer};
+use super::inputs::{load_explainer, read_labels};
+use crate::batch::{Record, Shard, write_atomically};
 use crate::cam::{CamRequest, Method, SmoothGradOptions, Target};
 use crate::display::{DisplayBox, DisplayPhotos, render_display};
 use crate::engine::{Explainer, Explanation};
@@ -23,7 +23,7 @@ use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, Scale, ViewOptions, render_v
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
     /// Photos or folders of photos (JPEG, PNG, GIF, WebP, BMP, TIFF).
-    photos: Vec<PathBuf>,
+    pub(super) photos: Vec<PathBuf>,
     /// Model preset (`resnet101`, `efficientnet-lite0`, …; default: the built-in
     /// `efficientnet-lite0`): its weights are looked up in the weights folders (`weights/`
     /// here, next to the binary, `~/.local/share/gradcam-web/weights`; `$GRADCAM_WEIGHTS_DIR`
@@ -57,11 +57,11 @@ pub struct ExplainArgs {
     smoothgrad_samples: usize,
     /// Overlay PNG (one photo), or a folder for one `<name>.png` per photo.
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub(super) out: Option<PathBuf>,
     /// The raw map (before upsampling and normalisation) as float32 `.npy` (one photo), or a
     /// folder for one `<name>.npy` per photo.
     #[arg(long)]
-    cam_out: Option<PathBuf>,
+    pub(super) cam_out: Option<PathBuf>,
     /// A preprocessed float32 `.npy` input `[1, 3, H, W]`, used instead of a photo.
     #[arg(long, conflicts_with = "photos")]
     input_tensor: Option<PathBuf>,
@@ -85,6 +85,22 @@ pub struct ExplainArgs {
     /// Print one JSON object per photo on stdout.
     #[arg(long)]
     json: bool,
+    /// Class names: `.txt` (one per line) or `.json` (a list or `{"0": name, …}`); as many
+    /// as the classifier has classes. Default: ImageNet's for 1000 classes, `class N` else.
+    #[arg(long, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// Write one CSV row per photo: file, expected (ImageFolder: the photo's subfolder when
+    /// it names a class), predicted, confidence, top5, method, layer, hot_box.
+    #[arg(long, value_name = "FILE")]
+    pub(super) csv: Option<PathBuf>,
+    /// Only the photos of shard K of N: those whose relative path (inside the folder named,
+    /// or the file name) has a 64-bit FNV-1a hash ≡ K−1 (mod N). Stable across runs.
+    #[arg(long, value_name = "K/N")]
+    pub(super) shard: Option<Shard>,
+    /// Skip photos whose outputs (`--out`, `--cam-out` files and `--csv` row) all exist;
+    /// outputs are written to `NAME.tmp` and renamed, so only whole ones count.
+    #[arg(long)]
+    pub(super) resume: bool,
     /// Where the network runs: a GPU if one is found (auto), the CPU, or force the GPU.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
     device: DeviceChoice,
@@ -115,12 +131,14 @@ impl ExplainArgs {
 /// Runs `gradcam explain`: every photo in turn; a photo that fails is reported and skipped.
 pub(super) fn run(args: &ExplainArgs, verbose: bool) -> Result<()> {
     let (device, device_name) = select(args.device)?;
-    let explainer = load_explainer(args.weights.as_deref(), args.model.as_deref(), &device)?;
+    let mut explainer = load_explainer(args.weights.as_deref(), args.model.as_deref(), &device)?;
+    if let Some(file) = &args.labels {
+        explainer.set_labels(read_labels(file)?, &file.display().to_string())?;
+    }
     let model = explainer.info().arch.name();
-    let mut context = ReportContext {
+    let context = ReportContext {
         model: &model,
         device: device_name,
-        shared_stems: HashSet::new(),
     };
     let request = args.request()?;
     if let Some(tensor) = &args.input_tensor {
@@ -128,24 +146,31 @@ pub(super) fn run(args: &ExplainArgs, verbose: bool) -> Result<()> {
         let [_, _, h, w] = input.dims();
         let explanation = pollster::block_on(explainer.explain_tensor(input, request, 0.0))?;
         let blank = RgbImage::new(w as u32, h as u32);
-        return report(args, &context, tensor, &blank, &explanation, Single);
+        let job = Job::single(args, tensor);
+        return report(args, &context, &job, &blank, &explanation).map(|_| ());
     }
-    let photos = collect_photos(&args.photos)?;
-    context.shared_stems = shared_stems(&photos);
-    let many = if photos.len() > 1 { Many } else { Single };
+    let plan = super::batch::plan(args, explainer.labels())?;
+    let mut log = plan.open_csv(args)?;
+    let total = plan.jobs.len();
     let mut failed = 0;
-    for (i, path) in photos.iter().enumerate() {
-        if many == Many {
-            eprint!("[{}/{}] {} … ", i + 1, photos.len(), path.display());
+    for (i, job) in plan.jobs.iter().enumerate() {
+        let path = &job.entry.path;
+        if plan.many {
+            eprint!("[{}/{total}] {} … ", i + 1, path.display());
         }
-        let result = explain_photo(&explainer, path, request.clone())
-            .and_then(|(photo, e)| report(args, &context, path, &photo, &e, many).map(|()| e));
+        let result = explain_photo(&explainer, path, request.clone()).and_then(|(photo, e)| {
+            let record = report(args, &context, job, &photo, &e)?;
+            if let Some(log) = &mut log {
+                log.append(&record)?;
+            }
+            Ok(e)
+        });
         match result {
-            Ok(e) if many == Many => eprintln!("ok ({:.0} ms)", e.timings.cam_ms),
+            Ok(e) if plan.many => eprintln!("ok ({:.0} ms)", e.timings.cam_ms),
             Ok(_) => {}
             Err(e) => {
                 failed += 1;
-                if many == Many {
+                if plan.many {
                     eprintln!("failed");
                 }
                 eprintln!("error: {}: {e:#}", path.display());
@@ -158,8 +183,15 @@ pub(super) fn run(args: &ExplainArgs, verbose: bool) -> Result<()> {
             }
         }
     }
+    if plan.many || plan.skipped > 0 {
+        eprintln!(
+            "explained {} photos, {failed} failed, {} skipped as done",
+            total - failed,
+            plan.skipped
+        );
+    }
     if failed > 0 {
-        bail!("{failed} of {} photos could not be explained", photos.len());
+        bail!("{failed} of {total} photos could not be explained");
     }
     Ok(())
 }
@@ -168,14 +200,6 @@ pub(super) fn run(args: &ExplainArgs, verbose: bool) -> Result<()> {
 fn decoder_detail(error: &anyhow::Error) -> Option<&str> {
     error.downcast_ref::<DecodeError>()?.detail()
 }
-
-/// Whether outputs name a file (one photo) or a folder (several).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outputs {
-    Single,
-    Many,
-}
-use Outputs::{Many, Single};
 
 fn explain_photo(
     explainer: &Explainer,
@@ -205,58 +229,24 @@ fn read_input_tensor(path: &Path, device: &Device) -> Result<Tensor<4>> {
     ))
 }
 
-/// Stems that several photos share (`cat.jpg`, `cat.png`): their outputs keep the whole
-/// file name (`cat.jpg.png`) so that none overwrites another.
-fn shared_stems(photos: &[PathBuf]) -> HashSet<OsString> {
-    let mut seen = HashSet::new();
-    photos
-        .iter()
-        .filter_map(|p| p.file_stem())
-        .filter(|stem| !seen.insert(stem.to_os_string()))
-        .map(OsStr::to_os_string)
-        .collect()
-}
-
-/// Where an output for `source` goes: the path itself for one photo, `dir/<stem>.<ext>` for
-/// several (`dir/<file name>.<ext>` where the stem is shared).
-fn output_path(
-    base: &Path,
-    source: &Path,
-    ext: &str,
-    outputs: Outputs,
-    shared_stems: &HashSet<OsString>,
-) -> Result<PathBuf> {
-    if outputs == Single {
-        return Ok(base.to_owned());
-    }
-    std::fs::create_dir_all(base).with_context(|| format!("creating {}", base.display()))?;
-    let stem = source.file_stem().unwrap_or_default();
-    let name = if shared_stems.contains(stem) {
-        source.file_name().unwrap_or_default()
-    } else {
-        stem
-    };
-    Ok(base.join(format!("{}.{ext}", name.to_string_lossy())))
-}
-
 /// What every report names besides the photo.
 struct ReportContext<'a> {
     model: &'a str,
     device: &'static str,
-    shared_stems: HashSet<OsString>,
 }
 
+/// Writes a photo's outputs (atomically) and prints its report; returns its record.
 fn report(
     args: &ExplainArgs,
     context: &ReportContext<'_>,
-    source: &Path,
+    job: &Job,
     photo: &RgbImage,
     explanation: &Explanation,
-    outputs: Outputs,
-) -> Result<()> {
+) -> Result<Record> {
+    let source = job.entry.path.as_path();
     let cam = &explanation.cam;
-    if let Some(out) = &args.out {
-        let path = output_path(out, source, "png", outputs, &context.shared_stems)?;
+    let mut hot_box = None;
+    if job.png.is_some() || args.threshold.is_some() {
         let options = ViewOptions {
             colormap: args.colormap,
             photo_weight: args.photo_weight,
@@ -270,23 +260,31 @@ fn report(
         let overlay = match args.display_box {
             Some(target) => {
                 let mut photos = DisplayPhotos::default();
-                render_display(&mut photos, photo, &cam.map, shape, &options, target).view
+                let shown = render_display(&mut photos, photo, &cam.map, shape, &options, target);
+                hot_box = shown.hot_box;
+                shown.view
             }
-            None => render_view(photo, &cam.map, shape, &options),
+            None => {
+                let view = render_view(photo, &cam.map, shape, &options);
+                hot_box = view.hot_box;
+                view
+            }
         };
-        image::save_buffer(
-            &path,
-            &overlay.rgba,
-            overlay.width,
-            overlay.height,
-            image::ExtendedColorType::Rgba8,
-        )
-        .with_context(|| format!("writing {}", path.display()))?;
+        if let Some(path) = &job.png {
+            let mut png = Vec::new();
+            image::codecs::png::PngEncoder::new(&mut png)
+                .write_image(
+                    &overlay.rgba,
+                    overlay.width,
+                    overlay.height,
+                    image::ExtendedColorType::Rgba8,
+                )
+                .with_context(|| format!("encoding {}", path.display()))?;
+            write_atomically(path, &png)?;
+        }
     }
-    if let Some(out) = &args.cam_out {
-        let path = output_path(out, source, "npy", outputs, &context.shared_stems)?;
-        std::fs::write(&path, write_npy_f32(&[cam.height, cam.width], &cam.map))
-            .with_context(|| format!("writing {}", path.display()))?;
+    if let Some(path) = &job.npy {
+        write_atomically(path, &write_npy_f32(&[cam.height, cam.width], &cam.map))?;
     }
     let layers: Vec<String> = explanation
         .request
@@ -294,6 +292,14 @@ fn report(
         .iter()
         .map(ToString::to_string)
         .collect();
+    let record = Record {
+        file: source.display().to_string(),
+        expected: job.expected.clone(),
+        top5: explanation.top5.clone(),
+        method: cam.method.name().to_owned(),
+        layer: layers.join(","),
+        hot_box,
+    };
     if args.json {
         let target = match cam.other {
             Some(other) => json!({"class": cam.class, "rather_than": other}),
@@ -305,20 +311,22 @@ fn report(
                 "photo": source,
                 "model": context.model,
                 "device": context.device,
-                "method": cam.method.name(),
-                "layer": layers.join(","),
+                "method": record.method,
+                "layer": record.layer,
                 "target": target,
-                "top5": explanation.top5,
+                "expected": record.expected,
+                "top5": record.top5,
+                "hot_box": record.hot_box,
                 "cam_shape": [cam.height, cam.width],
                 "timings_ms": explanation.timings,
                 "note": cam.deviation.map(|d| d.to_string()),
             })
         );
     } else {
-        if outputs == Many {
+        if job.many {
             println!("{}:", source.display());
         }
-        for p in &explanation.top5 {
+        for p in &record.top5 {
             println!("{:>4}  {:6.2}%  {}", p.class, p.prob * 100.0, p.label);
         }
     }
@@ -332,5 +340,5 @@ fn report(
             cam.class
         );
     }
-    Ok(())
+    Ok(record)
 }

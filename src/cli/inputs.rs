@@ -6,37 +6,13 @@ use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 
 use crate::engine::Explainer;
+use crate::model::labels::Labels;
 
-/// File extensions taken from a folder (case-insensitive).
-const PHOTO_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"];
-
-/// The photos named on the command line; a folder contributes its photo files, sorted.
-/// Files named explicitly are kept whatever their extension (decoding will judge them).
-pub fn collect_photos(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    if args.is_empty() {
-        bail!("name at least one photo or folder (or use --input-tensor)");
-    }
-    let mut photos = Vec::new();
-    for arg in args {
-        if arg.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(arg)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension().is_some_and(|e| {
-                        PHOTO_EXTENSIONS.contains(&e.to_string_lossy().to_lowercase().as_str())
-                    })
-                })
-                .collect();
-            found.sort();
-            if found.is_empty() {
-                bail!("{} holds no photos", arg.display());
-            }
-            photos.extend(found);
-        } else {
-            photos.push(arg.clone());
-        }
-    }
-    Ok(photos)
+/// The labels file named by `--labels`, parsed (its format from its extension).
+pub fn read_labels(path: &Path) -> Result<Labels> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading labels {}", path.display()))?;
+    Ok(Labels::parse(&path.display().to_string(), &text)?)
 }
 
 /// The model used when neither `--weights` nor `--model` is given. Its burnpack is built

@@ -1,6 +1,7 @@
 //! The native command line: the same engine as the page, on a native GPU (wgpu) or the
 //! `flex` CPU backend.
 
+mod batch;
 mod bench;
 mod device;
 mod explain;
@@ -41,11 +42,13 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Convert a PyTorch state dict (`.pth`, zip or legacy format) into a burnpack.
+    /// Convert a PyTorch state dict (`.pth`, zip or legacy format, any number of classes)
+    /// into a burnpack.
     Convert {
-        /// Architecture the state dict belongs to (see `init-weights`).
+        /// Architecture the state dict belongs to (see `init-weights`); default: worked out
+        /// from its keys and shapes. The number of classes is always read from `fc.weight`.
         #[arg(long)]
-        arch: String,
+        arch: Option<String>,
         /// The PyTorch file.
         input: PathBuf,
         /// The burnpack to write.
@@ -60,7 +63,7 @@ enum Command {
         dir: PathBuf,
     },
     /// Explain photos: top-5 classes and a CAM overlay for each.
-    Explain(explain::ExplainArgs),
+    Explain(Box<explain::ExplainArgs>),
     /// Time the forward pass, a full Grad-CAM and each stage on one photo.
     Bench(bench::BenchArgs),
 }
@@ -83,7 +86,7 @@ pub fn run() -> Result<()> {
             input,
             output,
             half,
-        } => weights::convert(&arch, &input, &output, half),
+        } => weights::convert(arch.as_deref(), &input, &output, half),
         Command::Manifest { dir } => manifest::write_manifest(&dir),
         Command::Explain(args) => explain::run(&args, cli.verbose),
         Command::Bench(args) => bench::run(&args),

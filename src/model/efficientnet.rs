@@ -93,7 +93,11 @@ impl EfficientNet {
         Self {
             conv_stem: fold(self.conv_stem, self.bn0),
             bn0: None,
-            blocks: self.blocks.into_iter().map(MbConv::fold_batch_norms).collect(),
+            blocks: self
+                .blocks
+                .into_iter()
+                .map(MbConv::fold_batch_norms)
+                .collect(),
             conv_head: fold(self.conv_head, self.bn1),
             bn1: None,
             ..self

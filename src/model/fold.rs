@@ -55,7 +55,8 @@ mod tests {
     /// Batch norm with non-trivial statistics and affine parameters.
     fn trained_batch_norm(channels: usize, device: &Device) -> BatchNorm {
         let mut bn = BatchNormConfig::new(channels).init(device).valid();
-        let uniform = |lo, hi| Tensor::<1>::random([channels], Distribution::Uniform(lo, hi), device);
+        let uniform =
+            |lo, hi| Tensor::<1>::random([channels], Distribution::Uniform(lo, hi), device);
         bn.gamma = Param::from_tensor(uniform(0.5, 2.0));
         bn.beta = Param::from_tensor(uniform(-1.0, 1.0));
         bn.running_mean = burn::module::RunningState::new(uniform(-0.5, 0.5));

@@ -6,6 +6,7 @@ use std::path::Path;
 use burn::store::{ModuleSnapshot, PytorchStore};
 use burn::tensor::Device;
 
+use super::infer::{InferError, Shapes, classifier_outputs, infer_architecture};
 use super::network::{Architecture, Network};
 use super::weights::describe_mismatch;
 
@@ -19,6 +20,14 @@ pub enum ImportError {
         path: String,
         /// What the reader said.
         reason: String,
+    },
+    /// Readable, but no supported architecture fits its keys.
+    #[error("{path}: {problem}")]
+    Unrecognised {
+        /// The file.
+        path: String,
+        /// What did not fit.
+        problem: InferError,
     },
     /// Readable, but its tensors do not fit the architecture.
     #[error("{path} does not fit {arch}: {details}")]
@@ -61,7 +70,7 @@ pub fn import_pytorch(
         reason,
     };
     // Open once with the low-level reader first: it names format problems precisely.
-    burn::store::pytorch_reader::PytorchReader::new(path).map_err(|e| unreadable(e.to_string()))?;
+    read_shapes(path)?;
     let mut store = PytorchStore::from_file(path)
         .allow_partial(true)
         .validate(false);
@@ -89,4 +98,43 @@ pub fn import_pytorch(
         });
     }
     Ok(network.valid())
+}
+
+/// The key and shape of every tensor in a PyTorch state dict.
+pub fn read_shapes(path: &Path) -> Result<Shapes, ImportError> {
+    let reader = burn::store::pytorch_reader::PytorchReader::new(path).map_err(|e| {
+        ImportError::Unreadable {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(reader
+        .tensors()
+        .iter()
+        .map(|(key, tensor)| (key.clone(), tensor.shape().to_vec()))
+        .collect())
+}
+
+/// Imports a state dict of any number of classes (read from `fc.weight`): as `preset`'s
+/// layout when given, otherwise as the architecture its keys and shapes describe (see
+/// [`infer_architecture`]). Returns the network and the architecture it was read as.
+pub fn import_pytorch_inferred(
+    path: &Path,
+    preset: Option<&Architecture>,
+    device: &Device,
+) -> Result<(Network, Architecture), ImportError> {
+    let shapes = read_shapes(path)?;
+    let unrecognised = |problem| ImportError::Unrecognised {
+        path: path.display().to_string(),
+        problem,
+    };
+    let arch = match preset {
+        Some(preset) => {
+            let classes = classifier_outputs(&shapes).map_err(unrecognised)?;
+            preset.clone().with_num_classes(classes)
+        }
+        None => infer_architecture(&shapes).map_err(unrecognised)?,
+    };
+    let network = import_pytorch(path, &arch, device)?;
+    Ok((network, arch))
 }

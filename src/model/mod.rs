@@ -8,6 +8,7 @@ pub mod efficientnet_config;
 mod fold;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
+pub mod infer;
 pub mod labels;
 pub mod layer;
 pub mod mbconv;

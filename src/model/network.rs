@@ -45,13 +45,29 @@ impl Architecture {
         }
     }
 
-    /// The preset name of this architecture, or `custom` for other configurations.
+    /// The preset name of this architecture (whatever its number of classes), or `custom`
+    /// for other configurations.
     pub fn name(&self) -> String {
+        let classes = self.num_classes();
         ARCHITECTURE_NAMES
             .into_iter()
-            .find(|n| Self::by_name(n).as_ref() == Some(self))
+            .find(|n| {
+                Self::by_name(n)
+                    .map(|a| a.with_num_classes(classes))
+                    .as_ref()
+                    == Some(self)
+            })
             .unwrap_or("custom")
             .to_owned()
+    }
+
+    /// The same architecture with `classes` outputs.
+    pub fn with_num_classes(mut self, classes: usize) -> Self {
+        match &mut self {
+            Self::ResNet(c) => c.num_classes = classes,
+            Self::EfficientNet(c) => c.num_classes = classes,
+        }
+        self
     }
 
     /// Number of output classes.

@@ -1,0 +1,151 @@
+//! The photos named on the command line, with the expected class of each where a folder
+//! follows the ImageFolder convention (`root/<class name>/<photo>`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::BatchError;
+use crate::model::labels::Labels;
+
+/// File extensions taken from a folder (case-insensitive).
+const PHOTO_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"];
+
+/// One photo to explain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoEntry {
+    /// The file.
+    pub path: PathBuf,
+    /// Its path inside the folder named on the command line, `/`-separated (`cat/001.jpg`);
+    /// the file name for a photo named directly. Shards and output names follow it.
+    pub relative: String,
+    /// The subfolder it was found in (ImageFolder: the expected class's name).
+    pub class_dir: Option<String>,
+}
+
+impl PhotoEntry {
+    /// The expected class: the index of the label equal to the subfolder's name.
+    pub fn expected(&self, labels: &Labels) -> Option<usize> {
+        labels.index_of(self.class_dir.as_deref()?)
+    }
+}
+
+/// The photos named on the command line. A folder contributes the photo files in it and in
+/// its immediate subfolders (ImageFolder classes), sorted by relative path; files named
+/// explicitly are kept whatever their extension (decoding will judge them).
+pub fn collect_photos(args: &[PathBuf]) -> Result<Vec<PhotoEntry>, BatchError> {
+    if args.is_empty() {
+        return Err(BatchError::NothingNamed);
+    }
+    let mut photos = Vec::new();
+    for arg in args {
+        if !arg.is_dir() {
+            photos.push(PhotoEntry {
+                path: arg.clone(),
+                relative: arg
+                    .file_name()
+                    .unwrap_or(arg.as_os_str())
+                    .to_string_lossy()
+                    .into_owned(),
+                class_dir: None,
+            });
+            continue;
+        }
+        let mut found: Vec<PhotoEntry> = photo_files(arg)?
+            .into_iter()
+            .map(|(path, name)| PhotoEntry {
+                path,
+                relative: name,
+                class_dir: None,
+            })
+            .collect();
+        for (dir, class) in subfolders(arg)? {
+            for (path, name) in photo_files(&dir)? {
+                found.push(PhotoEntry {
+                    path,
+                    relative: format!("{class}/{name}"),
+                    class_dir: Some(class.clone()),
+                });
+            }
+        }
+        if found.is_empty() {
+            return Err(BatchError::NoPhotos(arg.display().to_string()));
+        }
+        found.sort_by(|a, b| a.relative.cmp(&b.relative));
+        photos.extend(found);
+    }
+    Ok(photos)
+}
+
+/// Photo files directly in `dir`, with their names.
+fn photo_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, BatchError> {
+    let entries = std::fs::read_dir(dir).map_err(BatchError::io("reading", dir))?;
+    Ok(entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && is_photo_name(p))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (p, name)
+        })
+        .collect())
+}
+
+/// Subfolders of `dir` (hidden ones skipped), with their names.
+fn subfolders(dir: &Path) -> Result<Vec<(PathBuf, String)>, BatchError> {
+    let entries = std::fs::read_dir(dir).map_err(BatchError::io("reading", dir))?;
+    Ok(entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            (p, name)
+        })
+        .filter(|(_, name)| !name.starts_with('.'))
+        .collect())
+}
+
+fn is_photo_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| PHOTO_EXTENSIONS.contains(&e.to_string_lossy().to_lowercase().as_str()))
+}
+
+/// Subfolder names that match no label (their photos have no expected class), sorted.
+pub fn unmatched_classes(photos: &[PhotoEntry], labels: &Labels) -> Vec<String> {
+    let mut names: Vec<String> = photos
+        .iter()
+        .filter(|p| p.class_dir.is_some() && p.expected(labels).is_none())
+        .filter_map(|p| p.class_dir.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// The output name of each photo, without extension: its relative path less the extension
+/// (`cat/001`), or the whole relative path (`cat/001.jpg`) where several photos would
+/// otherwise share a name (`001.jpg`, `001.png`). Computed over all photos, before sharding,
+/// so that every shard names outputs alike.
+pub fn output_names(photos: &[PhotoEntry]) -> Vec<String> {
+    let stem = |p: &PhotoEntry| match p.relative.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() && !stem.ends_with('/') => stem.to_owned(),
+        _ => p.relative.clone(),
+    };
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for p in photos {
+        *uses.entry(stem(p)).or_default() += 1;
+    }
+    photos
+        .iter()
+        .map(|p| {
+            let s = stem(p);
+            if uses[&s] > 1 { p.relative.clone() } else { s }
+        })
+        .collect()
+}
