@@ -36,7 +36,8 @@ async function ourEngine(browser, origin, allowGpu) {
   try {
     return await page.evaluate(async ({ allowGpu, photo, runs, warmup, model }) => {
       const { startEngine } = await import('/engine.js');
-      const engine = await startEngine({ allowGpu });
+      // WebGPU even where it is only a software adapter: this row times the WebGPU path.
+      const engine = await startEngine({ allowGpu, allowSoftwareGpu: allowGpu });
       const weights = new Uint8Array(await (await fetch(`/weights/${model}.bpk`)).arrayBuffer());
       const loadStart = performance.now();
       await engine.call('loadWeights', [weights]);
