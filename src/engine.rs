@@ -181,6 +181,11 @@ impl Explainer {
         &self.model
     }
 
+    /// The device inputs go to.
+    pub fn input_device(&self) -> Device {
+        self.device.clone()
+    }
+
     /// The network input for a photo: `[1, 3, 224, 224]`.
     pub fn input_tensor(&self, photo: &Photo) -> Tensor<4> {
         let size = INPUT_SIZE as usize;

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod imageio;
 pub mod model;
 pub mod render;
+pub mod trust;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

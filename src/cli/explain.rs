@@ -24,37 +24,12 @@ use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, Scale, ViewOptions, render_v
 pub struct ExplainArgs {
     /// Photos or folders of photos (JPEG, PNG, GIF, WebP, BMP, TIFF).
     pub(super) photos: Vec<PathBuf>,
-    /// Model preset (`resnet101`, `efficientnet-lite0`, …; default: the built-in
-    /// `efficientnet-lite0`): its weights are looked up in the weights folders (`weights/`
-    /// here, next to the binary, `~/.local/share/gradcam-web/weights`; `$GRADCAM_WEIGHTS_DIR`
-    /// first) when `--weights` is absent, and must match the weights file when both are given.
-    #[arg(long)]
-    model: Option<String>,
-    /// Burnpack weights file.
-    #[arg(long)]
-    weights: Option<PathBuf>,
     /// CAM method: gradcam, hirescam, gradcam++, xgradcam, layercam, eigencam, eigengradcam,
     /// scorecam, ablationcam, saliency, smoothgrad.
     #[arg(long, default_value = "gradcam")]
     method: Method,
-    /// Layer(s), comma-separated to fuse several: `layer4`, `layer3.22`, `layer3,layer4`.
-    #[arg(long, default_value = "layer4", value_delimiter = ',')]
-    layer: Vec<Layer>,
-    /// Class index to explain (default: the top-1 class).
-    #[arg(long, conflicts_with = "contrast")]
-    target: Option<usize>,
-    /// "Why A rather than B": explain logit_A − logit_B.
-    #[arg(long, value_delimiter = ',', num_args = 1, value_names = ["A,B"])]
-    contrast: Option<Vec<usize>>,
-    /// Average over horizontal flips × brightness 0.9/1.0/1.1.
-    #[arg(long)]
-    aug_smooth: bool,
-    /// First principal component of the contributions instead of their sum.
-    #[arg(long)]
-    eigen_smooth: bool,
-    /// SmoothGrad: number of noisy samples.
-    #[arg(long, default_value_t = SmoothGradOptions::default().samples)]
-    smoothgrad_samples: usize,
+    #[command(flatten)]
+    pub(super) cam: CamArgs,
     /// Overlay PNG (one photo), or a folder for one `<name>.png` per photo.
     #[arg(long)]
     pub(super) out: Option<PathBuf>,
@@ -62,9 +37,6 @@ pub struct ExplainArgs {
     /// folder for one `<name>.npy` per photo.
     #[arg(long)]
     pub(super) cam_out: Option<PathBuf>,
-    /// A preprocessed float32 `.npy` input `[1, 3, H, W]`, used instead of a photo.
-    #[arg(long, conflicts_with = "photos")]
-    input_tensor: Option<PathBuf>,
     /// Share of the photo in the blend (0 = heatmap only, 1 = photo only).
     #[arg(long, default_value_t = DEFAULT_PHOTO_WEIGHT)]
     photo_weight: f32,
@@ -85,10 +57,6 @@ pub struct ExplainArgs {
     /// Print one JSON object per photo on stdout.
     #[arg(long)]
     json: bool,
-    /// Class names: `.txt` (one per line) or `.json` (a list or `{"0": name, …}`); as many
-    /// as the classifier has classes. Default: ImageNet's for 1000 classes, `class N` else.
-    #[arg(long, value_name = "FILE")]
-    labels: Option<PathBuf>,
     /// Write one CSV row per photo: file, expected (ImageFolder: the photo's subfolder when
     /// it names a class), predicted, confidence, top5, method, layer, hot_box.
     #[arg(long, value_name = "FILE")]
@@ -101,13 +69,54 @@ pub struct ExplainArgs {
     /// outputs are written to `NAME.tmp` and renamed, so only whole ones count.
     #[arg(long)]
     pub(super) resume: bool,
-    /// Where the network runs: a GPU if one is found (auto), the CPU, or force the GPU.
-    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
-    device: DeviceChoice,
 }
 
-impl ExplainArgs {
-    fn request(&self) -> Result<CamRequest> {
+/// The options `explain` and `evaluate` share: the model, the layer(s), the target, the
+/// method's smoothing, the input and the device.
+#[derive(Args, Debug)]
+pub struct CamArgs {
+    /// Model preset (`resnet101`, `efficientnet-lite0`, …; default: the built-in
+    /// `efficientnet-lite0`): its weights are looked up in the weights folders (`weights/`
+    /// here, next to the binary, `~/.local/share/gradcam-web/weights`; `$GRADCAM_WEIGHTS_DIR`
+    /// first) when `--weights` is absent, and must match the weights file when both are given.
+    #[arg(long)]
+    pub(super) model: Option<String>,
+    /// Burnpack weights file.
+    #[arg(long)]
+    pub(super) weights: Option<PathBuf>,
+    /// Layer(s), comma-separated to fuse several: `layer4`, `layer3.22`, `layer3,layer4`.
+    #[arg(long, default_value = "layer4", value_delimiter = ',')]
+    pub(super) layer: Vec<Layer>,
+    /// Class index to explain (default: the top-1 class).
+    #[arg(long, conflicts_with = "contrast")]
+    target: Option<usize>,
+    /// "Why A rather than B": explain logit_A − logit_B.
+    #[arg(long, value_delimiter = ',', num_args = 1, value_names = ["A,B"])]
+    contrast: Option<Vec<usize>>,
+    /// Average over horizontal flips × brightness 0.9/1.0/1.1.
+    #[arg(long)]
+    aug_smooth: bool,
+    /// First principal component of the contributions instead of their sum.
+    #[arg(long)]
+    eigen_smooth: bool,
+    /// SmoothGrad: number of noisy samples.
+    #[arg(long, default_value_t = SmoothGradOptions::default().samples)]
+    smoothgrad_samples: usize,
+    /// A preprocessed float32 `.npy` input `[1, 3, H, W]`, used instead of a photo.
+    #[arg(long, conflicts_with = "photos")]
+    pub(super) input_tensor: Option<PathBuf>,
+    /// Class names: `.txt` (one per line) or `.json` (a list or `{"0": name, …}`); as many
+    /// as the classifier has classes. Default: ImageNet's for 1000 classes, `class N` else.
+    #[arg(long, value_name = "FILE")]
+    pub(super) labels: Option<PathBuf>,
+    /// Where the network runs: a GPU if one is found (auto), the CPU, or force the GPU.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Auto)]
+    pub(super) device: DeviceChoice,
+}
+
+impl CamArgs {
+    /// The request for `method` with these options.
+    pub(super) fn request(&self, method: Method) -> Result<CamRequest> {
         let target = match (&self.contrast, self.target) {
             (Some(pair), _) => match pair.as_slice() {
                 [class, other] => Target::Contrast {
@@ -119,7 +128,7 @@ impl ExplainArgs {
             (None, Some(class)) => Target::Class(class),
             (None, None) => Target::TopClass,
         };
-        let mut request = CamRequest::new(self.method, self.layer[0], target);
+        let mut request = CamRequest::new(method, self.layer[0], target);
         request.layers = self.layer.clone();
         request.aug_smooth = self.aug_smooth;
         request.eigen_smooth = self.eigen_smooth;
@@ -130,9 +139,13 @@ impl ExplainArgs {
 
 /// Runs `gradcam explain`: every photo in turn; a photo that fails is reported and skipped.
 pub(super) fn run(args: &ExplainArgs, verbose: bool) -> Result<()> {
-    let (device, device_name) = select(args.device)?;
-    let mut explainer = load_explainer(args.weights.as_deref(), args.model.as_deref(), &device)?;
-    if let Some(file) = &args.labels {
+    let (device, device_name) = select(args.cam.device)?;
+    let mut explainer = load_explainer(
+        args.cam.weights.as_deref(),
+        args.cam.model.as_deref(),
+        &device,
+    )?;
+    if let Some(file) = &args.cam.labels {
         explainer.set_labels(read_labels(file)?, &file.display().to_string())?;
     }
     let model = explainer.info().arch.name();
@@ -140,8 +153,8 @@ pub(super) fn run(args: &ExplainArgs, verbose: bool) -> Result<()> {
         model: &model,
         device: device_name,
     };
-    let request = args.request()?;
-    if let Some(tensor) = &args.input_tensor {
+    let request = args.cam.request(args.method)?;
+    if let Some(tensor) = &args.cam.input_tensor {
         let input = read_input_tensor(tensor, &device)?;
         let [_, _, h, w] = input.dims();
         let explanation = pollster::block_on(explainer.explain_tensor(input, request, 0.0))?;
@@ -201,7 +214,7 @@ fn decoder_detail(error: &anyhow::Error) -> Option<&str> {
     error.downcast_ref::<DecodeError>()?.detail()
 }
 
-fn explain_photo(
+pub(super) fn explain_photo(
     explainer: &Explainer,
     path: &Path,
     request: CamRequest,
@@ -213,7 +226,7 @@ fn explain_photo(
 }
 
 /// A preprocessed `[1, 3, H, W]` float32 `.npy` as a tensor on `device`.
-fn read_input_tensor(path: &Path, device: &Device) -> Result<Tensor<4>> {
+pub(super) fn read_input_tensor(path: &Path, device: &Device) -> Result<Tensor<4>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let array = read_npy_f32(&bytes).with_context(|| format!("reading {}", path.display()))?;
     let shape = match array.shape.as_slice() {

@@ -4,6 +4,7 @@
 mod batch;
 mod bench;
 mod device;
+mod evaluate;
 mod explain;
 mod inputs;
 mod manifest;
@@ -64,6 +65,9 @@ enum Command {
     },
     /// Explain photos: top-5 classes and a CAM overlay for each.
     Explain(Box<explain::ExplainArgs>),
+    /// Score each method's map: confidence change, deletion/insertion curves, ROAD and
+    /// sanity checks ("can I trust this heatmap?").
+    Evaluate(Box<evaluate::EvaluateArgs>),
     /// Time the forward pass, a full Grad-CAM and each stage on one photo.
     Bench(bench::BenchArgs),
 }
@@ -89,6 +93,7 @@ pub fn run() -> Result<()> {
         } => weights::convert(arch.as_deref(), &input, &output, half),
         Command::Manifest { dir } => manifest::write_manifest(&dir),
         Command::Explain(args) => explain::run(&args, cli.verbose),
+        Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }
