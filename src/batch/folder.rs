@@ -78,27 +78,25 @@ pub fn collect_photos(args: &[PathBuf]) -> Result<Vec<PhotoEntry>, BatchError> {
 
 /// Photo files directly in `dir`, with their names.
 fn photo_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, BatchError> {
-    let entries = std::fs::read_dir(dir).map_err(BatchError::io("reading", dir))?;
-    Ok(entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && is_photo_name(p))
-        .map(|p| {
-            let name = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            (p, name)
-        })
-        .collect())
+    named_entries(dir, |p| p.is_file() && is_photo_name(p))
 }
 
 /// Subfolders of `dir` (hidden ones skipped), with their names.
 fn subfolders(dir: &Path) -> Result<Vec<(PathBuf, String)>, BatchError> {
+    let mut dirs = named_entries(dir, Path::is_dir)?;
+    dirs.retain(|(_, name)| !name.starts_with('.'));
+    Ok(dirs)
+}
+
+/// The entries of `dir` that `keep` accepts, with their file names.
+fn named_entries(
+    dir: &Path,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<Vec<(PathBuf, String)>, BatchError> {
     let entries = std::fs::read_dir(dir).map_err(BatchError::io("reading", dir))?;
     Ok(entries
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
+        .filter(|p| keep(p))
         .map(|p| {
             let name = p
                 .file_name()
@@ -107,7 +105,6 @@ fn subfolders(dir: &Path) -> Result<Vec<(PathBuf, String)>, BatchError> {
                 .into_owned();
             (p, name)
         })
-        .filter(|(_, name)| !name.starts_with('.'))
         .collect())
 }
 

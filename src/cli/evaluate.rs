@@ -8,9 +8,7 @@ use burn::tensor::Tensor;
 use clap::Args;
 use serde_json::json;
 
-use super::device::select;
 use super::explain::{CamArgs, read_input_tensor};
-use super::inputs::{load_explainer, read_labels};
 use crate::batch::collect_photos;
 use crate::cam::Method;
 use crate::engine::Explainer;
@@ -78,15 +76,7 @@ impl EvaluateArgs {
 
 /// Runs `gradcam evaluate`; a photo that fails is reported and skipped.
 pub(super) fn run(args: &EvaluateArgs) -> Result<()> {
-    let (device, device_name) = select(args.cam.device)?;
-    let mut explainer = load_explainer(
-        args.cam.weights.as_deref(),
-        args.cam.model.as_deref(),
-        &device,
-    )?;
-    if let Some(file) = &args.cam.labels {
-        explainer.set_labels(read_labels(file)?, &file.display().to_string())?;
-    }
+    let (explainer, _, device_name) = args.cam.load_explainer()?;
     let model = explainer.info().arch.name();
     let context = json!({"model": model, "device": device_name});
     let inputs: Vec<PathBuf> = match &args.cam.input_tensor {

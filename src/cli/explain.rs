@@ -115,6 +115,17 @@ pub struct CamArgs {
 }
 
 impl CamArgs {
+    /// The explainer these options name (with their labels), its device and the device's name.
+    pub(super) fn load_explainer(&self) -> Result<(Explainer, Device, &'static str)> {
+        let (device, device_name) = select(self.device)?;
+        let mut explainer =
+            load_explainer(self.weights.as_deref(), self.model.as_deref(), &device)?;
+        if let Some(file) = &self.labels {
+            explainer.set_labels(read_labels(file)?, &file.display().to_string())?;
+        }
+        Ok((explainer, device, device_name))
+    }
+
     /// The request for `method` with these options.
     pub(super) fn request(&self, method: Method) -> Result<CamRequest> {
         let target = match (&self.contrast, self.target) {
@@ -139,15 +150,7 @@ impl CamArgs {
 
 /// Runs `gradcam explain`: every photo in turn; a photo that fails is reported and skipped.
 pub(super) fn run(args: &ExplainArgs, verbose: bool) -> Result<()> {
-    let (device, device_name) = select(args.cam.device)?;
-    let mut explainer = load_explainer(
-        args.cam.weights.as_deref(),
-        args.cam.model.as_deref(),
-        &device,
-    )?;
-    if let Some(file) = &args.cam.labels {
-        explainer.set_labels(read_labels(file)?, &file.display().to_string())?;
-    }
+    let (explainer, device, device_name) = args.cam.load_explainer()?;
     let model = explainer.info().arch.name();
     let context = ReportContext {
         model: &model,
