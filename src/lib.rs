@@ -10,6 +10,7 @@ pub mod adapter;
 pub mod batch;
 pub mod benchmark;
 pub mod cam;
+pub mod csv_line;
 pub mod display;
 pub mod engine;
 pub mod imageio;

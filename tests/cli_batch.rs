@@ -1,7 +1,8 @@
 //! `gradcam explain` at scale, run as a user runs it, on a tiny 5-class ResNet converted
 //! from `tests/fixtures/convert/tiny_resnet.zip.pth` (see `tests/reference/
 //! make_convert_fixtures.py`): labels files, ImageFolder expected classes in the CSV, two
-//! shards side by side equal to one run, and `--resume` after a killed run.
+//! shards side by side equal to one run, `--resume` after a killed run; and `gradcam evaluate`
+//! with its JSON lines and `--csv` table.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -383,4 +384,76 @@ fn resume_skips_finished_photos_and_redoes_unfinished_ones() {
         stderr.contains("explained 0 photos, 0 failed, 5 skipped"),
         "{stderr}"
     );
+}
+
+#[test]
+fn evaluate_prints_a_report_per_method_and_baseline_and_its_csv_table_agrees() {
+    let dir = scratch("evaluate");
+    let weights = tiny_weights(&dir);
+    let table = dir.join("trust.csv");
+    let run = gradcam(&[
+        "evaluate",
+        "tests/fixtures/chelsea.png",
+        "--weights",
+        path(&weights),
+        "--method",
+        "gradcam,gradcam++",
+        "--metrics",
+        "confidence,deletion,insertion",
+        "--steps",
+        "8",
+        "--baselines",
+        "--json",
+        "--csv",
+        path(&table),
+    ]);
+    ok(&run);
+    let reports: Vec<Value> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let methods: Vec<&str> = reports
+        .iter()
+        .map(|r| r["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "gradcam",
+            "gradcam++",
+            "baseline-random",
+            "baseline-sobel",
+            "baseline-gaussian"
+        ]
+    );
+    for report in &reports {
+        assert_eq!(
+            report["metrics"]["deletion_curve"]
+                .as_array()
+                .unwrap()
+                .len(),
+            9
+        );
+        assert!(
+            report["metrics"]["road_combined"].is_null(),
+            "ROAD was not asked for"
+        );
+    }
+    let rows = csv_rows(&table);
+    let header = &rows[0];
+    assert_eq!(header[..4], ["photo", "method", "layer", "target"]);
+    assert!(header.contains(&"deletion_auc".to_owned()));
+    assert!(
+        !header.iter().any(|c| c.ends_with("_curve")),
+        "curves stay in the JSON"
+    );
+    assert_eq!(rows.len(), 1 + reports.len());
+    for (row, report) in rows[1..].iter().zip(&reports) {
+        assert_eq!(row[1], report["method"].as_str().unwrap());
+        assert_eq!(row[3], report["target"].to_string());
+        for (column, cell) in header.iter().zip(row).skip(4) {
+            let want = report["metrics"][column].as_f64().unwrap();
+            assert_eq!(cell.parse::<f64>().unwrap(), want, "{column}");
+        }
+    }
 }

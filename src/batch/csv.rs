@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::record::{CSV_HEADER, Record};
 use super::{BatchError, write_atomically};
+use crate::csv_line::csv_line;
 
 /// An open results file.
 #[derive(Debug)]
@@ -93,22 +94,6 @@ fn read_rows(path: &Path) -> Result<Vec<(String, String)>, BatchError> {
         .filter(|l| !l.is_empty())
         .map(|l| (first_field(l), l.to_owned()))
         .collect())
-}
-
-/// One CSV line (RFC 4180 quoting; newlines inside fields become spaces), with its newline.
-fn csv_line(fields: &[String]) -> String {
-    let quoted: Vec<String> = fields
-        .iter()
-        .map(|f| {
-            let f = f.replace(['\n', '\r'], " ");
-            if f.contains([',', '"']) {
-                format!("\"{}\"", f.replace('"', "\"\""))
-            } else {
-                f
-            }
-        })
-        .collect();
-    format!("{}\n", quoted.join(","))
 }
 
 /// The first field of a CSV line, unquoted.

@@ -9,13 +9,13 @@ use clap::Args;
 use serde_json::json;
 
 use super::explain::{CamArgs, read_input_tensor};
-use crate::batch::collect_photos;
+use crate::batch::{collect_photos, write_atomically};
 use crate::cam::Method;
 use crate::engine::Explainer;
 use crate::imageio::decode_photo;
 use crate::trust::{
-    Baseline, CurveBaseline, Metric, MetricValue, MetricsRequest, TrustReport, evaluate,
-    evaluate_baseline,
+    Baseline, CurveBaseline, Metric, MetricValue, MetricsRequest, TrustReport, TrustRowKey,
+    TrustTable, evaluate, evaluate_baseline,
 };
 
 /// Options of `gradcam evaluate`.
@@ -58,6 +58,10 @@ pub struct EvaluateArgs {
     /// Print one JSON object per photo and method on stdout.
     #[arg(long)]
     json: bool,
+    /// Also write a table: a row per photo and method, a column per numeric metric (written
+    /// when the run ends, failed photos left out).
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
 }
 
 impl EvaluateArgs {
@@ -88,15 +92,19 @@ pub(super) fn run(args: &EvaluateArgs) -> Result<()> {
     };
     let total = inputs.len();
     let mut failed = 0;
+    let mut table = TrustTable::default();
     for (i, path) in inputs.iter().enumerate() {
         eprintln!("[{}/{total}] {}", i + 1, path.display());
-        if let Err(e) = evaluate_input(args, &explainer, path, &context) {
+        if let Err(e) = evaluate_input(args, &explainer, path, &context, &mut table) {
             failed += 1;
             eprintln!("error: {}: {e:#}", path.display());
             if args.json {
                 println!("{}", json!({"photo": path, "error": format!("{e:#}")}));
             }
         }
+    }
+    if let Some(file) = &args.csv {
+        write_atomically(file, table.to_csv().as_bytes())?;
     }
     if failed > 0 {
         bail!("{failed} of {total} photos could not be evaluated");
@@ -117,6 +125,7 @@ fn evaluate_input(
     explainer: &Explainer,
     path: &Path,
     context: &serde_json::Value,
+    table: &mut TrustTable,
 ) -> Result<()> {
     let input = load_input(args, explainer, path)?;
     let request = args.metrics_request();
@@ -130,14 +139,9 @@ fn evaluate_input(
                 eprintln!("  {}: {}", method.name(), p.name())
             }))?;
         class = Some(explanation.cam.class);
-        print_report(
-            args,
-            path,
-            context,
-            method.name(),
-            explanation.cam.class,
-            &report,
-        );
+        let key = row_key(args, path, method.name(), explanation.cam.class);
+        print_report(&key, context, args.json, &report);
+        table.push(key, &report);
     }
     if let (true, Some(class)) = (args.baselines, class) {
         for baseline in Baseline::ALL {
@@ -150,38 +154,42 @@ fn evaluate_input(
                 &request,
                 &|p| eprintln!("  {}: {}", baseline.name(), p.name()),
             ))?;
-            print_report(args, path, context, baseline.name(), class, &report);
+            let key = row_key(args, path, baseline.name(), class);
+            print_report(&key, context, args.json, &report);
+            table.push(key, &report);
         }
     }
     Ok(())
 }
 
-fn print_report(
-    args: &EvaluateArgs,
-    path: &Path,
-    context: &serde_json::Value,
-    method: &str,
-    class: usize,
-    report: &TrustReport,
-) {
-    if args.json {
-        let layers: Vec<String> = args.cam.layer.iter().map(ToString::to_string).collect();
+fn row_key(args: &EvaluateArgs, path: &Path, method: &str, target: usize) -> TrustRowKey {
+    let layers: Vec<String> = args.cam.layer.iter().map(ToString::to_string).collect();
+    TrustRowKey {
+        photo: path.display().to_string(),
+        method: method.to_owned(),
+        layer: layers.join(","),
+        target,
+    }
+}
+
+fn print_report(key: &TrustRowKey, context: &serde_json::Value, json: bool, report: &TrustReport) {
+    if json {
         println!(
             "{}",
             json!({
-                "photo": path,
+                "photo": key.photo,
                 "model": context["model"],
                 "device": context["device"],
-                "method": method,
-                "layer": layers.join(","),
-                "target": class,
+                "method": key.method,
+                "layer": key.layer,
+                "target": key.target,
                 "metrics": report.metrics,
                 "timings_ms": report.timings_ms,
             })
         );
         return;
     }
-    println!("{} · {method} · class {class}", path.display());
+    println!("{} · {} · class {}", key.photo, key.method, key.target);
     for (name, value) in &report.metrics {
         if let MetricValue::Number(v) = value {
             println!("  {name:<24} {v:.4}");

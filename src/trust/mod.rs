@@ -14,6 +14,7 @@ mod road;
 mod sanity;
 mod score;
 mod similarity;
+mod table;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -30,6 +31,7 @@ pub use random::Rng;
 pub use road::{DEFAULT_PERCENTILES, RoadScores, percentile, road, road_keep};
 pub use sanity::{Similarity, model_randomisation, random_logit, random_other_class};
 pub use similarity::{spearman, ssim};
+pub use table::{TrustRowKey, TrustTable};
 
 use crate::cam::{CamError, CamOutput, read_f32};
 use crate::engine::{Explainer, Explanation, elapsed_ms};
