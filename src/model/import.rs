@@ -64,13 +64,22 @@ pub fn import_pytorch(
     arch: &Architecture,
     device: &Device,
 ) -> Result<Network, ImportError> {
+    // Open once with the low-level reader first: it names format problems precisely.
+    read_shapes(path)?;
+    load_read_file(path, arch, device)
+}
+
+/// [`import_pytorch`] for a file [`read_shapes`] has already read.
+fn load_read_file(
+    path: &Path,
+    arch: &Architecture,
+    device: &Device,
+) -> Result<Network, ImportError> {
     let shown = path.display().to_string();
     let unreadable = |reason: String| ImportError::Unreadable {
         path: shown.clone(),
         reason,
     };
-    // Open once with the low-level reader first: it names format problems precisely.
-    read_shapes(path)?;
     let mut store = PytorchStore::from_file(path)
         .allow_partial(true)
         .validate(false);
@@ -135,6 +144,6 @@ pub fn import_pytorch_inferred(
         }
         None => infer_architecture(&shapes).map_err(unrecognised)?,
     };
-    let network = import_pytorch(path, &arch, device)?;
+    let network = load_read_file(path, &arch, device)?;
     Ok((network, arch))
 }
