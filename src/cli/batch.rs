@@ -53,8 +53,6 @@ pub(super) struct Plan {
     pub skipped: usize,
     /// Whether several photos were named (outputs are folders).
     pub many: bool,
-    /// Photos whose CSV rows are about to be rewritten.
-    redo: HashSet<String>,
 }
 
 /// Collects the photos, keeps this shard's and drops finished ones under `--resume`.
@@ -81,7 +79,6 @@ pub(super) fn plan(args: &ExplainArgs, labels: &Labels) -> Result<Plan> {
         jobs: Vec::new(),
         skipped: 0,
         many,
-        redo: HashSet::new(),
     };
     let mut shard_size = 0;
     for (entry, name) in photos.into_iter().zip(names) {
@@ -102,13 +99,12 @@ pub(super) fn plan(args: &ExplainArgs, labels: &Labels) -> Result<Plan> {
             entry,
             many,
         };
-        let file = job.entry.path.display().to_string();
-        let done =
-            job.outputs().all(|p| p.is_file()) && (args.csv.is_none() || rows.contains(&file));
-        if args.resume && done {
+        let done = args.resume
+            && job.outputs().all(|p| p.is_file())
+            && (args.csv.is_none() || rows.contains(&job.entry.path.display().to_string()));
+        if done {
             plan.skipped += 1;
         } else {
-            plan.redo.insert(file);
             plan.jobs.push(job);
         }
     }
@@ -132,7 +128,14 @@ impl Plan {
             return Ok(None);
         };
         Ok(Some(match args.resume {
-            true => CsvLog::resume(path, |file| !self.redo.contains(file))?,
+            true => {
+                let redo: HashSet<String> = self
+                    .jobs
+                    .iter()
+                    .map(|job| job.entry.path.display().to_string())
+                    .collect();
+                CsvLog::resume(path, |file| !redo.contains(file))?
+            }
             false => CsvLog::create(path)?,
         }))
     }
