@@ -345,7 +345,8 @@ pub async fn evaluate(
             Metric::RandomLogit => {
                 progress(TrustPhase::Metric(metric));
                 let (class, s) =
-                    random_logit(model, input, &explanation.request, cam, request.seed).await?;
+                    random_logit(model, input, &explanation.request, cam, &map, request.seed)
+                        .await?;
                 report.number("random_logit_class", class as f64);
                 report.number("random_logit_spearman", s.spearman);
                 report.number("random_logit_ssim", s.ssim);
@@ -353,8 +354,9 @@ pub async fn evaluate(
             Metric::Randomisation => {
                 progress(TrustPhase::Metric(metric));
                 let arch = &explainer.info().arch;
-                let s = model_randomisation(arch, input, &explanation.request, cam, request.seed)
-                    .await?;
+                let s =
+                    model_randomisation(arch, input, &explanation.request, cam, &map, request.seed)
+                        .await?;
                 report.number("randomisation_spearman", s.spearman);
                 report.number("randomisation_ssim", s.ssim);
             }

@@ -21,11 +21,21 @@ pub struct Similarity {
     pub ssim: f64,
 }
 
-fn compare(a: &[f32], b: &[f32], size: (usize, usize)) -> Similarity {
-    Similarity {
-        spearman: spearman(a, b),
-        ssim: ssim(a, b, size),
-    }
+/// How alike `original` (the map under test at the input's resolution, as
+/// [`map_at_input`] gives it) is to the map `request` gets from `model`.
+async fn similarity_to<M: StagedClassifier + ?Sized>(
+    original: &[f32],
+    model: &M,
+    input: &Tensor<4>,
+    request: &CamRequest,
+) -> Result<Similarity, TrustError> {
+    let [_, _, h, w] = input.dims();
+    let theirs = compute_cam(model, input.clone(), request).await?;
+    let theirs = map_at_input(&theirs, (h, w));
+    Ok(Similarity {
+        spearman: spearman(original, &theirs),
+        ssim: ssim(original, &theirs, (h, w)),
+    })
 }
 
 /// The class the random-logit test explains: uniform among the classes other than `class`.
@@ -34,34 +44,34 @@ pub fn random_other_class(class: usize, classes: usize, seed: u64) -> usize {
     if pick >= class { pick + 1 } else { pick }
 }
 
-/// The random-logit test: the same request for a random other class.
+/// The random-logit test: the same request for a random other class. `original` is `cam`'s
+/// map at the input's resolution.
 pub async fn random_logit<M: StagedClassifier + ?Sized>(
     model: &M,
     input: &Tensor<4>,
     request: &CamRequest,
     cam: &CamOutput,
+    original: &[f32],
     seed: u64,
 ) -> Result<(usize, Similarity), TrustError> {
-    let [_, _, h, w] = input.dims();
     let other = random_other_class(cam.class, cam.logits.len(), seed);
     let mut request = request.clone();
     request.target = Target::Class(other);
-    let theirs = compute_cam(model, input.clone(), &request).await?;
-    let a = map_at_input(cam, (h, w));
-    let b = map_at_input(&theirs, (h, w));
-    Ok((other, compare(&a, &b, (h, w))))
+    let similarity = similarity_to(original, model, input, &request).await?;
+    Ok((other, similarity))
 }
 
 /// The efficient model-randomisation test: the same request and target on `arch` with
 /// every weight freshly initialised (seeded on the input's device; batch norms folded).
+/// `original` is `cam`'s map at the input's resolution.
 pub async fn model_randomisation(
     arch: &Architecture,
     input: &Tensor<4>,
     request: &CamRequest,
     cam: &CamOutput,
+    original: &[f32],
     seed: u64,
 ) -> Result<Similarity, TrustError> {
-    let [_, _, h, w] = input.dims();
     let device = input.device();
     device.seed(seed);
     let random = arch.init(&device).valid().fold_batch_norms();
@@ -73,8 +83,5 @@ pub async fn model_randomisation(
         },
         None => Target::Class(cam.class),
     };
-    let theirs = compute_cam(&random, input.clone(), &request).await?;
-    let a = map_at_input(cam, (h, w));
-    let b = map_at_input(&theirs, (h, w));
-    Ok(compare(&a, &b, (h, w)))
+    similarity_to(original, &random, input, &request).await
 }
