@@ -74,8 +74,7 @@ pub fn relevance_rank(map: &[f32]) -> Vec<usize> {
 
 /// Gaussian blur of a `[3, H, W]` image on the host: 11 taps, σ = 5, separable, zero padding.
 pub fn blur(image: &[f32], (height, width): (usize, usize)) -> Vec<f32> {
-    const RADIUS: isize = 5;
-    let taps: Vec<f64> = (-RADIUS..=RADIUS)
+    let taps: Vec<f64> = (-BLUR_RADIUS..=BLUR_RADIUS)
         .map(|t| (-(t * t) as f64 / 50.0).exp())
         .collect();
     let total: f64 = taps.iter().sum();
@@ -86,32 +85,37 @@ pub fn blur(image: &[f32], (height, width): (usize, usize)) -> Vec<f32> {
         .chunks(height * width)
         .zip(out.chunks_mut(height * width))
     {
-        for y in 0..height {
-            for x in 0..width {
-                let mut s = 0f32;
-                for (k, &t) in taps.iter().enumerate() {
-                    let xx = x as isize + k as isize - RADIUS;
-                    if (0..width as isize).contains(&xx) {
-                        s += t * plane[y * width + xx as usize];
-                    }
-                }
-                rows[y * width + x] = s;
-            }
-        }
-        for y in 0..height {
-            for x in 0..width {
-                let mut s = 0f32;
-                for (k, &t) in taps.iter().enumerate() {
-                    let yy = y as isize + k as isize - RADIUS;
-                    if (0..height as isize).contains(&yy) {
-                        s += t * rows[yy as usize * width + x];
-                    }
-                }
-                result[y * width + x] = s;
-            }
-        }
+        // Along each row (neighbours 1 apart), then along each column (`width` apart).
+        convolve_1d(plane, &mut rows, (height, width), &taps, (0, 1));
+        convolve_1d(&rows, result, (height, width), &taps, (1, 0));
     }
     out
+}
+
+const BLUR_RADIUS: isize = 5;
+
+/// `dst = taps ∗ src` along one axis of an `H × W` plane: tap `k` reads the pixel
+/// `(k − radius) · (dy, dx)` away, zero outside the plane.
+fn convolve_1d(
+    src: &[f32],
+    dst: &mut [f32],
+    (height, width): (usize, usize),
+    taps: &[f32],
+    (dy, dx): (isize, isize),
+) {
+    for y in 0..height {
+        for x in 0..width {
+            let mut s = 0f32;
+            for (k, &t) in taps.iter().enumerate() {
+                let offset = k as isize - BLUR_RADIUS;
+                let (yy, xx) = (y as isize + offset * dy, x as isize + offset * dx);
+                if (0..height as isize).contains(&yy) && (0..width as isize).contains(&xx) {
+                    s += t * src[yy as usize * width + xx as usize];
+                }
+            }
+            dst[y * width + x] = s;
+        }
+    }
 }
 
 /// The deletion or insertion curve of `map` (`H × W`) in `steps` steps, `chunk` perturbed
