@@ -8,7 +8,8 @@
 //! (exact: the same linear system, solved by conjugate gradients here and by `spsolve`
 //! there) and, with the default noise 0.01, statistically: our mean over 4 seeds within
 //! 6 standard deviations (the reference's, over 16 torch seeds) plus 1e-3 relative of
-//! pytorch-grad-cam's mean. The sanity checks are asserted on the trained EfficientNet-Lite0.
+//! pytorch-grad-cam's mean. The sanity checks (random logit, efficient and cascading model
+//! randomisation) are asserted on the trained EfficientNet-Lite0.
 
 mod common;
 
@@ -20,10 +21,11 @@ use gradcam_web::engine::Explainer;
 use gradcam_web::imageio::{decode_photo, read_npy_f32};
 use gradcam_web::model::import::import_pytorch;
 use gradcam_web::model::weights::WeightsInfo;
-use gradcam_web::model::{Architecture, Network, ResNetConfig, Stage};
+use gradcam_web::model::{Architecture, Network, ResNetConfig, Stage, StagedClassifier};
 use gradcam_web::trust::{
-    Baseline, CurveBaseline, CurveKind, Metric, MetricsRequest, Rng, blur, confidence_change,
-    curve, evaluate, evaluate_baseline, impute, percentile, road, road_keep, spearman, ssim,
+    Baseline, CASCADE, CurveBaseline, CurveKind, Metric, MetricValue, MetricsRequest, Rng, blur,
+    confidence_change, curve, evaluate, evaluate_baseline, impute, percentile, road, road_keep,
+    spearman, ssim,
 };
 use serde_json::Value;
 
@@ -362,6 +364,13 @@ fn evaluate_reports_every_metric_and_baselines_score() {
     );
     assert_eq!(json["metrics"]["road_morf"].as_array().unwrap().len(), 9);
     assert_eq!(
+        json["metrics"]["cascading_spearman"]
+            .as_array()
+            .unwrap()
+            .len(),
+        CASCADE.len()
+    );
+    assert_eq!(
         *seen.borrow(),
         [
             "prepare",
@@ -370,6 +379,7 @@ fn evaluate_reports_every_metric_and_baselines_score() {
             "insertion",
             "road",
             "randomisation",
+            "cascading-randomisation",
             "random-logit"
         ]
     );
@@ -410,7 +420,11 @@ fn sanity_checks_separate_on_the_trained_model() {
     let explanation =
         pollster::block_on(explainer.explain_tensor(input.clone(), request, 0.0)).unwrap();
     let metrics = MetricsRequest {
-        metrics: vec![Metric::Randomisation, Metric::RandomLogit],
+        metrics: vec![
+            Metric::Randomisation,
+            Metric::CascadingRandomisation,
+            Metric::RandomLogit,
+        ],
         ..MetricsRequest::default()
     };
     let report = pollster::block_on(evaluate(
@@ -433,4 +447,45 @@ fn sanity_checks_separate_on_the_trained_model() {
         report.get("randomisation_ssim").unwrap().is_nan()
             || report.get("randomisation_ssim").unwrap() < 0.5
     );
+    // Cascading: the map falls apart as soon as the classifier is re-initialised, and with
+    // every stage replaced the network is the efficient test's.
+    let MetricValue::Array(cascade) = &report.metrics["cascading_spearman"] else {
+        panic!("cascading_spearman is not an array");
+    };
+    eprintln!("cascading spearman (head … stem): {cascade:?}");
+    assert_eq!(cascade.len(), CASCADE.len());
+    assert!(
+        cascade[0] < 0.5,
+        "classifier re-initialised: {}",
+        cascade[0]
+    );
+    let last = *cascade.last().unwrap();
+    assert!(
+        last == randomised || (last.is_nan() && randomised.is_nan()),
+        "fully re-initialised {last} vs efficient {randomised}"
+    );
+}
+
+/// Re-initialising one stage changes that stage's weights only: the activations before it
+/// are unchanged, those after it are not.
+#[test]
+fn a_stage_taken_from_a_fresh_network_changes_only_that_stage() {
+    let f = fixture();
+    let device = Device::flex();
+    device.seed(7);
+    let fresh: Network = arch().init(&device).valid().fold_batch_norms();
+    let trained: Network = f.model.clone();
+    let layer3 = |m: &Network| common::values(m.forward_until(Stage::Layer3, f.input.clone()));
+    let layer4 = |m: &Network| common::values(m.forward_until(Stage::Layer4, f.input.clone()));
+    let logits = |m: &Network| common::values(m.forward(f.input.clone()));
+    let head = trained.clone().with_stage_from(Stage::Head, &fresh);
+    assert_eq!(layer4(&head), layer4(&trained));
+    assert_ne!(logits(&head), logits(&trained));
+    let deeper = trained.clone().with_stage_from(Stage::Layer4, &fresh);
+    assert_eq!(layer3(&deeper), layer3(&trained));
+    assert_ne!(layer4(&deeper), layer4(&trained));
+    let all = CASCADE
+        .iter()
+        .fold(trained, |m, &stage| m.with_stage_from(stage, &fresh));
+    assert_eq!(logits(&all), logits(&fresh));
 }

@@ -29,11 +29,11 @@ pub struct EvaluateArgs {
     #[command(flatten)]
     cam: CamArgs,
     /// Metrics, comma-separated: road, confidence, deletion, insertion, randomisation,
-    /// random-logit (default: all).
+    /// cascading-randomisation, random-logit (default: all).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "confidence,deletion,insertion,road,randomisation,random-logit"
+        default_value = "confidence,deletion,insertion,road,randomisation,cascading-randomisation,random-logit"
     )]
     metrics: Vec<Metric>,
     /// Deletion/insertion steps (curves of STEPS + 1 points).

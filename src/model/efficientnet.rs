@@ -104,6 +104,27 @@ impl EfficientNet {
         }
     }
 
+    /// This network with the weights of `stage` taken from `fresh` (a network of the same
+    /// configuration, e.g. freshly initialised: the cascading randomisation test). The stem
+    /// includes `conv_stem`, `layer4` the head convolution, `head` only the classifier.
+    pub fn with_stage_from(mut self, stage: Stage, fresh: &EfficientNet) -> Self {
+        let range = self.stage_range(stage);
+        self.blocks[range.clone()].clone_from_slice(&fresh.blocks[range]);
+        match stage {
+            Stage::Stem => {
+                self.conv_stem = fresh.conv_stem.clone();
+                self.bn0 = fresh.bn0.clone();
+            }
+            Stage::Layer4 => {
+                self.conv_head = fresh.conv_head.clone();
+                self.bn1 = fresh.bn1.clone();
+            }
+            Stage::Head => self.fc = fresh.fc.clone(),
+            Stage::Layer1 | Stage::Layer2 | Stage::Layer3 => {}
+        }
+        self
+    }
+
     /// Indices into `blocks` of the blocks of `stage`.
     fn stage_range(&self, stage: Stage) -> std::ops::Range<usize> {
         let index = match stage {

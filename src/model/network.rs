@@ -115,6 +115,23 @@ impl Network {
         }
     }
 
+    /// This network with the weights of `stage` taken from `fresh`, a network of the same
+    /// architecture (the cascading randomisation test replaces stages one at a time).
+    ///
+    /// # Panics
+    /// If `fresh` is of the other family (a ResNet for an EfficientNet or back).
+    pub fn with_stage_from(self, stage: Stage, fresh: &Network) -> Self {
+        match (self, fresh) {
+            (Self::ResNet(m), Self::ResNet(f)) => {
+                Self::ResNet(Box::new(m.with_stage_from(stage, f)))
+            }
+            (Self::EfficientNet(m), Self::EfficientNet(f)) => {
+                Self::EfficientNet(Box::new(m.with_stage_from(stage, f)))
+            }
+            _ => panic!("with_stage_from: `fresh` must be of the same architecture"),
+        }
+    }
+
     /// Number of stored values (parameters and batch-norm statistics).
     pub fn num_params(&self) -> usize {
         match self {

@@ -106,6 +106,38 @@ impl ResNet {
         }
     }
 
+    /// This network with the weights of `stage` taken from `fresh` (a network of the same
+    /// configuration, e.g. freshly initialised: the cascading randomisation test).
+    pub fn with_stage_from(self, stage: Stage, fresh: &ResNet) -> Self {
+        match stage {
+            Stage::Stem => Self {
+                conv1: fresh.conv1.clone(),
+                bn1: fresh.bn1.clone(),
+                ..self
+            },
+            Stage::Layer1 => Self {
+                layer1: fresh.layer1.clone(),
+                ..self
+            },
+            Stage::Layer2 => Self {
+                layer2: fresh.layer2.clone(),
+                ..self
+            },
+            Stage::Layer3 => Self {
+                layer3: fresh.layer3.clone(),
+                ..self
+            },
+            Stage::Layer4 => Self {
+                layer4: fresh.layer4.clone(),
+                ..self
+            },
+            Stage::Head => Self {
+                fc: fresh.fc.clone(),
+                ..self
+            },
+        }
+    }
+
     fn blocks(&self, stage: Stage) -> &[ResidualBlock] {
         match stage {
             Stage::Layer1 => &self.layer1,

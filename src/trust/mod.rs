@@ -29,7 +29,10 @@ pub use curves::{Curve, CurveBaseline, CurveKind, blur, curve, relevance_rank, t
 pub use imputation::impute;
 pub use random::Rng;
 pub use road::{DEFAULT_PERCENTILES, RoadScores, percentile, road, road_keep};
-pub use sanity::{Similarity, model_randomisation, random_logit, random_other_class};
+pub use sanity::{
+    CASCADE, Similarity, cascading_randomisation, model_randomisation, random_logit,
+    random_other_class,
+};
 pub use similarity::{spearman, ssim};
 pub use table::{TrustRowKey, TrustTable};
 
@@ -52,7 +55,7 @@ pub enum TrustError {
     BadPercentile(u32),
     /// An unknown metric name.
     #[error(
-        "unknown metric `{0}` (expected road, confidence, deletion, insertion, randomisation, random-logit)"
+        "unknown metric `{0}` (expected road, confidence, deletion, insertion, randomisation, cascading-randomisation, random-logit)"
     )]
     UnknownMetric(String),
     /// An unknown curve baseline.
@@ -73,18 +76,21 @@ pub enum Metric {
     Road,
     /// The efficient model-randomisation test.
     Randomisation,
+    /// The cascading model-randomisation test (stage by stage from the classifier down).
+    CascadingRandomisation,
     /// The random-logit test.
     RandomLogit,
 }
 
 impl Metric {
     /// Every metric, in report order.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::Confidence,
         Metric::Deletion,
         Metric::Insertion,
         Metric::Road,
         Metric::Randomisation,
+        Metric::CascadingRandomisation,
         Metric::RandomLogit,
     ];
 
@@ -96,13 +102,17 @@ impl Metric {
             Self::Insertion => "insertion",
             Self::Road => "road",
             Self::Randomisation => "randomisation",
+            Self::CascadingRandomisation => "cascading-randomisation",
             Self::RandomLogit => "random-logit",
         }
     }
 
     /// Whether a baseline map can be scored by it (sanity checks need a method).
     pub fn scores_a_map(self) -> bool {
-        !matches!(self, Self::Randomisation | Self::RandomLogit)
+        !matches!(
+            self,
+            Self::Randomisation | Self::CascadingRandomisation | Self::RandomLogit
+        )
     }
 }
 
@@ -111,6 +121,7 @@ impl FromStr for Metric {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "randomization" => Ok(Self::Randomisation),
+            "cascading-randomization" => Ok(Self::CascadingRandomisation),
             _ => Self::ALL
                 .into_iter()
                 .find(|m| m.name() == s)
@@ -305,7 +316,9 @@ pub async fn score_map<M: StagedClassifier + ?Sized>(
                 report.number("road_lerf_average", r.lerf_average);
                 report.number("road_combined", r.combined);
             }
-            Metric::Randomisation | Metric::RandomLogit => unreachable!("skipped above"),
+            Metric::Randomisation | Metric::CascadingRandomisation | Metric::RandomLogit => {
+                unreachable!("skipped above")
+            }
         }
         report
             .timings_ms
@@ -359,6 +372,22 @@ pub async fn evaluate(
                         .await?;
                 report.number("randomisation_spearman", s.spearman);
                 report.number("randomisation_ssim", s.ssim);
+            }
+            Metric::CascadingRandomisation => {
+                progress(TrustPhase::Metric(metric));
+                let arch = &explainer.info().arch;
+                let steps = cascading_randomisation(
+                    arch,
+                    model,
+                    input,
+                    &explanation.request,
+                    cam,
+                    &map,
+                    request.seed,
+                )
+                .await?;
+                report.array("cascading_spearman", steps.iter().map(|s| s.spearman));
+                report.array("cascading_ssim", steps.iter().map(|s| s.ssim));
             }
             _ => continue,
         }

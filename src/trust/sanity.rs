@@ -1,16 +1,17 @@
 //! Sanity checks (Adebayo et al. 2018): a map should change when the explained class is
 //! replaced by a random other one (random-logit test) and when the network's weights are
-//! re-initialised ("efficient" model-randomisation test: every weight at once). Both report
-//! the similarity of the two maps at the input's resolution: Spearman rank correlation and
-//! SSIM; near 1 means the map did not depend on what it claims to explain.
+//! re-initialised ("efficient" model-randomisation test: every weight at once; cascading:
+//! stage by stage from the classifier down). Each reports the similarity of the two maps at
+//! the input's resolution: Spearman rank correlation and SSIM; near 1 means the map did not
+//! depend on what it claims to explain.
 
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 
 use super::random::Rng;
 use super::similarity::{spearman, ssim};
 use super::{TrustError, map_at_input};
 use crate::cam::{CamOutput, CamRequest, Target, compute_cam};
-use crate::model::{Architecture, StagedClassifier};
+use crate::model::{Architecture, Network, Stage, StagedClassifier};
 
 /// How alike the original map and the map of a sanity check are.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -61,20 +62,16 @@ pub async fn random_logit<M: StagedClassifier + ?Sized>(
     Ok((other, similarity))
 }
 
-/// The efficient model-randomisation test: the same request and target on `arch` with
-/// every weight freshly initialised (seeded on the input's device; batch norms folded).
-/// `original` is `cam`'s map at the input's resolution.
-pub async fn model_randomisation(
-    arch: &Architecture,
-    input: &Tensor<4>,
-    request: &CamRequest,
-    cam: &CamOutput,
-    original: &[f32],
-    seed: u64,
-) -> Result<Similarity, TrustError> {
-    let device = input.device();
+/// A network of `arch` with every weight freshly initialised from `seed` on `device`, in
+/// inference mode with its batch norms folded (as a loaded network is).
+fn fresh_network(arch: &Architecture, device: &Device, seed: u64) -> Network {
     device.seed(seed);
-    let random = arch.init(&device).valid().fold_batch_norms();
+    arch.init(device).valid().fold_batch_norms()
+}
+
+/// `request` aimed at the class (or contrast) `cam` explained, so that a changed network
+/// explains the same decision rather than its own top class.
+fn same_target(request: &CamRequest, cam: &CamOutput) -> CamRequest {
     let mut request = request.clone();
     request.target = match cam.other {
         Some(other) => Target::Contrast {
@@ -83,5 +80,55 @@ pub async fn model_randomisation(
         },
         None => Target::Class(cam.class),
     };
-    similarity_to(original, &random, input, &request).await
+    request
 }
+
+/// The efficient model-randomisation test: the same request and target on `arch` with
+/// every weight freshly initialised from `seed`. `original` is `cam`'s map at the input's
+/// resolution.
+pub async fn model_randomisation(
+    arch: &Architecture,
+    input: &Tensor<4>,
+    request: &CamRequest,
+    cam: &CamOutput,
+    original: &[f32],
+    seed: u64,
+) -> Result<Similarity, TrustError> {
+    let random = fresh_network(arch, &input.device(), seed);
+    similarity_to(original, &random, input, &same_target(request, cam)).await
+}
+
+/// The cascading model-randomisation test: starting from `model` (of `arch`), the stages are
+/// replaced one after another, from the classifier down ([`CASCADE`] order), by those of the
+/// network [`model_randomisation`] uses for `seed`, and the map of the same request and
+/// target is compared with `original` after each. Once every stage is replaced the network
+/// is that one, so the last similarity is the efficient test's.
+pub async fn cascading_randomisation(
+    arch: &Architecture,
+    model: &Network,
+    input: &Tensor<4>,
+    request: &CamRequest,
+    cam: &CamOutput,
+    original: &[f32],
+    seed: u64,
+) -> Result<Vec<Similarity>, TrustError> {
+    let random = fresh_network(arch, &input.device(), seed);
+    let request = same_target(request, cam);
+    let mut network = model.clone();
+    let mut steps = Vec::with_capacity(CASCADE.len());
+    for stage in CASCADE {
+        network = network.with_stage_from(stage, &random);
+        steps.push(similarity_to(original, &network, input, &request).await?);
+    }
+    Ok(steps)
+}
+
+/// The order in which the cascading test re-initialises stages: the classifier first.
+pub const CASCADE: [Stage; 6] = [
+    Stage::Head,
+    Stage::Layer4,
+    Stage::Layer3,
+    Stage::Layer2,
+    Stage::Layer1,
+    Stage::Stem,
+];
