@@ -23,7 +23,7 @@ use gradcam_web::model::import::import_pytorch;
 use gradcam_web::model::weights::WeightsInfo;
 use gradcam_web::model::{Architecture, Network, ResNetConfig, Stage, StagedClassifier};
 use gradcam_web::trust::{
-    Baseline, CASCADE, CurveBaseline, CurveKind, Metric, MetricValue, MetricsRequest, Rng, blur,
+    Baseline, CurveBaseline, CurveKind, Metric, MetricValue, MetricsRequest, Rng, blur,
     confidence_change, curve, evaluate, evaluate_baseline, impute, percentile, road, road_keep,
     spearman, ssim,
 };
@@ -368,7 +368,7 @@ fn evaluate_reports_every_metric_and_baselines_score() {
             .as_array()
             .unwrap()
             .len(),
-        CASCADE.len()
+        Stage::ALL.len()
     );
     assert_eq!(
         *seen.borrow(),
@@ -453,7 +453,7 @@ fn sanity_checks_separate_on_the_trained_model() {
         panic!("cascading_spearman is not an array");
     };
     eprintln!("cascading spearman (head … stem): {cascade:?}");
-    assert_eq!(cascade.len(), CASCADE.len());
+    assert_eq!(cascade.len(), Stage::ALL.len());
     assert!(
         cascade[0] < 0.5,
         "classifier re-initialised: {}",
@@ -484,8 +484,9 @@ fn a_stage_taken_from_a_fresh_network_changes_only_that_stage() {
     let deeper = trained.clone().with_stage_from(Stage::Layer4, &fresh);
     assert_eq!(layer3(&deeper), layer3(&trained));
     assert_ne!(layer4(&deeper), layer4(&trained));
-    let all = CASCADE
+    let all = Stage::ALL
         .iter()
+        .rev()
         .fold(trained, |m, &stage| m.with_stage_from(stage, &fresh));
     assert_eq!(logits(&all), logits(&fresh));
 }

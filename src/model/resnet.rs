@@ -108,34 +108,17 @@ impl ResNet {
 
     /// This network with the weights of `stage` taken from `fresh` (a network of the same
     /// configuration, e.g. freshly initialised: the cascading randomisation test).
-    pub fn with_stage_from(self, stage: Stage, fresh: &ResNet) -> Self {
+    pub fn with_stage_from(mut self, stage: Stage, fresh: &ResNet) -> Self {
+        self.blocks_mut(stage).clone_from_slice(fresh.blocks(stage));
         match stage {
-            Stage::Stem => Self {
-                conv1: fresh.conv1.clone(),
-                bn1: fresh.bn1.clone(),
-                ..self
-            },
-            Stage::Layer1 => Self {
-                layer1: fresh.layer1.clone(),
-                ..self
-            },
-            Stage::Layer2 => Self {
-                layer2: fresh.layer2.clone(),
-                ..self
-            },
-            Stage::Layer3 => Self {
-                layer3: fresh.layer3.clone(),
-                ..self
-            },
-            Stage::Layer4 => Self {
-                layer4: fresh.layer4.clone(),
-                ..self
-            },
-            Stage::Head => Self {
-                fc: fresh.fc.clone(),
-                ..self
-            },
+            Stage::Stem => {
+                self.conv1 = fresh.conv1.clone();
+                self.bn1 = fresh.bn1.clone();
+            }
+            Stage::Head => self.fc = fresh.fc.clone(),
+            Stage::Layer1 | Stage::Layer2 | Stage::Layer3 | Stage::Layer4 => {}
         }
+        self
     }
 
     fn blocks(&self, stage: Stage) -> &[ResidualBlock] {
@@ -145,6 +128,16 @@ impl ResNet {
             Stage::Layer3 => &self.layer3,
             Stage::Layer4 => &self.layer4,
             Stage::Stem | Stage::Head => &[],
+        }
+    }
+
+    fn blocks_mut(&mut self, stage: Stage) -> &mut [ResidualBlock] {
+        match stage {
+            Stage::Layer1 => &mut self.layer1,
+            Stage::Layer2 => &mut self.layer2,
+            Stage::Layer3 => &mut self.layer3,
+            Stage::Layer4 => &mut self.layer4,
+            Stage::Stem | Stage::Head => &mut [],
         }
     }
 }

@@ -30,8 +30,7 @@ pub use imputation::impute;
 pub use random::Rng;
 pub use road::{DEFAULT_PERCENTILES, RoadScores, percentile, road, road_keep};
 pub use sanity::{
-    CASCADE, Similarity, cascading_randomisation, model_randomisation, random_logit,
-    random_other_class,
+    Similarity, cascading_randomisation, model_randomisation, random_logit, random_other_class,
 };
 pub use similarity::{spearman, ssim};
 pub use table::{TrustRowKey, TrustTable};

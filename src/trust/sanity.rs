@@ -98,11 +98,11 @@ pub async fn model_randomisation(
     similarity_to(original, &random, input, &same_target(request, cam)).await
 }
 
-/// The cascading model-randomisation test: starting from `model` (of `arch`), the stages are
-/// replaced one after another, from the classifier down ([`CASCADE`] order), by those of the
-/// network [`model_randomisation`] uses for `seed`, and the map of the same request and
-/// target is compared with `original` after each. Once every stage is replaced the network
-/// is that one, so the last similarity is the efficient test's.
+/// The cascading model-randomisation test: starting from `model` (of `arch`), the stages
+/// are replaced one after another, from the classifier down ([`Stage::ALL`] in reverse), by
+/// those of the network [`model_randomisation`] uses for `seed`, and the map of the same
+/// request and target is compared with `original` after each. Once every stage is replaced
+/// the network is that one, so the last similarity is the efficient test's.
 pub async fn cascading_randomisation(
     arch: &Architecture,
     model: &Network,
@@ -115,20 +115,10 @@ pub async fn cascading_randomisation(
     let random = fresh_network(arch, &input.device(), seed);
     let request = same_target(request, cam);
     let mut network = model.clone();
-    let mut steps = Vec::with_capacity(CASCADE.len());
-    for stage in CASCADE {
+    let mut steps = Vec::with_capacity(Stage::ALL.len());
+    for stage in Stage::ALL.into_iter().rev() {
         network = network.with_stage_from(stage, &random);
         steps.push(similarity_to(original, &network, input, &request).await?);
     }
     Ok(steps)
 }
-
-/// The order in which the cascading test re-initialises stages: the classifier first.
-pub const CASCADE: [Stage; 6] = [
-    Stage::Head,
-    Stage::Layer4,
-    Stage::Layer3,
-    Stage::Layer2,
-    Stage::Layer1,
-    Stage::Stem,
-];
