@@ -7,8 +7,8 @@
 use serde::Serialize;
 use web_time::Instant;
 
-use crate::cam::{CamError, Target, read_f32};
-use crate::engine::{Explainer, elapsed_ms};
+use crate::cam::{CamError, CamRequest, Method, Target, read_f32};
+use crate::engine::{ExplainJob, Explainer, elapsed_ms};
 use crate::imageio::Photo;
 use crate::model::{Stage, StagedClassifier};
 
@@ -92,7 +92,10 @@ pub async fn run_benchmark(
     for i in 0..plan.warmup + plan.runs {
         let start = Instant::now();
         explainer
-            .explain(photo, Stage::Layer4, Target::TopClass)
+            .explain(ExplainJob::photo(
+                photo,
+                CamRequest::new(Method::GradCam, Stage::Layer4, Target::TopClass),
+            ))
             .await?;
         if i >= plan.warmup {
             gradcam_ms.push(elapsed_ms(start));

@@ -10,14 +10,13 @@ use serde::Serialize;
 use web_time::Instant;
 
 use crate::cam::{
-    CachedActivations, CamError, CamOutput, CamRequest, Method, Phase, Target, compute_cam_reusing,
+    CachedActivations, CamError, CamOutput, CamRequest, Phase, Target, compute_cam_reusing,
     grad_cam_for_class_on_host, read_f32,
 };
 use crate::imageio::{INPUT_SIZE, Photo, preprocess};
 use crate::model::labels::{Labels, LabelsError};
 use crate::model::weights::{WeightsError, WeightsInfo, load_network};
 use crate::model::{Layer, Network, Stage, StagedClassifier};
-use crate::render::{Overlay, render_overlay};
 
 /// One class of the top-5.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -111,19 +110,70 @@ impl Explanation {
     pub fn retargets_cheaply(&self) -> bool {
         let request = &self.request;
         request.layers == [Layer::from(Stage::Layer4)]
-            && matches!(request.method, Method::GradCam | Method::HiResCam)
+            && request.method.retargets_from_classifier()
             && !request.aug_smooth
             && !request.eigen_smooth
     }
+}
 
-    /// The coloured overlay at the photo's resolution.
-    pub fn overlay(&self, photo: &Photo, photo_weight: f32) -> Overlay {
-        render_overlay(
-            &photo.rgb,
-            &self.cam.map,
-            (self.cam.height, self.cam.width),
-            photo_weight,
+/// What [`Explainer::explain`] starts from.
+enum Input<'a> {
+    /// A photo, resized and normalised for the model.
+    Photo(&'a Photo),
+    /// An input `[1, 3, H, W]` already preprocessed (e.g. from a `.npy` file), and the time
+    /// that took.
+    Tensor {
+        input: Box<Tensor<4>>,
+        preprocess_ms: f64,
+    },
+}
+
+/// One explanation to compute: the input, the request, and optionally activations of the
+/// same input from an earlier explanation (the forward pass up to their layer is skipped when
+/// the request reads it) and a callback told as each [`Phase`] starts.
+pub struct ExplainJob<'a> {
+    input: Input<'a>,
+    request: CamRequest,
+    cached: Option<&'a CachedActivations>,
+    progress: &'a dyn Fn(Phase),
+}
+
+impl<'a> ExplainJob<'a> {
+    /// `request` on a photo.
+    pub fn photo(photo: &'a Photo, request: CamRequest) -> Self {
+        Self::new(Input::Photo(photo), request)
+    }
+
+    /// `request` on a preprocessed input.
+    pub fn tensor(input: Tensor<4>, preprocess_ms: f64, request: CamRequest) -> Self {
+        Self::new(
+            Input::Tensor {
+                input: Box::new(input),
+                preprocess_ms,
+            },
+            request,
         )
+    }
+
+    fn new(input: Input<'a>, request: CamRequest) -> Self {
+        ExplainJob {
+            input,
+            request,
+            cached: None,
+            progress: &|_| {},
+        }
+    }
+
+    /// Starts from `cached` activations where they are of the request's layer.
+    pub fn reusing(mut self, cached: Option<&'a CachedActivations>) -> Self {
+        self.cached = cached;
+        self
+    }
+
+    /// Calls `progress` as each phase starts.
+    pub fn reporting(mut self, progress: &'a dyn Fn(Phase)) -> Self {
+        self.progress = progress;
+        self
     }
 }
 
@@ -196,62 +246,25 @@ impl Explainer {
         Tensor::from_data(data, &self.device)
     }
 
-    /// Explains a photo: Grad-CAM at `layer` for `target`, plus the top-5.
-    pub async fn explain(
-        &self,
-        photo: &Photo,
-        layer: impl Into<Layer>,
-        target: Target,
-    ) -> Result<Explanation, CamError> {
-        self.explain_with(photo, CamRequest::new(Method::GradCam, layer, target))
-            .await
-    }
-
-    /// Explains a photo with any method, layers and options, plus the top-5.
-    pub async fn explain_with(
-        &self,
-        photo: &Photo,
-        request: CamRequest,
-    ) -> Result<Explanation, CamError> {
-        self.explain_reusing(photo, request, None, &|_| {}).await
-    }
-
-    /// [`Self::explain_with`], calling `progress` as each [`Phase`] starts, and skipping the
-    /// forward pass up to the layer of `cached` (activations of this same photo from an
-    /// earlier explanation) when the request reads it.
-    pub async fn explain_reusing(
-        &self,
-        photo: &Photo,
-        request: CamRequest,
-        cached: Option<&CachedActivations>,
-        progress: &dyn Fn(Phase),
-    ) -> Result<Explanation, CamError> {
-        let start = Instant::now();
-        let input = self.input_tensor(photo);
-        let preprocess_ms = elapsed_ms(start);
-        self.explain_tensor_reporting(input, request, preprocess_ms, cached, progress)
-            .await
-    }
-
-    /// Explains an already preprocessed input `[1, 3, H, W]` (e.g. from a `.npy` file).
-    pub async fn explain_tensor(
-        &self,
-        input: Tensor<4>,
-        request: CamRequest,
-        preprocess_ms: f64,
-    ) -> Result<Explanation, CamError> {
-        self.explain_tensor_reporting(input, request, preprocess_ms, None, &|_| {})
-            .await
-    }
-
-    async fn explain_tensor_reporting(
-        &self,
-        input: Tensor<4>,
-        request: CamRequest,
-        preprocess_ms: f64,
-        cached: Option<&CachedActivations>,
-        progress: &dyn Fn(Phase),
-    ) -> Result<Explanation, CamError> {
+    /// Explains `job`'s photo (or input) as its request asks, plus the top-5.
+    pub async fn explain(&self, job: ExplainJob<'_>) -> Result<Explanation, CamError> {
+        let ExplainJob {
+            input,
+            request,
+            cached,
+            progress,
+        } = job;
+        let (input, preprocess_ms) = match input {
+            Input::Photo(photo) => {
+                let start = Instant::now();
+                let input = self.input_tensor(photo);
+                (input, elapsed_ms(start))
+            }
+            Input::Tensor {
+                input,
+                preprocess_ms,
+            } => (*input, preprocess_ms),
+        };
         let start = Instant::now();
         let clock = PhaseClock::new(progress);
         let cam =
@@ -283,11 +296,13 @@ impl Explainer {
         let mut request = previous.request.clone();
         request.target = target;
         if !previous.retargets_cheaply() {
-            return self.explain_with(photo, request).await;
+            return self.explain(ExplainJob::photo(photo, request)).await;
         }
         let start = Instant::now();
         let cam = match self.retarget_on_host(previous, target).await {
-            Err(CamError::NotLastStage(_)) => return self.explain_with(photo, request).await,
+            Err(CamError::NotLastStage(_)) => {
+                return self.explain(ExplainJob::photo(photo, request)).await;
+            }
             other => other?,
         };
         let cam_ms = elapsed_ms(start);
@@ -329,17 +344,6 @@ impl Explainer {
             }
         };
         grad_cam_for_class_on_host(classifier, values, &previous.cam, target)
-    }
-
-    /// [`Self::explain_other_target`] for a class.
-    pub async fn explain_other_class(
-        &self,
-        photo: &Photo,
-        previous: &Explanation,
-        class: usize,
-    ) -> Result<Explanation, CamError> {
-        self.explain_other_target(photo, previous, Target::Class(class))
-            .await
     }
 }
 

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod imageio;
 pub mod model;
 pub mod render;
+pub mod session;
 pub mod trust;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -23,4 +24,4 @@ pub mod cli;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
-pub use engine::{Explainer, Explanation, Prediction};
+pub use engine::{ExplainJob, Explainer, Explanation, Prediction};

@@ -214,6 +214,41 @@ fn ablation_cam_says_when_the_score_is_not_positive() {
     assert_eq!(json_lines(&positive)[0]["note"], Value::Null);
 }
 
+/// "No positive evidence" is the renderer's flatness rule (`render::spread`): a map the
+/// overlay draws as the plain photo is the map the CLI warns about, and only that one.
+#[test]
+fn a_flat_map_is_reported_as_no_positive_evidence() {
+    let explain = |contrast: &str| {
+        gradcam(&[
+            "explain",
+            "--input-tensor",
+            "tests/fixtures/efficientnet_lite0/chelsea.input.npy",
+            "--weights",
+            "weights/efficientnet-lite0.bpk",
+            "--device",
+            "cpu",
+            "--contrast",
+            contrast,
+        ])
+    };
+    // A class against itself: a zero score, a zero gradient, an all-zero map.
+    let flat = explain("281,281");
+    assert!(
+        flat.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flat.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&flat.stderr);
+    assert!(
+        stderr.contains("no positive evidence for class 281"),
+        "{stderr}"
+    );
+    let shown = explain("281,285");
+    assert!(shown.status.success());
+    let stderr = String::from_utf8_lossy(&shown.stderr);
+    assert!(!stderr.contains("no positive evidence"), "{stderr}");
+}
+
 #[test]
 fn bad_requests_get_clear_errors() {
     let cases: [(&[&str], &str); 5] = [

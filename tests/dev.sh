@@ -114,6 +114,19 @@ stub rustc "echo $SYSROOT"
 out=$(in_dev root 'setup_wasm_toolchain' || true)
 case "$out" in *"rustup target add wasm32-unknown-unknown"*) pass "no rustup, no apt-get: says how to get the target" ;; *) fail "no rustup, no apt-get: $out" ;; esac
 
+new_case wasm-lint
+stub clippy-driver 'exit 0'
+expect "wasm lint on rustup's toolchain: clippy-driver as the workspace wrapper" \
+  "RUSTC_WORKSPACE_WRAPPER=$STUBS/clippy-driver" \
+  "$(in_dev root 'GRADCAM_LINT=1; WASM_ENV=(); wasm_lint_env; echo "${WASM_LINT[0]}"')"
+expect "no wasm lint without GRADCAM_LINT" "0" \
+  "$(in_dev root 'WASM_ENV=(); wasm_lint_env; echo "${#WASM_LINT[@]}"')"
+stub fake-rustc 'exit 0'
+expect "wasm lint on Debian's rustc-web: warnings as errors through a wrapper" \
+  "RUSTC_WORKSPACE_WRAPPER=$SCRATCH/t/deny-warnings" \
+  "$(in_dev root "TARGET_ROOT=$SCRATCH/t; GRADCAM_LINT=1; WASM_ENV=(env RUSTC=/usr/bin/rustc); wasm_lint_env; echo \"\${WASM_LINT[0]}\"; $SCRATCH/t/deny-warnings fake-rustc --crate-name x")"
+expect "the wrapper runs rustc with -D warnings" "fake-rustc --crate-name x -D warnings" "$(calls | grep fake-rustc)"
+
 # --- portable replacements --------------------------------------------------------------
 new_case sha
 printf 'gradcam' > "$SCRATCH/file"

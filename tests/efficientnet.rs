@@ -13,10 +13,10 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use gradcam_web::Explainer;
-use gradcam_web::cam::{CamOutput, Target, grad_cam};
+use gradcam_web::cam::{CamOutput, CamRequest, Method, Target, grad_cam};
 use gradcam_web::imageio::{NpyArray, decode_photo, read_npy_f32};
 use gradcam_web::model::{Stage, StagedClassifier};
+use gradcam_web::{ExplainJob, Explainer};
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -145,9 +145,11 @@ fn our_own_decoding_and_resizing_give_pytorchs_top1_and_a_cat_for_the_cat() {
         let name = photo["photo"].as_str().unwrap();
         let bytes = std::fs::read(root().join("tests/fixtures").join(name)).unwrap();
         let decoded = decode_photo(&bytes).unwrap();
-        let result =
-            pollster::block_on(explainer.explain(&decoded, Stage::Layer4, Target::TopClass))
-                .unwrap();
+        let result = pollster::block_on(explainer.explain(ExplainJob::photo(
+            &decoded,
+            CamRequest::new(Method::GradCam, Stage::Layer4, Target::TopClass),
+        )))
+        .unwrap();
         let top1 = photo["top1"].as_u64().unwrap() as usize;
         assert_eq!(result.top5[0].class, top1, "{name}: {:?}", result.top5);
         if name == "chelsea.png" {

@@ -10,10 +10,10 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use burn::tensor::Device;
-use gradcam_web::Explainer;
 use gradcam_web::cam::{CamRequest, Method, Phase, Target};
 use gradcam_web::imageio::{Photo, decode_photo};
 use gradcam_web::model::{Layer, Stage};
+use gradcam_web::{ExplainJob, Explainer};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -25,6 +25,11 @@ fn setup() -> (Explainer, Photo) {
     let photo =
         decode_photo(&std::fs::read(root().join("tests/fixtures/chelsea.png")).unwrap()).unwrap();
     (explainer, photo)
+}
+
+/// Grad-CAM at `layer` for `target` on `photo`.
+fn gradcam(photo: &Photo, layer: impl Into<Layer>, target: Target) -> ExplainJob<'_> {
+    ExplainJob::photo(photo, CamRequest::new(Method::GradCam, layer, target))
 }
 
 fn assert_same_map(a: &[f32], b: &[f32], what: &str) {
@@ -45,7 +50,8 @@ fn assert_same_map(a: &[f32], b: &[f32], what: &str) {
 fn cached_activations_give_the_same_map_as_a_fresh_pass() {
     let (explainer, photo) = setup();
     let layer = Layer::from(Stage::Layer3);
-    let first = pollster::block_on(explainer.explain(&photo, layer, Target::Class(281))).unwrap();
+    let first =
+        pollster::block_on(explainer.explain(gradcam(&photo, layer, Target::Class(281)))).unwrap();
     let cached = first
         .cached_activations()
         .expect("a layer method keeps its activations");
@@ -64,10 +70,13 @@ fn cached_activations_give_the_same_map_as_a_fresh_pass() {
                 other: 285,
             },
         );
-        let fresh = pollster::block_on(explainer.explain_with(&photo, request.clone())).unwrap();
-        let reused =
-            pollster::block_on(explainer.explain_reusing(&photo, request, Some(&cached), &|_| {}))
+        let fresh =
+            pollster::block_on(explainer.explain(ExplainJob::photo(&photo, request.clone())))
                 .unwrap();
+        let reused = pollster::block_on(
+            explainer.explain(ExplainJob::photo(&photo, request).reusing(Some(&cached))),
+        )
+        .unwrap();
         assert_eq!((reused.cam.height, reused.cam.width), (14, 14));
         assert_same_map(&fresh.cam.map, &reused.cam.map, method.name());
         assert_eq!(fresh.cam.logits.len(), reused.cam.logits.len());
@@ -76,10 +85,12 @@ fn cached_activations_give_the_same_map_as_a_fresh_pass() {
     // Activations of another layer are not used for this one.
     let other = Layer::from(Stage::Layer4);
     let request = CamRequest::new(Method::GradCam, other, Target::Class(281));
-    let fresh = pollster::block_on(explainer.explain_with(&photo, request.clone())).unwrap();
-    let ignored =
-        pollster::block_on(explainer.explain_reusing(&photo, request, Some(&cached), &|_| {}))
-            .unwrap();
+    let fresh =
+        pollster::block_on(explainer.explain(ExplainJob::photo(&photo, request.clone()))).unwrap();
+    let ignored = pollster::block_on(
+        explainer.explain(ExplainJob::photo(&photo, request).reusing(Some(&cached))),
+    )
+    .unwrap();
     assert_eq!((ignored.cam.height, ignored.cam.width), (7, 7));
     assert_same_map(
         &fresh.cam.map,
@@ -102,9 +113,9 @@ fn progress_reports_each_phase_in_order_and_times_it() {
         let seen = RefCell::new(Vec::new());
         let request = CamRequest::new(method, Stage::Layer4, Target::TopClass);
         let explanation =
-            pollster::block_on(
-                explainer.explain_reusing(&photo, request, None, &|p| seen.borrow_mut().push(p)),
-            )
+            pollster::block_on(explainer.explain(
+                ExplainJob::photo(&photo, request).reporting(&|p| seen.borrow_mut().push(p)),
+            ))
             .unwrap();
         assert_eq!(seen.into_inner(), expected, "{method}");
         let timed: Vec<&str> = explanation
@@ -128,9 +139,10 @@ fn progress_reports_each_phase_in_order_and_times_it() {
 fn only_gradcam_and_hirescam_at_layer4_switch_classes_without_a_pass() {
     let (explainer, photo) = setup();
     let at = |method, layer: Stage| {
-        pollster::block_on(
-            explainer.explain_with(&photo, CamRequest::new(method, layer, Target::TopClass)),
-        )
+        pollster::block_on(explainer.explain(ExplainJob::photo(
+            &photo,
+            CamRequest::new(method, layer, Target::TopClass),
+        )))
         .unwrap()
     };
     let quick = at(Method::GradCam, Stage::Layer4);
@@ -139,9 +151,12 @@ fn only_gradcam_and_hirescam_at_layer4_switch_classes_without_a_pass() {
     assert!(!at(Method::GradCam, Stage::Layer3).retargets_cheaply());
     assert!(!at(Method::LayerCam, Stage::Layer4).retargets_cheaply());
     // The switch equals a fresh computation for that class.
-    let switched = pollster::block_on(explainer.explain_other_class(&photo, &quick, 281)).unwrap();
+    let switched =
+        pollster::block_on(explainer.explain_other_target(&photo, &quick, Target::Class(281)))
+            .unwrap();
     let fresh =
-        pollster::block_on(explainer.explain(&photo, Stage::Layer4, Target::Class(281))).unwrap();
+        pollster::block_on(explainer.explain(gradcam(&photo, Stage::Layer4, Target::Class(281))))
+            .unwrap();
     assert_eq!(switched.cam.class, 281);
     assert_same_map(&fresh.cam.map, &switched.cam.map, "class switch at layer4");
     assert_eq!(
@@ -155,7 +170,8 @@ fn only_gradcam_and_hirescam_at_layer4_switch_classes_without_a_pass() {
     };
     let switched =
         pollster::block_on(explainer.explain_other_target(&photo, &switched, contrast)).unwrap();
-    let fresh = pollster::block_on(explainer.explain(&photo, Stage::Layer4, contrast)).unwrap();
+    let fresh =
+        pollster::block_on(explainer.explain(gradcam(&photo, Stage::Layer4, contrast))).unwrap();
     assert_eq!((switched.cam.class, switched.cam.other), (281, Some(285)));
     assert_same_map(
         &fresh.cam.map,

@@ -163,19 +163,21 @@ fn bad_requests_are_typed_errors() {
 
 #[test]
 fn switching_class_at_layer4_reuses_the_forward_pass_and_equals_full_gradcam() {
-    use gradcam_web::cam::grad_cam_for_class_at_layer4;
+    // The path the page takes on a class switch: the product on host copies of the
+    // classifier weights and the activations.
+    use gradcam_web::cam::grad_cam_for_class_on_host;
+    use gradcam_web::model::StagedClassifier;
     let config = ResNetConfig::resnet50(8).with_base_width(8);
     let device = common::device(16);
     let model = common::random_model(&config, &device);
     let input = common::random_input(96, &device);
     let first = run_grad_cam(&model, &input, Stage::Layer4, Target::TopClass);
+    let classifier = common::values(model.classifier().weight.val());
+    let activations = common::values(first.activations.clone().unwrap());
+    let switch =
+        |previous, target| grad_cam_for_class_on_host(&classifier, &activations, previous, target);
     for class in 0..config.num_classes {
-        let switched = pollster::block_on(grad_cam_for_class_at_layer4(
-            &model,
-            &first,
-            Target::Class(class),
-        ))
-        .unwrap();
+        let switched = switch(&first, Target::Class(class)).unwrap();
         let full = run_grad_cam(&model, &input, Stage::Layer4, Target::Class(class));
         assert_eq!(switched.class, class);
         assert_eq!(switched.logits, first.logits);
@@ -184,7 +186,7 @@ fn switching_class_at_layer4_reuses_the_forward_pass_and_equals_full_gradcam() {
     }
     let at_layer3 = run_grad_cam(&model, &input, Stage::Layer3, Target::TopClass);
     assert!(matches!(
-        pollster::block_on(grad_cam_for_class_at_layer4(&model, &at_layer3, Target::Class(0))),
+        switch(&at_layer3, Target::Class(0)),
         Err(CamError::NotLastStage(l)) if l == Stage::Layer3.into()
     ));
 }

@@ -6,10 +6,19 @@ use std::path::PathBuf;
 
 use gradcam_web::imageio::read_npy_f32;
 use gradcam_web::render::{
-    CamOnImage, Colormap, JET, Normalized, jet, min_max_normalize, normalize_like_pytorch_grad_cam,
-    render_overlay, resize_bilinear,
+    CamOnImage, Colormap, JET, Normalized, View, ViewOptions, jet, min_max_normalize,
+    normalize_like_pytorch_grad_cam, render_view, resize_bilinear,
 };
 use image::RgbImage;
+
+/// The page's default view (min-max scaling, JET, no threshold) with photo weight `weight`.
+fn overlay(photo: &RgbImage, cam: &[f32], shape: (usize, usize), weight: f32) -> View {
+    let options = ViewOptions {
+        photo_weight: weight,
+        ..ViewOptions::default()
+    };
+    render_view(photo, cam, shape, &options)
+}
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!(
@@ -135,7 +144,7 @@ fn default_overlay_is_pytorch_grad_cams_show_cam_on_image_bit_for_bit() {
         let expected = image::open(dir.join(format!("overlay.w{weight}.png")))
             .unwrap()
             .to_rgb8();
-        let overlay = render_overlay(&photo, &map.data, shape, weight);
+        let overlay = overlay(&photo, &map.data, shape, weight);
         let rgb: Vec<u8> = overlay
             .rgba
             .chunks_exact(4)
@@ -157,7 +166,7 @@ fn default_overlay_is_pytorch_grad_cams_show_cam_on_image_bit_for_bit() {
 fn overlay_is_at_photo_resolution_with_hot_spot_where_the_map_peaks() {
     let photo = RgbImage::from_pixel(40, 20, image::Rgb([100, 100, 100]));
     // 2×2 map, hottest at top-left, zero at bottom-right.
-    let overlay = render_overlay(&photo, &[1.0, 0.5, 0.5, 0.0], (2, 2), 0.5);
+    let overlay = overlay(&photo, &[1.0, 0.5, 0.5, 0.0], (2, 2), 0.5);
     assert_eq!((overlay.width, overlay.height), (40, 20));
     assert_eq!(overlay.rgba.len(), 40 * 20 * 4);
     let pixel = |x: usize, y: usize| {
@@ -178,9 +187,24 @@ fn overlay_is_at_photo_resolution_with_hot_spot_where_the_map_peaks() {
 }
 
 #[test]
+fn a_map_is_flat_when_its_values_are_equal_to_rounding() {
+    use gradcam_web::render::spread;
+    assert_eq!(spread(&[0.0; 4]), None);
+    assert_eq!(spread(&[0.5; 4]), None, "constant, not zero");
+    assert_eq!(spread(&[1.0, 1.0 + f32::EPSILON / 2.0]), None);
+    assert_eq!(spread(&[0.0, 1e-3, 0.0]), Some((0.0, 1e-3)));
+    assert_eq!(spread(&[-2.0, 3.0]), Some((-2.0, 3.0)));
+    assert_eq!(
+        spread(&[f32::NAN, 1.0]),
+        None,
+        "NaN is ignored: one value left"
+    );
+}
+
+#[test]
 fn flat_map_draws_the_plain_photo() {
     let photo = RgbImage::from_pixel(3, 2, image::Rgb([1, 2, 3]));
-    let overlay = render_overlay(&photo, &[0.0; 4], (2, 2), 0.5);
+    let overlay = overlay(&photo, &[0.0; 4], (2, 2), 0.5);
     assert_eq!(overlay.normalized, Normalized::Flat);
     assert!(overlay.rgba.chunks(4).all(|p| p == [1, 2, 3, 255]));
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use gradcam_web::cam::{CamRequest, Method, Target};
-use gradcam_web::engine::Explainer;
+use gradcam_web::engine::{ExplainJob, Explainer};
 use gradcam_web::imageio::{decode_photo, read_npy_f32};
 use gradcam_web::model::import::import_pytorch;
 use gradcam_web::model::weights::WeightsInfo;
@@ -315,7 +315,8 @@ fn evaluate_reports_every_metric_and_baselines_score() {
     let explainer = tiny_explainer(&f);
     let request = CamRequest::new(Method::GradCam, Stage::Layer4, Target::TopClass);
     let explanation =
-        pollster::block_on(explainer.explain_tensor(f.input.clone(), request, 0.0)).unwrap();
+        pollster::block_on(explainer.explain(ExplainJob::tensor(f.input.clone(), 0.0, request)))
+            .unwrap();
     let metrics = MetricsRequest {
         road_noise: 0.0,
         ..MetricsRequest::default()
@@ -418,7 +419,8 @@ fn sanity_checks_separate_on_the_trained_model() {
     let input = explainer.input_tensor(&photo);
     let request = CamRequest::new(Method::GradCam, Stage::Layer4, Target::TopClass);
     let explanation =
-        pollster::block_on(explainer.explain_tensor(input.clone(), request, 0.0)).unwrap();
+        pollster::block_on(explainer.explain(ExplainJob::tensor(input.clone(), 0.0, request)))
+            .unwrap();
     let metrics = MetricsRequest {
         metrics: vec![
             Metric::Randomisation,

@@ -25,7 +25,6 @@ const picker = $('model');
 const MAX_REDOS = 3;       // after this many engine failures the photo on screen is not redone
 const CANCEL_AFTER_MS = 1000; // newer work restarts an engine busy for longer than this
 const STRIP_SIZE = 24;     // photos kept in the strip (the oldest leaves first)
-const GRID_METHODS = ['gradcam', 'hirescam', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'saliency'];
 const GRID_LAYERS = ['stem', 'layer1', 'layer2', 'layer3', 'layer4'];
 
 let engine = null;         // engine.js handle (null while the engine starts or restarts)
@@ -396,7 +395,7 @@ async function drawGrid(gen, drawGen) {
   const callEngine = engine;
   const settings = explorer.settings;
   const byMethod = settings.gridOf === 'methods';
-  const cells = (byMethod ? GRID_METHODS : GRID_LAYERS.filter((l) => explorer.layers.includes(l)))
+  const cells = (byMethod ? explorer.gridMethods() : GRID_LAYERS.filter((l) => explorer.layers.includes(l)))
     .map((value) => ({ key: value, title: byMethod ? `${value} at ${settings.layer}` : `${settings.method} at ${value}` }));
   prepareGrid(cells);
   $('grid').dataset.state = 'working';

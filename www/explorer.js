@@ -6,6 +6,8 @@
 
 const $ = (id) => document.getElementById(id);
 
+// What the page shows before the engine starts; the engine's own defaults (method, layer,
+// colour map, opacity, scale, threshold, view) arrive with its catalogue and replace these.
 export const DEFAULTS = Object.freeze({
   method: 'gradcam', layer: 'layer4', class: null, other: null,
   colormap: 'jet', opacity: 50, scale: 'minmax', max: null, threshold: 0, view: 'overlay', gridOf: 'methods',
@@ -58,16 +60,39 @@ export class Explorer {
     this.layers = ['layer4'];
     this.shapes = new Map(); // layer → "h×w" seen in this session
     this.catalogue = null;
+    this.defaults = DEFAULTS;
+    this.methods = new Map(); // name → the engine's facts about the method
   }
 
-  /** The engine's methods, colour maps and class names: fills the controls. */
+  /** The engine's methods (with their facts), colour maps, class names and defaults: fills
+   * the controls; settings still at a page default take the engine's. */
   setCatalogue(catalogue) {
     this.catalogue = catalogue;
     this.labels = catalogue.labels;
-    $('method').replaceChildren(...catalogue.methods.map((m) => new Option(m, m)));
+    this.methods = new Map(catalogue.methods.map((m) => [m.name, m]));
+    const defaults = { ...DEFAULTS, ...catalogue.defaults };
+    for (const [name, value] of Object.entries(defaults)) {
+      if (this.settings[name] === this.defaults[name]) this.settings[name] = value;
+    }
+    this.defaults = Object.freeze(defaults);
+    $('method').replaceChildren(...catalogue.methods.map((m) => {
+      const option = new Option(m.title, m.name);
+      option.title = m.help;
+      return option;
+    }));
     $('colormap').replaceChildren(...catalogue.colormaps.map((c) => new Option(c, c)));
     $('class-names').replaceChildren(...this.labels.map((label, i) => new Option(classText(i, this.labels))));
     this.showSettings();
+  }
+
+  /** The methods cheap enough for the grid (one pass each), in the catalogue's order. */
+  gridMethods() {
+    return [...this.methods.values()].filter((m) => m.grid).map((m) => m.name);
+  }
+
+  /** A method's name as its paper writes it. */
+  methodTitle(name) {
+    return this.methods.get(name)?.title ?? name;
   }
 
   /** The loaded model's layers, in network order (for the layer scrubber). */
@@ -120,7 +145,7 @@ export class Explorer {
     if (this.model) params.set('model', this.model);
     for (const [name, key] of Object.entries(KEYS)) {
       const value = this.settings[name];
-      if (value !== null && value !== undefined && value !== DEFAULTS[name]) params.set(key, String(value));
+      if (value !== null && value !== undefined && value !== this.defaults[name]) params.set(key, String(value));
     }
     history.replaceState(null, '', `${location.pathname}${location.search}#${params}`);
   }
@@ -129,7 +154,7 @@ export class Explorer {
     const s = this.settings;
     const index = Math.max(0, this.layers.indexOf(s.layer));
     $('layer').value = String(index);
-    const pixel = this.catalogue && ['saliency', 'smoothgrad'].includes(s.method);
+    const pixel = this.methods.get(s.method)?.pixel_space;
     $('layer').disabled = Boolean(pixel);
     const shape = this.shapes.get(s.layer);
     $('layer-out').textContent = pixel ? 'input pixels' : `${s.layer}${shape ? ` · ${shape} map` : ''}`;
@@ -139,16 +164,16 @@ export class Explorer {
   showSettings() {
     const s = this.settings;
     if (this.catalogue) {
-      if (!this.catalogue.methods.includes(s.method)) s.method = DEFAULTS.method;
-      if (!this.catalogue.colormaps.includes(s.colormap)) s.colormap = DEFAULTS.colormap;
+      if (!this.methods.has(s.method)) s.method = this.defaults.method;
+      if (!this.catalogue.colormaps.includes(s.colormap)) s.colormap = this.defaults.colormap;
     }
     if (s.class !== null && !(s.class >= 0 && s.class < (this.labels.length || 1000))) s.class = null;
     if (s.other !== null && !(s.other >= 0 && s.other < (this.labels.length || 1000))) s.other = null;
     s.opacity = Math.min(100, Math.max(0, Math.round(s.opacity)));
     s.threshold = Math.min(95, Math.max(0, Math.round(s.threshold)));
-    if (!['minmax', 'absolute'].includes(s.scale)) s.scale = DEFAULTS.scale;
-    if (!['overlay', 'side', 'swipe', 'grid'].includes(s.view)) s.view = DEFAULTS.view;
-    if (!['methods', 'layers'].includes(s.gridOf)) s.gridOf = DEFAULTS.gridOf;
+    if (!['minmax', 'absolute'].includes(s.scale)) s.scale = this.defaults.scale;
+    if (!['overlay', 'side', 'swipe', 'grid'].includes(s.view)) s.view = this.defaults.view;
+    if (!['methods', 'layers'].includes(s.gridOf)) s.gridOf = this.defaults.gridOf;
     $('method').value = s.method;
     this.showLayer();
     if (this.labels.length) {

@@ -270,7 +270,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
     };
     let [_, channels, height, width] = activations.dims();
     let mut deviation = None;
-    let (logits, target, contribution) = if method.needs_gradients() {
+    let (logits, target, contribution) = if let Some(rule) = method.gradient_rule() {
         let leaf = activations.clone().autodiff().require_grad();
         let logits_t = model.forward_from(layer, leaf.clone());
         let logits = read_f32(logits_t.clone().without_autodiff()).await?;
@@ -280,7 +280,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         let gradients = leaf
             .grad(&grads)
             .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;
-        let c = contributions(method, activations.clone(), gradients).expect("gradient method");
+        let c = contributions(rule, activations.clone(), gradients);
         (logits, target, c)
     } else {
         let logits = read_f32(model.forward_from(layer, activations.clone())).await?;

@@ -6,7 +6,6 @@
 //! d(score)/dA and nothing else (no weight gradients).
 
 use burn::tensor::Tensor;
-use burn::tensor::activation::relu;
 
 use super::compute::{CamRequest, compute_cam};
 use super::deviation::Deviation;
@@ -120,13 +119,4 @@ pub async fn grad_cam<M: StagedClassifier + ?Sized>(
         &CamRequest::new(Method::GradCam, layer, target),
     )
     .await
-}
-
-/// The step every channel-weighting method shares: ReLU(Σ_k w_k·A_k).
-///
-/// # Shapes
-/// - `activations`: `[1, C, h, w]`; `channel_weights`: `[1, C, 1, 1]`
-/// - output: `[1, 1, h, w]`
-pub(crate) fn weighted_map(activations: Tensor<4>, channel_weights: Tensor<4>) -> Tensor<4> {
-    relu((activations * channel_weights).sum_dim(1))
 }

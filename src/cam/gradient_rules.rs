@@ -5,30 +5,30 @@
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 
-use super::method::Method;
+use super::method::GradientRule;
 
 /// Sum over the two spatial axes, kept as `[1, C, 1, 1]`.
 fn spatial_sum(x: Tensor<4>) -> Tensor<4> {
     x.sum_dim(3).sum_dim(2)
 }
 
-/// Contributions `[1, C, h, w]` of `method` from `activations` and `gradients` (both
+/// Contributions `[1, C, h, w]` by `rule` from `activations` and `gradients` (both
 /// `[1, C, h, w]`); the map is their sum over channels (or their first principal component
-/// with `eigen_smooth`). Returns `None` for methods that do not use gradients.
+/// with `eigen_smooth`).
 pub fn contributions(
-    method: Method,
+    rule: GradientRule,
     activations: Tensor<4>,
     gradients: Tensor<4>,
-) -> Option<Tensor<4>> {
+) -> Tensor<4> {
     let [_, _, h, w] = activations.dims();
     let weighted = |alpha: Tensor<4>| activations.clone() * alpha;
-    Some(match method {
+    match rule {
         // α_k = mean_hw G_k
-        Method::GradCam => weighted(spatial_sum(gradients).div_scalar((h * w) as f32)),
+        GradientRule::MeanGradient => weighted(spatial_sum(gradients).div_scalar((h * w) as f32)),
         // G ⊙ A
-        Method::HiResCam | Method::EigenGradCam => gradients * activations,
+        GradientRule::GradientTimesActivation => gradients * activations,
         // α_k = Σ_hw ReLU(G)·a, a = G² / (2G² + Σ_hw A · G³ + 1e-6), a = 0 where G = 0
-        Method::GradCamPlusPlus => {
+        GradientRule::PlusPlus => {
             let g2 = gradients.clone().powi_scalar(2);
             let g3 = g2.clone() * gradients.clone();
             let sum_a = spatial_sum(activations.clone());
@@ -37,16 +37,11 @@ pub fn contributions(
             weighted(spatial_sum(relu(gradients) * a))
         }
         // α_k = Σ_hw G·A / (Σ_hw A + 1e-7)
-        Method::XGradCam => {
+        GradientRule::ActivationWeightedGradient => {
             let sum_a = spatial_sum(activations.clone()).add_scalar(1e-7);
             weighted(spatial_sum(gradients * activations.clone() / sum_a))
         }
         // ReLU(G) ⊙ A
-        Method::LayerCam => relu(gradients) * activations,
-        Method::EigenCam
-        | Method::ScoreCam
-        | Method::AblationCam
-        | Method::Saliency
-        | Method::SmoothGrad => return None,
-    })
+        GradientRule::PositiveGradientTimesActivation => relu(gradients) * activations,
+    }
 }

@@ -4,55 +4,17 @@
 //! d(logit_c)/dA_k(h, w) = W[c, k] / (H·W) at every position: α_k = W[c, k] / (H·W) and the map
 //! is ReLU(Σ_k W[c, k]·A_k) / (H·W). One product with the cached activations gives the map
 //! for any class (the oracle test checks this equals the autodiff path). The page does the
-//! product on the host ([`grad_cam_for_class_on_host`]): no device work per switch.
+//! product on the host: no device work per switch.
 
-use super::gradcam::weighted_map;
-use super::method::Method;
 use super::target::Target;
-use super::{CamError, CamOutput, read_f32};
-use crate::model::{Layer, Stage, StagedClassifier};
+use super::{CamError, CamOutput};
+use crate::model::{Layer, Stage};
 
 /// Re-targets a single-layer `layer4` Grad-CAM (or HiResCAM, identical there) result to
-/// another target, reusing its activations and logits. A contrast uses `W[A] − W[B]`.
-pub async fn grad_cam_for_class_at_layer4<M: StagedClassifier + ?Sized>(
-    model: &M,
-    previous: &CamOutput,
-    target: Target,
-) -> Result<CamOutput, CamError> {
-    let activations = match &previous.activations {
-        Some(a) if retargetable(previous) => a.clone(),
-        _ => return Err(CamError::NotLastStage(previous.layer)),
-    };
-    let resolved = target.resolve(&previous.logits)?;
-    let [_, channels, height, width] = activations.dims();
-    if (previous.height, previous.width) != (height, width) {
-        return Err(CamError::NotLastStage(previous.layer));
-    }
-    // burn stores the linear weight as [in, out]: column `class` holds W[class, ·].
-    let column = |c: usize| model.classifier().weight.val().narrow(1, c, 1);
-    let mut weights = column(resolved.class);
-    if let Some(other) = resolved.other {
-        weights = weights - column(other);
-    }
-    let weights = weights
-        .reshape([1, channels, 1, 1])
-        .div_scalar((height * width) as f32);
-    let map = read_f32(weighted_map(activations.clone(), weights)).await?;
-    Ok(CamOutput::new(
-        map,
-        (height, width),
-        resolved,
-        previous.logits.clone(),
-        previous.layer,
-        Some(activations),
-        previous.method,
-    ))
-}
-
-/// [`grad_cam_for_class_at_layer4`] on the host: the same map from copies of the classifier
-/// weights (`[features, classes]`, burn's layout, as read back once per model) and of the
-/// `layer4` activations (`[C, h, w]`, read back once per photo). A class switch is then
-/// C·h·w multiply-adds on the CPU, with no device work and no read-back.
+/// another target from host copies of the classifier weights (`[features, classes]`, burn's
+/// layout, as read back once per model) and of the `layer4` activations (`[C, h, w]`, read
+/// back once per photo), reusing its logits. A contrast uses `W[A] − W[B]`. A class switch
+/// is then C·h·w multiply-adds on the CPU, with no device work and no read-back.
 pub fn grad_cam_for_class_on_host(
     classifier: &[f32],
     activations: &[f32],
@@ -93,6 +55,5 @@ pub fn grad_cam_for_class_on_host(
 /// Whether `previous` is a Grad-CAM (or HiResCAM) result at `layer4`, the case both
 /// re-targeting paths handle.
 fn retargetable(previous: &CamOutput) -> bool {
-    matches!(previous.method, Method::GradCam | Method::HiResCam)
-        && previous.layer == Layer::from(Stage::Layer4)
+    previous.method.retargets_from_classifier() && previous.layer == Layer::from(Stage::Layer4)
 }

@@ -24,8 +24,8 @@ pub use compute::{
 pub use deviation::{ABLATION_SCORE_EPSILON, Deviation};
 pub use eigen::first_component_projection;
 pub use gradcam::{CamError, CamOutput, grad_cam};
-pub use last_stage::{grad_cam_for_class_at_layer4, grad_cam_for_class_on_host};
-pub use method::{Method, UnknownMethod};
+pub use last_stage::grad_cam_for_class_on_host;
+pub use method::{Family, GradientRule, Method, UnknownMethod};
 pub use perturbation::ablation_weights;
 pub use pixel::SmoothGradOptions;
 pub use readback::read_f32;

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::explain::{CamArgs, read_input_tensor};
 use crate::batch::{collect_photos, write_atomically};
 use crate::cam::Method;
-use crate::engine::Explainer;
+use crate::engine::{ExplainJob, Explainer};
 use crate::imageio::decode_photo;
 use crate::trust::{
     Baseline, CurveBaseline, Metric, MetricValue, MetricsRequest, TrustReport, TrustRowKey,
@@ -132,8 +132,11 @@ fn evaluate_input(
     let mut class = None;
     for &method in &args.method {
         let cam_request = args.cam.request(method)?;
-        let explanation =
-            pollster::block_on(explainer.explain_tensor(input.clone(), cam_request, 0.0))?;
+        let explanation = pollster::block_on(explainer.explain(ExplainJob::tensor(
+            input.clone(),
+            0.0,
+            cam_request,
+        )))?;
         let report =
             pollster::block_on(evaluate(explainer, &input, &explanation, &request, &|p| {
                 eprintln!("  {}: {}", method.name(), p.name())

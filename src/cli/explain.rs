@@ -14,10 +14,10 @@ use super::inputs::{load_explainer, read_labels};
 use crate::batch::{Record, Shard, write_atomically};
 use crate::cam::{CamRequest, Method, SmoothGradOptions, Target};
 use crate::display::{DisplayBox, DisplayPhotos, render_display};
-use crate::engine::{Explainer, Explanation};
+use crate::engine::{ExplainJob, Explainer, Explanation};
 use crate::imageio::{DecodeError, decode_photo, read_npy_f32, write_npy_f32};
 use crate::model::Layer;
-use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, Scale, ViewOptions, render_view};
+use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, ViewMode, ViewOptions, render_view, spread};
 
 /// Options of `gradcam explain`.
 #[derive(Args, Debug)]
@@ -160,7 +160,8 @@ pub(super) fn run(args: &ExplainArgs, verbose: bool) -> Result<()> {
     if let Some(tensor) = &args.cam.input_tensor {
         let input = read_input_tensor(tensor, &device)?;
         let [_, _, h, w] = input.dims();
-        let explanation = pollster::block_on(explainer.explain_tensor(input, request, 0.0))?;
+        let explanation =
+            pollster::block_on(explainer.explain(ExplainJob::tensor(input, 0.0, request)))?;
         let blank = RgbImage::new(w as u32, h as u32);
         let job = Job::single(args, tensor);
         return report(args, &context, &job, &blank, &explanation).map(|_| ());
@@ -224,7 +225,7 @@ pub(super) fn explain_photo(
 ) -> Result<(RgbImage, Explanation)> {
     let file = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let photo = decode_photo(&file)?;
-    let explanation = pollster::block_on(explainer.explain_with(&photo, request))?;
+    let explanation = pollster::block_on(explainer.explain(ExplainJob::photo(&photo, request)))?;
     Ok((photo.rgb, explanation))
 }
 
@@ -263,15 +264,13 @@ fn report(
     let cam = &explanation.cam;
     let mut hot_box = None;
     if job.png.is_some() || args.threshold.is_some() {
-        let options = ViewOptions {
-            colormap: args.colormap,
-            photo_weight: args.photo_weight,
-            scale: args
-                .absolute_max
-                .map_or(Scale::MinMax, |max| Scale::Absolute { max }),
-            threshold: args.threshold,
-            ..ViewOptions::default()
-        };
+        let options = ViewOptions::chosen(
+            args.colormap,
+            args.photo_weight,
+            args.absolute_max,
+            args.threshold,
+            ViewMode::Overlay,
+        );
         let shape = (cam.height, cam.width);
         let overlay = match args.display_box {
             Some(target) => {
@@ -349,9 +348,9 @@ fn report(
     if let Some(deviation) = cam.deviation {
         eprintln!("{}: {deviation}", source.display());
     }
-    if cam.map.iter().all(|v| *v <= 0.0) {
+    if spread(&cam.map).is_none() {
         eprintln!(
-            "{}: no positive evidence for class {}: the overlay shows the plain photo",
+            "{}: no positive evidence for class {} (a flat map): the overlay shows the plain photo",
             source.display(),
             cam.class
         );

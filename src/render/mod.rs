@@ -12,10 +12,10 @@ mod view;
 
 pub use colormap::{Colormap, JET, UnknownColormap, jet};
 pub use export::{map_png16, map_value_at};
-pub use overlay::{BlendMax, CamOnImage, DEFAULT_PHOTO_WEIGHT, Overlay, render_overlay};
+pub use overlay::{BlendMax, CamOnImage, DEFAULT_PHOTO_WEIGHT};
 pub use region::HotRegions;
 pub use upsample::{
     Normalized, RowSampler, min_max_normalize, normalize_like_pytorch_grad_cam, resize_bilinear,
-    scale_like_pytorch_grad_cam,
+    scale_like_pytorch_grad_cam, spread,
 };
 pub use view::{HotBox, Scale, View, ViewMode, ViewOptions, photo_rgba, render_view};

@@ -1,25 +1,10 @@
 //! Blending the coloured heatmap over the photo, as pytorch-grad-cam's `show_cam_on_image`
 //! does.
 
-use image::RgbImage;
-
-use super::{Colormap, Normalized, ViewOptions, render_view};
+use super::Colormap;
 
 /// Share of the photo in the blend (pytorch-grad-cam's `image_weight` default).
 pub const DEFAULT_PHOTO_WEIGHT: f32 = 0.5;
-
-/// The finished picture at the photo's resolution.
-#[derive(Debug, Clone)]
-pub struct Overlay {
-    /// Width in pixels (the photo's).
-    pub width: u32,
-    /// Height in pixels (the photo's).
-    pub height: u32,
-    /// RGBA pixels, row-major, alpha always 255 (ready for a canvas `ImageData`).
-    pub rgba: Vec<u8>,
-    /// How the map was normalised; `Flat` means there was no positive evidence to show.
-    pub normalized: Normalized,
-}
 
 /// `show_cam_on_image`'s blend before its division, gathering the brightest blended value
 /// pixel by pixel, so that a picture too large to hold (a streamed Save) can be measured
@@ -90,28 +75,5 @@ impl CamOnImage {
     pub fn pixel(&self, heat: [u8; 3], photo: [u8; 3]) -> [u8; 3] {
         let at = |c: usize| self.table[usize::from(heat[c]) * 256 + usize::from(photo[c])];
         [at(0), at(1), at(2)]
-    }
-}
-
-/// Upsamples a feature-resolution CAM (`cam_h × cam_w`, row-major) to the photo, normalises
-/// it and draws it over the photo as pytorch-grad-cam does (JET; see [`render_view`]). A
-/// flat map (no positive evidence) is drawn as the plain photo. Same as [`render_view`] with
-/// default options.
-pub fn render_overlay(
-    photo: &RgbImage,
-    cam: &[f32],
-    cam_shape: (usize, usize),
-    photo_weight: f32,
-) -> Overlay {
-    let options = ViewOptions {
-        photo_weight,
-        ..ViewOptions::default()
-    };
-    let view = render_view(photo, cam, cam_shape, &options);
-    Overlay {
-        width: view.width,
-        height: view.height,
-        rgba: view.rgba,
-        normalized: view.normalized,
     }
 }

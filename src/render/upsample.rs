@@ -104,18 +104,27 @@ pub enum Normalized {
     Flat,
 }
 
-/// Scales `map` in place to `[0, 1]` by its own minimum and maximum.
-pub fn min_max_normalize(map: &mut [f32]) -> Normalized {
+/// The map's `(min, max)`, or `None` when it is flat: every value equal to float rounding
+/// (for the CAM methods, all zero after their ReLU: no positive evidence for the class). The
+/// one flatness rule: the renderer draws a flat map as the plain photo, and the CLI and the
+/// page say so.
+pub fn spread(map: &[f32]) -> Option<(f32, f32)> {
     let (min, max) = map
         .iter()
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
             (lo.min(v), hi.max(v))
         });
     let range = max - min;
-    if !range.is_finite() || range <= f32::EPSILON * max.abs().max(1e-30) {
+    (range.is_finite() && range > f32::EPSILON * max.abs().max(1e-30)).then_some((min, max))
+}
+
+/// Scales `map` in place to `[0, 1]` by its own minimum and maximum.
+pub fn min_max_normalize(map: &mut [f32]) -> Normalized {
+    let Some((min, max)) = spread(map) else {
         map.fill(0.0);
         return Normalized::Flat;
-    }
+    };
+    let range = max - min;
     for v in map.iter_mut() {
         *v = (*v - min) / range;
     }

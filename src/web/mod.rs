@@ -1,16 +1,17 @@
 //! Browser glue: the only code that knows about JavaScript. It runs inside a Web Worker
 //! (`www/worker.js`): bytes and JSON settings in; JSON reports and `ImageBitmap`s out. Every
-//! decision lives in the engine and the renderer.
+//! decision lives in the session (`crate::session`), the engine and the renderer; this file
+//! only converts.
 
 mod backend;
 mod canvas;
-mod settings;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use burn::tensor::Device;
 use js_sys::{Array, Function, Promise};
+use serde::Serialize;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
@@ -18,58 +19,23 @@ use web_time::Instant;
 
 use crate::adapter::AdapterInfo;
 use crate::benchmark::{BenchPlan, run_benchmark};
-use crate::cam::Method;
-use crate::display::{
-    DisplayPhotos, Fit, photo_display, render_display, write_map_png16, write_overlay_png,
+use crate::cam::Phase;
+use crate::engine::{Explainer, elapsed_ms};
+use crate::session::{
+    self, DrawReport, Drawn, ExplainSettings, Session, SessionError, ViewSettings,
 };
-use crate::engine::{Explainer, Explanation, elapsed_ms};
-use crate::imageio::{Photo, decode_photo, write_npy_f32};
-use crate::model::labels::imagenet_label;
-use crate::model::{Stage, StagedClassifier};
-use crate::render::{Colormap, map_value_at};
-use settings::{ExplainSettings, ViewSettings};
-
-/// Explanations kept per photo, so that going back to a method, layer or class is instant.
-const CACHED_EXPLANATIONS: usize = 24;
 
 #[wasm_bindgen(start)]
 fn start() {
     console_error_panic_hook::set_once();
 }
 
-#[derive(Default)]
-struct State {
-    explainer: Option<Rc<Explainer>>,
-    photo: Option<Rc<Photo>>,
-    /// The photo at the sizes it is shown.
-    photos: DisplayPhotos,
-    /// The explanation on screen.
-    explanation: Option<Explanation>,
-    /// Earlier explanations of the same photo with the same model, oldest first.
-    cache: Vec<Explanation>,
-}
-
-impl State {
-    fn forget_photo(&mut self) {
-        self.explanation = None;
-        self.cache.clear();
-    }
-
-    fn remember(&mut self, explanation: &Explanation) {
-        self.cache.retain(|e| e.request != explanation.request);
-        if self.cache.len() == CACHED_EXPLANATIONS {
-            self.cache.remove(0);
-        }
-        self.cache.push(explanation.clone());
-    }
-}
-
-/// The engine as the page sees it: one model, one photo, its explanations.
+/// The engine as the page sees it: one device and one session.
 #[wasm_bindgen]
 pub struct App {
     device: Device,
     backend: String,
-    state: Rc<RefCell<State>>,
+    session: Rc<RefCell<Session>>,
 }
 
 /// What the page needs to know about a WebGPU adapter, from its `GPUAdapterInfo` fields as
@@ -81,20 +47,34 @@ pub fn describe_adapter(info: &str) -> String {
     json!({ "name": info.name(), "software": info.is_software() }).to_string()
 }
 
-/// The methods, colour maps (with their 256-entry RGB tables) and class names, as JSON:
-/// `{"methods","colormaps","colormap_tables","labels"}`.
+/// The methods with their facts, colour maps (with their 256-entry RGB tables), class names
+/// and the settings' defaults, as JSON (see `session::catalogue`).
 #[wasm_bindgen]
 pub fn catalogue() -> String {
-    json!({
-        "methods": Method::ALL.iter().map(|m| m.name()).collect::<Vec<_>>(),
-        "colormaps": Colormap::ALL.iter().map(|c| c.name()).collect::<Vec<_>>(),
-        "colormap_tables": Colormap::ALL
-            .iter()
-            .map(|c| (c.name(), c.table().to_vec()))
-            .collect::<std::collections::BTreeMap<_, _>>(),
-        "labels": (0..1000).map(imagenet_label).collect::<Vec<_>>(),
-    })
-    .to_string()
+    session::catalogue().to_string()
+}
+
+/// A session error as a JavaScript `Error` (decoder details go to the console).
+fn js_error(e: SessionError) -> JsError {
+    if let SessionError::Decode(decode) = &e
+        && let Some(detail) = decode.detail()
+    {
+        web_sys::console::warn_1(&format!("decoder: {detail}").into());
+    }
+    JsError::new(&e.to_string())
+}
+
+fn to_json(report: &impl Serialize) -> String {
+    serde_json::to_string(report).expect("reports serialise")
+}
+
+/// The drawn picture as a bitmap and its report, `render_ms` counted from `start` to the
+/// bitmap.
+fn to_bitmap(drawn: Drawn, start: Instant) -> Result<(web_sys::ImageBitmap, DrawReport), JsError> {
+    let Drawn { rgba, mut report } = drawn;
+    let bitmap = canvas::rgba_to_bitmap(&rgba, report.width, report.height)?;
+    report.render_ms = elapsed_ms(start);
+    Ok((bitmap, report))
 }
 
 #[wasm_bindgen]
@@ -106,7 +86,7 @@ impl App {
         App {
             device,
             backend,
-            state: Rc::default(),
+            session: Rc::default(),
         }
     }
 
@@ -116,41 +96,19 @@ impl App {
         self.backend.clone()
     }
 
-    /// Loads burnpack weights; returns `{"arch","classes","normalization","trained","layers"}`
-    /// as JSON, `layers` in network order (`stem`, `layer1.0`, …, `layer1`, …, `layer4`).
+    /// Loads burnpack weights; returns the `session::ModelReport` as JSON.
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&self, bytes: Vec<u8>) -> Result<String, JsError> {
-        let mut state = self.state.borrow_mut();
-        state.explainer = None;
-        state.forget_photo();
+        let mut session = self.session.borrow_mut();
+        session.unload_model();
         let explainer = Explainer::from_burnpack(bytes, &self.device)?;
-        let info = explainer.info().clone();
-        let model = explainer.model();
-        let layers: Vec<String> = Stage::ALL
-            .iter()
-            .filter(|s| **s != Stage::Head)
-            .flat_map(|&stage| {
-                let blocks = (0..model.block_count(stage)).map(move |i| format!("{stage}.{i}"));
-                blocks.chain(std::iter::once(stage.to_string()))
-            })
-            .collect();
-        state.explainer = Some(Rc::new(explainer));
-        Ok(json!({
-            "arch": info.arch.name(),
-            "classes": info.arch.num_classes(),
-            "normalization": info.normalization,
-            "trained": info.trained,
-            "layers": layers,
-        })
-        .to_string())
+        Ok(to_json(&session.load_model(explainer)))
     }
 
     /// Forgets the loaded model (its weights were refused by the page after loading).
     #[wasm_bindgen(js_name = unloadWeights)]
     pub fn unload_weights(&self) {
-        let mut state = self.state.borrow_mut();
-        state.explainer = None;
-        state.forget_photo();
+        self.session.borrow_mut().unload_model();
     }
 
     /// What the device's allocator holds: `{"in_use","reserved","allocations"}` in bytes as
@@ -166,82 +124,67 @@ impl App {
         .to_string()
     }
 
-    /// Decodes a photo file (EXIF orientation applied); returns `{"width","height","decode_ms"}`
-    /// as JSON. On failure the previous photo and explanations are cleared, never shown as
-    /// current.
+    /// Decodes a photo file; returns the `session::PhotoReport` as JSON.
     #[wasm_bindgen(js_name = setPhoto)]
     pub fn set_photo(&self, bytes: &[u8]) -> Result<String, JsError> {
-        let mut state = self.state.borrow_mut();
-        state.photo = None;
-        state.photos.clear();
-        state.forget_photo();
-        let start = Instant::now();
-        let photo = decode_photo(bytes).inspect_err(|e| {
-            if let Some(detail) = e.detail() {
-                web_sys::console::warn_1(&format!("decoder: {detail}").into());
-            }
-        })?;
-        let report = json!({
-            "width": photo.width(),
-            "height": photo.height(),
-            "decode_ms": elapsed_ms(start),
-        });
-        state.photo = Some(Rc::new(photo));
-        Ok(report.to_string())
+        let report = self
+            .session
+            .borrow_mut()
+            .set_photo(bytes)
+            .map_err(js_error)?;
+        Ok(to_json(&report))
     }
 
-    /// Explains the photo as `settings` asks (see `ExplainSettings`), reusing what is cached:
-    /// an identical earlier request, or (Grad-CAM/HiResCAM at `layer4`) the activations of
-    /// any class, or any earlier result's activations at the requested layer (the forward
-    /// pass up to it is skipped). `on_phase(name)` is called as each phase starts. Resolves to
-    /// `{"class","other","label","top5","cam_shape","layer","method","timings_ms","reused",
-    /// "note"}`, `note` saying where the map departs from pytorch-grad-cam (else `null`).
+    /// Explains the photo as `settings` asks (see `ExplainSettings`) and puts it on screen;
+    /// `on_phase(name)` is called as each phase starts. Resolves to the
+    /// `session::ExplainReport` as JSON.
     pub fn explain(&self, settings: String, on_phase: Option<Function>) -> Promise {
-        let state = self.state.clone();
+        let session = self.session.clone();
         future_to_promise(async move {
-            let (explanation, reused) = explain_cached(&state, &settings, on_phase).await?;
-            let report = report(&explanation, reused);
-            state.borrow_mut().explanation = Some(explanation);
-            Ok(JsValue::from_str(&report))
+            let progress = |phase: Phase| {
+                if let Some(f) = &on_phase {
+                    let _ = f.call1(&JsValue::NULL, &JsValue::from_str(phase.name()));
+                }
+            };
+            let served = serve(&session, &settings, &progress).await?;
+            session.borrow_mut().show(served.explanation);
+            Ok(JsValue::from_str(&to_json(&served.report)))
         })
     }
 
     /// Explains the photo as `settings` asks without changing the explanation on screen,
-    /// and renders it with `view`: resolves to `[ImageBitmap, report JSON]` (a grid cell).
+    /// and renders it with `view`: resolves to `[ImageBitmap, "[explain report, draw
+    /// report]"]` (a grid cell).
     #[wasm_bindgen(js_name = explainCell)]
     pub fn explain_cell(&self, settings: String, view: String) -> Promise {
-        let state = self.state.clone();
+        let session = self.session.clone();
         future_to_promise(async move {
-            let (explanation, reused) = explain_cached(&state, &settings, None).await?;
-            let photo = current_photo(&state)?;
-            let (bitmap, drawn) = {
-                let mut s = state.borrow_mut();
-                draw(&mut s.photos, &photo, Some(&explanation), &view)?
-            };
-            let report = report(&explanation, reused);
-            Ok(Array::of2(&bitmap, &JsValue::from_str(&format!("[{report},{drawn}]"))).into())
+            let served = serve(&session, &settings, &|_| {}).await?;
+            let start = Instant::now();
+            let view = ViewSettings::parse(&view).map_err(|e| js_error(e.into()))?;
+            let drawn = session
+                .borrow_mut()
+                .render_aside(&served.explanation, &view)
+                .map_err(js_error)?;
+            let (bitmap, report) = to_bitmap(drawn, start)?;
+            let both = format!("[{},{}]", to_json(&served.report), to_json(&report));
+            Ok(Array::of2(&bitmap, &JsValue::from_str(&both)).into())
         })
     }
 
     /// Renders the explanation on screen (or the plain photo) with `view` settings (see
     /// `ViewSettings`) at the size it is shown in the view's `box` (device pixels): returns
-    /// `[ImageBitmap, JSON]`, the JSON being `{"width","height","photo_width","photo_height",
-    /// "range","flat","hot_box","render_ms","pixels_ms"}` (`hot_box` in photo pixels;
-    /// `pixels_ms` the part of `render_ms` before the bitmap is made).
+    /// `[ImageBitmap, session::DrawReport JSON]`.
     pub fn render(&self, view: String) -> Result<Array, JsError> {
-        let mut state = self.state.borrow_mut();
-        let state = &mut *state;
-        let photo = state
-            .photo
-            .clone()
-            .ok_or_else(|| JsError::new("no photo to draw"))?;
-        let (bitmap, drawn) = draw(&mut state.photos, &photo, state.explanation.as_ref(), &view)?;
-        Ok(Array::of2(&bitmap, &JsValue::from_str(&drawn)))
+        let start = Instant::now();
+        let view = ViewSettings::parse(&view).map_err(|e| js_error(e.into()))?;
+        let drawn = self.session.borrow_mut().render(&view).map_err(js_error)?;
+        let (bitmap, report) = to_bitmap(drawn, start)?;
+        Ok(Array::of2(&bitmap, &JsValue::from_str(&to_json(&report))))
     }
 
     /// The raw (not normalised) map value under pixel `(x, y)` of a `width × height`
-    /// picture of the photo, upsampled as drawn at full resolution: `{"x","y","value"}` as
-    /// JSON, `x, y` being the photo pixel under that picture pixel's centre.
+    /// picture of the photo: `session::ValueAt` as JSON, or nothing before an explanation.
     #[wasm_bindgen(js_name = valueAt)]
     pub fn value_at(
         &self,
@@ -250,93 +193,50 @@ impl App {
         width: u32,
         height: u32,
     ) -> Result<Option<String>, JsError> {
-        let state = self.state.borrow();
-        let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
-            return Ok(None);
-        };
-        let size = (photo.width(), photo.height());
-        let fit = Fit::of_picture(size, (width, height))?;
-        let (px, py) = fit.photo_pixel(x, y);
-        let cam = &explanation.cam;
-        let value = map_value_at(&cam.map, (cam.height, cam.width), size, px, py);
-        Ok(Some(
-            json!({ "x": px, "y": py, "value": value }).to_string(),
-        ))
+        let value = self
+            .session
+            .borrow()
+            .value_at((x, y), (width, height))
+            .map_err(js_error)?;
+        Ok(value.map(|v| to_json(&v)))
     }
 
     /// The overlay on screen with `view` settings at the photo's full resolution, as a PNG
     /// streamed to `on_chunk(Uint8Array)` a megabyte at a time (never held whole here);
-    /// returns `{"width","height","hot_box","save_ms"}` as JSON.
+    /// returns the `session::SaveReport` as JSON.
     #[wasm_bindgen(js_name = overlayPng)]
     pub fn overlay_png(&self, view: String, on_chunk: Function) -> Result<String, JsError> {
-        let start = Instant::now();
-        let state = self.state.borrow();
-        let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
-            return Err(JsError::new("nothing explained yet"));
-        };
-        let view: ViewSettings =
-            serde_json::from_str(&view).map_err(|e| JsError::new(&format!("bad view: {e}")))?;
-        let options = view.options().map_err(|e| JsError::new(&e))?;
-        let cam = &explanation.cam;
-        let saved = write_overlay_png(
-            ChunkSink::new(on_chunk),
-            &photo.rgb,
-            &cam.map,
-            (cam.height, cam.width),
-            &options,
-        )?;
-        Ok(json!({
-            "width": saved.width,
-            "height": saved.height,
-            "hot_box": saved.hot_box,
-            "save_ms": elapsed_ms(start),
-        })
-        .to_string())
+        let view = ViewSettings::parse(&view).map_err(|e| js_error(e.into()))?;
+        let saved = self
+            .session
+            .borrow()
+            .overlay_png(&view, ChunkSink::new(on_chunk))
+            .map_err(js_error)?;
+        Ok(to_json(&saved))
     }
 
     /// The map on screen at the photo's resolution, min-max normalised, as a 16-bit PNG
     /// streamed to `on_chunk(Uint8Array)` as `overlayPng` does.
     #[wasm_bindgen(js_name = mapPng16)]
     pub fn map_png16(&self, on_chunk: Function) -> Result<(), JsError> {
-        let state = self.state.borrow();
-        let (Some(photo), Some(explanation)) = (&state.photo, &state.explanation) else {
-            return Err(JsError::new("nothing explained yet"));
-        };
-        let cam = &explanation.cam;
-        let size = (photo.width(), photo.height());
-        write_map_png16(
-            ChunkSink::new(on_chunk),
-            &cam.map,
-            (cam.height, cam.width),
-            size,
-        )?;
-        Ok(())
+        self.session
+            .borrow()
+            .map_png16(ChunkSink::new(on_chunk))
+            .map_err(js_error)
     }
 
     /// The raw map on screen at its own resolution (`[h, w]` float32) as a `.npy` file.
     #[wasm_bindgen(js_name = mapNpy)]
     pub fn map_npy(&self) -> Result<Vec<u8>, JsError> {
-        let state = self.state.borrow();
-        let explanation = state
-            .explanation
-            .as_ref()
-            .ok_or_else(|| JsError::new("nothing explained yet"))?;
-        let cam = &explanation.cam;
-        Ok(write_npy_f32(&[cam.height, cam.width], &cam.map))
+        self.session.borrow().map_npy().map_err(js_error)
     }
 
     /// Times the forward pass, a full Grad-CAM and each stage on the current photo (see
     /// `benchmark`); resolves to the report as JSON.
     pub fn benchmark(&self, warmup: usize, runs: usize) -> Promise {
-        let state = self.state.clone();
+        let session = self.session.clone();
         future_to_promise(async move {
-            let (explainer, photo) = {
-                let s = state.borrow();
-                match (&s.explainer, &s.photo) {
-                    (Some(e), Some(p)) => (e.clone(), p.clone()),
-                    _ => return Err(JsError::new("load a model and a photo first").into()),
-                }
-            };
+            let (explainer, photo) = session.borrow().model_and_photo().map_err(js_error)?;
             let report = run_benchmark(&explainer, &photo, BenchPlan { warmup, runs })
                 .await
                 .map_err(|e| JsError::new(&e.to_string()))?;
@@ -345,158 +245,18 @@ impl App {
     }
 }
 
-fn current_photo(state: &Rc<RefCell<State>>) -> Result<Rc<Photo>, JsError> {
-    state
-        .borrow()
-        .photo
-        .clone()
-        .ok_or_else(|| JsError::new("no photo to explain"))
-}
-
-/// The explanation `settings` asks for: from the cache, by re-targeting a cached result, or
-/// computed. Returns it with how it was obtained: `"cache"`, `"activations"` (re-targeted),
-/// `"layer"` (computed from cached activations at its layer) or `"none"`.
-async fn explain_cached(
-    state: &Rc<RefCell<State>>,
+/// Parses the page's explain settings and serves them (see `session::explain`).
+async fn serve(
+    session: &RefCell<Session>,
     settings: &str,
-    on_phase: Option<Function>,
-) -> Result<(Explanation, &'static str), JsValue> {
-    let settings: ExplainSettings =
-        serde_json::from_str(settings).map_err(|e| JsError::new(&format!("bad settings: {e}")))?;
-    let request = settings.request().map_err(|e| JsError::new(&e))?;
-    let (explainer, photo, cached, retarget, layer_reads) = {
-        let s = state.borrow();
-        let explainer = s
-            .explainer
-            .clone()
-            .ok_or_else(|| JsError::new("the model is not loaded yet"))?;
-        let photo = s
-            .photo
-            .clone()
-            .ok_or_else(|| JsError::new("no photo to explain"))?;
-        let cached = s.cache.iter().find(|e| e.request == request).cloned();
-        let retarget = s
-            .cache
-            .iter()
-            .rev()
-            .find(|e| {
-                e.retargets_cheaply()
-                    && e.request.method == request.method
-                    && e.request.layers == request.layers
-            })
-            .cloned();
-        // Any result that read the request's (first) layer spares the forward pass up to it.
-        let layer_reads = s.cache.iter().rev().find_map(|e| {
-            e.cached_activations()
-                .filter(|a| request.layers.first() == Some(&a.layer))
-        });
-        (explainer, photo, cached, retarget, layer_reads)
-    };
-    let (explanation, reused) = if let Some(cached) = cached {
-        (cached, "cache")
-    } else if let Some(previous) = retarget {
-        let e = explainer
-            .explain_other_target(&photo, &previous, request.target)
-            .await
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        (e, "activations")
-    } else {
-        let report = |phase: crate::cam::Phase| {
-            if let Some(f) = &on_phase {
-                let _ = f.call1(&JsValue::NULL, &JsValue::from_str(phase.name()));
-            }
-        };
-        let e = explainer
-            .explain_reusing(&photo, request, layer_reads.as_ref(), &report)
-            .await
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        (
-            e,
-            if layer_reads.is_some() {
-                "layer"
-            } else {
-                "none"
-            },
-        )
-    };
-    let mut s = state.borrow_mut();
-    // A newer photo or model may have arrived meanwhile: drop this result.
-    let same_photo = s.photo.as_ref().is_some_and(|p| Rc::ptr_eq(p, &photo));
-    let same_model = s
-        .explainer
-        .as_ref()
-        .is_some_and(|e| Rc::ptr_eq(e, &explainer));
-    if !(same_photo && same_model) {
-        return Err(JsError::new("superseded by a newer photo or model").into());
-    }
-    s.remember(&explanation);
-    Ok((explanation, reused))
-}
-
-fn report(explanation: &Explanation, reused: &str) -> String {
-    let cam = &explanation.cam;
-    json!({
-        "class": cam.class,
-        "other": cam.other,
-        "label": imagenet_label(cam.class),
-        "other_label": cam.other.map(imagenet_label),
-        "top5": explanation.top5,
-        "cam_shape": [cam.height, cam.width],
-        "layer": cam.layer.to_string(),
-        "method": cam.method.name(),
-        "timings_ms": explanation.timings,
-        "reused": reused,
-        "note": cam.deviation.map(|d| d.to_string()),
-    })
-    .to_string()
-}
-
-/// Renders `explanation` (or the plain photo) with the `view` JSON at the size its box
-/// shows it; returns the bitmap and a JSON description of what was drawn.
-fn draw(
-    photos: &mut DisplayPhotos,
-    photo: &Photo,
-    explanation: Option<&Explanation>,
-    view: &str,
-) -> Result<(web_sys::ImageBitmap, String), JsError> {
-    let start = Instant::now();
-    let view: ViewSettings =
-        serde_json::from_str(view).map_err(|e| JsError::new(&format!("bad view: {e}")))?;
-    let target = view.target().map_err(|e| JsError::new(&e.to_string()))?;
-    let size = |fit: Fit| {
-        json!({
-            "width": fit.display.0,
-            "height": fit.display.1,
-            "photo_width": fit.photo.0,
-            "photo_height": fit.photo.1,
-        })
-    };
-    let drawn = match explanation {
-        Some(explanation) if !view.is_photo() => {
-            let options = view.options().map_err(|e| JsError::new(&e))?;
-            let cam = &explanation.cam;
-            let shape = (cam.height, cam.width);
-            let out = render_display(photos, &photo.rgb, &cam.map, shape, &options, target);
-            let pixels_ms = elapsed_ms(start);
-            let bitmap = canvas::rgba_to_bitmap(&out.view.rgba, out.view.width, out.view.height)?;
-            let mut info = size(out.fit);
-            info["range"] = json!(out.view.range.map(|(lo, hi)| [lo, hi]));
-            info["flat"] = json!(out.view.range.is_none());
-            info["hot_box"] = json!(out.hot_box);
-            info["render_ms"] = json!(elapsed_ms(start));
-            info["pixels_ms"] = json!(pixels_ms);
-            (bitmap, info.to_string())
-        }
-        None if !view.is_photo() => return Err(JsError::new("nothing explained yet")),
-        _ => {
-            let (fit, rgba) = photo_display(photos, &photo.rgb, target);
-            let bitmap = canvas::rgba_to_bitmap(&rgba, fit.display.0, fit.display.1)?;
-            let mut info = size(fit);
-            info["render_ms"] = json!(elapsed_ms(start));
-            (bitmap, info.to_string())
-        }
-    };
-    Ok(drawn)
+    progress: &dyn Fn(Phase),
+) -> Result<session::Served, JsError> {
+    let request = ExplainSettings::parse(settings)
+        .and_then(|s| s.request())
+        .map_err(|e| js_error(e.into()))?;
+    session::explain(session, request, progress)
+        .await
+        .map_err(js_error)
 }
 
 /// A PNG on its way to JavaScript: bytes are handed to `on_chunk` a megabyte at a time.

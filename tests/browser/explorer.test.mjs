@@ -140,6 +140,17 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
 
   test('method and layer controls recompute the map for that method at that layer', async () => {
     const { page } = session;
+    // The picker lists the engine's catalogue: every method by its paper's name, with help.
+    const methods = await page.$$eval('[data-testid=method] option', (os) => os.map((o) => [o.value, o.textContent, o.title]));
+    assert.equal(methods.length, 11);
+    assert.deepEqual(methods.slice(0, 3).map(([value, text]) => [value, text]),
+      [['gradcam', 'Grad-CAM'], ['hirescam', 'HiResCAM'], ['gradcam++', 'Grad-CAM++']]);
+    assert.ok(methods.every(([, , help]) => help.length > 20), JSON.stringify(methods));
+    // A pixel-space method has no layer (the catalogue says so, not the page).
+    await page.selectOption('[data-testid=method]', 'saliency');
+    await waitForSettings(page, { method: 'saliency' });
+    assert.equal(await page.$eval('[data-testid=layer]', (el) => el.disabled), true);
+    assert.equal(await page.textContent('[data-testid=layer-out]'), 'input pixels');
     await page.selectOption('[data-testid=method]', 'layercam');
     await waitForSettings(page, { method: 'layercam' });
     const layers = await page.$eval('[data-testid=layer]', (el) => Number(el.max) + 1);
@@ -241,7 +252,8 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     await page.waitForFunction(() => document.querySelector('[data-testid=grid]').dataset.state === 'ready', null, { timeout: 120_000 });
     const cells = await page.$$eval('[data-testid=grid] figure', (fs) => fs.map((f) => [f.dataset.cell, f.dataset.state, f.querySelector('figcaption').textContent]));
     console.log(`grid: ${cells.map((c) => c[2]).join(' | ')}`);
-    assert.equal(cells.length, 8);
+    // The catalogue's single-pass methods (Score-CAM, Ablation-CAM and SmoothGrad are not).
+    assert.deepEqual(cells.map((c) => c[0]), ['gradcam', 'hirescam', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'saliency']);
     assert.ok(cells.every((c) => c[1] === 'ready'), JSON.stringify(cells));
     // Cells are drawn at their own size (narrower than the photo), as the native engine
     // draws that box.

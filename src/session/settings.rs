@@ -1,0 +1,162 @@
+//! The page's requests and view settings, as JSON, turned into engine types. Absent fields
+//! take the defaults in [`defaults`], which the page also receives in the catalogue.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::cam::{CamRequest, Method, Target, UnknownMethod};
+use crate::display::{DisplayBox, DisplayError};
+use crate::model::{Layer, Stage, UnknownLayer};
+use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, UnknownColormap, ViewMode, ViewOptions};
+
+/// Settings the engine cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The explain settings are not the JSON object described by [`ExplainSettings`].
+    #[error("bad settings: {0}")]
+    Explain(serde_json::Error),
+    /// The view settings are not the JSON object described by [`ViewSettings`].
+    #[error("bad view: {0}")]
+    View(serde_json::Error),
+    #[error(transparent)]
+    Method(#[from] UnknownMethod),
+    #[error(transparent)]
+    Layer(#[from] UnknownLayer),
+    #[error(transparent)]
+    Colormap(#[from] UnknownColormap),
+    /// A view kind other than `overlay`, `heatmap` or `photo`.
+    #[error("unknown view `{0}`")]
+    ViewKind(String),
+    /// A normalisation other than `minmax` or `absolute`.
+    #[error("unknown normalisation `{0}`")]
+    Scale(String),
+}
+
+/// The method, layer and colour map used when the settings name none.
+const DEFAULT_METHOD: Method = Method::GradCam;
+const DEFAULT_STAGE: Stage = Stage::Layer4;
+const DEFAULT_COLORMAP: Colormap = Colormap::Jet;
+
+/// The defaults of every setting, in the page's units (opacity in percent, threshold in
+/// percent of the range): `{"method","layer","colormap","opacity","scale","threshold","view"}`.
+pub fn defaults() -> Value {
+    json!({
+        "method": DEFAULT_METHOD.name(),
+        "layer": DEFAULT_STAGE.to_string(),
+        "colormap": DEFAULT_COLORMAP.name(),
+        "opacity": ((1.0 - DEFAULT_PHOTO_WEIGHT) * 100.0).round(),
+        "scale": "minmax",
+        "threshold": 0,
+        "view": "overlay",
+    })
+}
+
+/// What to explain: `{"method","layer","class","other"}`; `class: null` is the top class,
+/// `other` makes it a contrast "why `class` rather than `other`".
+#[derive(Debug, Deserialize)]
+pub struct ExplainSettings {
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    layer: Option<String>,
+    #[serde(default)]
+    class: Option<usize>,
+    #[serde(default)]
+    other: Option<usize>,
+}
+
+impl ExplainSettings {
+    /// Reads the page's JSON.
+    pub fn parse(json: &str) -> Result<Self, SettingsError> {
+        serde_json::from_str(json).map_err(SettingsError::Explain)
+    }
+
+    /// The engine request these settings describe.
+    pub fn request(&self) -> Result<CamRequest, SettingsError> {
+        let method: Method = match &self.method {
+            Some(name) => name.parse()?,
+            None => DEFAULT_METHOD,
+        };
+        let layer: Layer = match &self.layer {
+            Some(name) => name.parse()?,
+            None => Layer::from(DEFAULT_STAGE),
+        };
+        let target = match (self.class, self.other) {
+            (None, _) => Target::TopClass,
+            (Some(class), None) => Target::Class(class),
+            (Some(class), Some(other)) => Target::Contrast { class, other },
+        };
+        Ok(CamRequest::new(method, layer, target))
+    }
+}
+
+/// What to draw: `{"kind","colormap","opacity","scale","max","threshold","box"}`.
+#[derive(Debug, Deserialize)]
+pub struct ViewSettings {
+    /// `overlay` (default), `heatmap` or `photo`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    colormap: Option<String>,
+    /// Share of the heatmap in the blend, 0–1 (the photo gets the rest).
+    #[serde(default)]
+    opacity: Option<f32>,
+    /// `minmax` (default) or `absolute`, scaled by `max`.
+    #[serde(default)]
+    scale: Option<String>,
+    #[serde(default)]
+    max: Option<f32>,
+    /// Only values at or above this share of the range are coloured (0–1).
+    #[serde(default)]
+    threshold: Option<f32>,
+    /// `[width, height]` in device pixels the picture is shown in (`height` may be `null`);
+    /// absent: as large as a display picture may be.
+    #[serde(default, rename = "box")]
+    target: Option<(u32, Option<u32>)>,
+}
+
+impl ViewSettings {
+    /// Reads the page's JSON.
+    pub fn parse(json: &str) -> Result<Self, SettingsError> {
+        serde_json::from_str(json).map_err(SettingsError::View)
+    }
+
+    /// Whether only the photo is wanted.
+    pub fn is_photo(&self) -> bool {
+        self.kind.as_deref() == Some("photo")
+    }
+
+    /// The device-pixel box the picture is drawn for.
+    pub fn target(&self) -> Result<DisplayBox, DisplayError> {
+        match self.target {
+            Some((width, height)) => DisplayBox::new(width, height),
+            None => DisplayBox::new(u32::MAX, None),
+        }
+    }
+
+    /// The renderer's options.
+    pub fn options(&self) -> Result<ViewOptions, SettingsError> {
+        let colormap: Colormap = match &self.colormap {
+            Some(name) => name.parse()?,
+            None => DEFAULT_COLORMAP,
+        };
+        let mode = match self.kind.as_deref() {
+            None | Some("overlay") => ViewMode::Overlay,
+            Some("heatmap") => ViewMode::Heatmap,
+            Some(other) => return Err(SettingsError::ViewKind(other.to_owned())),
+        };
+        let absolute_max = match self.scale.as_deref() {
+            None | Some("minmax") => None,
+            Some("absolute") => Some(self.max.unwrap_or(1.0)),
+            Some(other) => return Err(SettingsError::Scale(other.to_owned())),
+        };
+        let photo_weight = self.opacity.map_or(DEFAULT_PHOTO_WEIGHT, |o| 1.0 - o);
+        Ok(ViewOptions::chosen(
+            colormap,
+            photo_weight,
+            absolute_max,
+            self.threshold,
+            mode,
+        ))
+    }
+}

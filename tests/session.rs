@@ -1,0 +1,312 @@
+//! The explorer's session as the page uses it, natively: how each request is served (cache,
+//! re-targeted, from cached activations, computed), the bound on what is kept, a result
+//! that arrives after the photo changed, a bad photo, the settings' defaults and the method
+//! catalogue's facts checked against what the engine does. EfficientNet-Lite0 (the shipped
+//! weights) on a real photo, on `flex`.
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use gradcam_web::Explainer;
+use gradcam_web::cam::{CamRequest, Method, Phase, Target};
+use gradcam_web::model::{Layer, Stage};
+use gradcam_web::session::{
+    self, CACHED_EXPLANATIONS, ExplainSettings, Reuse, Session, SessionError, ViewSettings,
+    catalogue, defaults,
+};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn photo_bytes() -> Vec<u8> {
+    std::fs::read(root().join("tests/fixtures/chelsea.png")).unwrap()
+}
+
+fn session() -> RefCell<Session> {
+    let bytes = std::fs::read(root().join("weights/efficientnet-lite0.bpk")).unwrap();
+    let explainer = Explainer::from_burnpack(bytes, &Device::flex()).unwrap();
+    let mut session = Session::default();
+    let model = session.load_model(explainer);
+    assert_eq!(model.layers.last().map(String::as_str), Some("layer4"));
+    assert!(model.layers.iter().any(|l| l == "layer2.0"));
+    session.set_photo(&photo_bytes()).unwrap();
+    RefCell::new(session)
+}
+
+fn request(method: Method, stage: Stage, target: Target) -> CamRequest {
+    CamRequest::new(method, Layer::from(stage), target)
+}
+
+fn serve(session: &RefCell<Session>, request: CamRequest) -> session::Served {
+    pollster::block_on(session::explain(session, request, &|_| {})).unwrap()
+}
+
+#[test]
+fn requests_are_served_from_what_the_session_keeps() {
+    let s = session();
+    let first = serve(
+        &s,
+        request(Method::GradCam, Stage::Layer4, Target::Class(281)),
+    );
+    assert_eq!(first.report.reused, Reuse::None);
+    assert_eq!(first.report.class, 281);
+    assert_eq!(first.report.label, "tabby");
+    let again = serve(
+        &s,
+        request(Method::GradCam, Stage::Layer4, Target::Class(281)),
+    );
+    assert_eq!(again.report.reused, Reuse::Cache);
+    assert_eq!(again.explanation.cam.map, first.explanation.cam.map);
+    let other_class = serve(
+        &s,
+        request(Method::GradCam, Stage::Layer4, Target::Class(285)),
+    );
+    assert_eq!(other_class.report.reused, Reuse::Activations);
+    assert_eq!(other_class.report.class, 285);
+    let other_method = serve(
+        &s,
+        request(Method::LayerCam, Stage::Layer4, Target::Class(285)),
+    );
+    assert_eq!(other_method.report.reused, Reuse::Layer);
+    let other_layer = serve(
+        &s,
+        request(Method::GradCam, Stage::Layer3, Target::Class(285)),
+    );
+    assert_eq!(other_layer.report.reused, Reuse::None);
+    let json = serde_json::to_value(&other_layer.report).unwrap();
+    for key in [
+        "class",
+        "label",
+        "top5",
+        "cam_shape",
+        "layer",
+        "method",
+        "timings_ms",
+        "note",
+    ] {
+        assert!(json.get(key).is_some(), "report lacks {key}: {json}");
+    }
+    assert_eq!(json["reused"], "none");
+    assert_eq!(json["layer"], "layer3");
+
+    // The cache is bounded: the oldest go first.
+    for class in 0..CACHED_EXPLANATIONS {
+        serve(
+            &s,
+            request(Method::GradCam, Stage::Layer4, Target::Class(class)),
+        );
+    }
+    assert_eq!(s.borrow().cached(), CACHED_EXPLANATIONS);
+    let oldest = serve(
+        &s,
+        request(Method::GradCam, Stage::Layer3, Target::Class(285)),
+    );
+    assert_ne!(oldest.report.reused, Reuse::Cache, "evicted");
+}
+
+#[test]
+fn a_result_for_a_photo_replaced_meanwhile_is_dropped() {
+    let s = session();
+    let replaced = Cell::new(false);
+    let progress = |phase: Phase| {
+        if phase == Phase::Backward && !replaced.replace(true) {
+            s.borrow_mut().set_photo(&photo_bytes()).unwrap();
+        }
+    };
+    let late = pollster::block_on(session::explain(
+        &s,
+        request(Method::GradCam, Stage::Layer3, Target::TopClass),
+        &progress,
+    ));
+    assert!(replaced.get());
+    assert!(matches!(late, Err(SessionError::Superseded)), "{late:?}");
+    assert_eq!(s.borrow().cached(), 0, "nothing of the old photo kept");
+    // The new photo is served normally.
+    let fresh = serve(
+        &s,
+        request(Method::GradCam, Stage::Layer3, Target::TopClass),
+    );
+    assert_eq!(fresh.report.reused, Reuse::None);
+}
+
+#[test]
+fn a_bad_photo_leaves_nothing_stale_on_screen() {
+    let s = session();
+    let served = serve(
+        &s,
+        request(Method::GradCam, Stage::Layer4, Target::TopClass),
+    );
+    s.borrow_mut().show(served.explanation);
+    let view = ViewSettings::parse(r#"{"box":[200,null]}"#).unwrap();
+    let drawn = s.borrow_mut().render(&view).unwrap();
+    let report = serde_json::to_value(&drawn.report).unwrap();
+    assert_eq!(
+        drawn.rgba.len(),
+        (report["width"].as_u64().unwrap() * report["height"].as_u64().unwrap() * 4) as usize
+    );
+    assert_eq!(report["width"], 200);
+    assert!(report["range"].is_array(), "{report}");
+    assert_eq!(report["flat"], false);
+
+    let error = s.borrow_mut().set_photo(b"not a photo").unwrap_err();
+    assert!(matches!(error, SessionError::Decode(_)), "{error}");
+    assert!(s.borrow().shown().is_none());
+    assert_eq!(s.borrow().cached(), 0);
+    assert!(matches!(
+        s.borrow_mut().render(&view),
+        Err(SessionError::NoPhoto)
+    ));
+    let again = pollster::block_on(session::explain(
+        &s,
+        request(Method::GradCam, Stage::Layer4, Target::TopClass),
+        &|_| {},
+    ));
+    assert!(matches!(again, Err(SessionError::NoPhoto)));
+}
+
+#[test]
+fn the_plain_photo_is_drawn_before_anything_is_explained() {
+    let s = session();
+    let map_view = ViewSettings::parse(r#"{"kind":"overlay","box":[120,90]}"#).unwrap();
+    assert!(matches!(
+        s.borrow_mut().render(&map_view),
+        Err(SessionError::NothingExplained)
+    ));
+    let photo_view = ViewSettings::parse(r#"{"kind":"photo","box":[120,90]}"#).unwrap();
+    let drawn = s.borrow_mut().render(&photo_view).unwrap();
+    let report = serde_json::to_value(&drawn.report).unwrap();
+    assert!(report.get("range").is_none(), "no map fields: {report}");
+    assert!(report["width"].as_u64().unwrap() <= 120);
+    assert!(s.borrow().value_at((1, 1), (120, 90)).unwrap().is_none());
+}
+
+#[test]
+fn absent_settings_take_the_defaults_the_catalogue_announces() {
+    let d = defaults();
+    let request = ExplainSettings::parse("{}").unwrap().request().unwrap();
+    assert_eq!(d["method"], request.method.name());
+    assert_eq!(d["layer"], request.layers[0].to_string());
+    assert_eq!(request.target, Target::TopClass);
+    let options = ViewSettings::parse("{}").unwrap().options().unwrap();
+    assert_eq!(d["colormap"], options.colormap.name());
+    let opacity = d["opacity"].as_f64().unwrap() as f32 / 100.0;
+    assert!((options.photo_weight - (1.0 - opacity)).abs() < 1e-6);
+    assert_eq!(options.threshold, None);
+    assert_eq!(catalogue()["defaults"], d);
+
+    let bad = ExplainSettings::parse(r#"{"method":"nope"}"#)
+        .unwrap()
+        .request()
+        .unwrap_err();
+    assert!(bad.to_string().contains("unknown method `nope`"), "{bad}");
+    let bad = ViewSettings::parse(r#"{"scale":"log"}"#)
+        .unwrap()
+        .options()
+        .unwrap_err();
+    assert_eq!(bad.to_string(), "unknown normalisation `log`");
+    let bad = ViewSettings::parse("[").unwrap_err();
+    assert!(bad.to_string().starts_with("bad view: "), "{bad}");
+}
+
+/// Each fact the catalogue sends the page is what the engine does: `retargets` methods switch
+/// class at `layer4` with no pass, `gradients` ones go backward, `pixel_space` ones ignore
+/// the layer.
+#[test]
+fn the_catalogue_states_what_the_engine_does() {
+    let methods = catalogue()["methods"].as_array().unwrap().clone();
+    assert_eq!(methods.len(), Method::ALL.len());
+    let names: Vec<&str> = methods
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    let grid: Vec<&str> = methods
+        .iter()
+        .filter(|m| m["grid"] == true)
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, Method::ALL.map(Method::name));
+    assert!(
+        !grid.contains(&"scorecam") && !grid.contains(&"smoothgrad"),
+        "{grid:?}"
+    );
+    assert!(
+        grid.contains(&"gradcam") && grid.contains(&"saliency"),
+        "{grid:?}"
+    );
+
+    // The single-pass methods, tried for real (the slow ones only through their facts).
+    let s = session();
+    for entry in methods.iter().filter(|m| m["grid"] == true) {
+        let method: Method = entry["name"].as_str().unwrap().parse().unwrap();
+        let went_backward = Cell::new(false);
+        let progress = |p: Phase| went_backward.set(went_backward.get() || p == Phase::Backward);
+        let first = pollster::block_on(session::explain(
+            &s,
+            request(method, Stage::Layer4, Target::Class(281)),
+            &progress,
+        ))
+        .unwrap();
+        assert_eq!(
+            went_backward.get(),
+            entry["gradients"] == true,
+            "{method}: gradients"
+        );
+        let switched = serve(&s, request(method, Stage::Layer4, Target::Class(285)));
+        assert_eq!(
+            switched.report.reused == Reuse::Activations,
+            entry["retargets"] == true,
+            "{method}: retargets ({:?})",
+            switched.report.reused
+        );
+        let at_layer3 = serve(&s, request(method, Stage::Layer3, Target::Class(281)));
+        let same_map = at_layer3.explanation.cam.map == first.explanation.cam.map;
+        assert_eq!(
+            same_map,
+            entry["pixel_space"] == true,
+            "{method}: pixel space"
+        );
+        assert!(!entry["help"].as_str().unwrap().is_empty());
+    }
+}
+
+/// The page's view settings and the CLI's flags go through one rule
+/// (`ViewOptions::chosen`): opacity is one minus the photo weight, a zero threshold is none,
+/// out-of-range values are clamped.
+#[test]
+fn the_page_and_the_cli_choose_view_options_by_one_rule() {
+    use gradcam_web::render::{Colormap, Scale, ViewMode, ViewOptions};
+    let page = ViewSettings::parse(
+        r#"{"colormap":"viridis","opacity":0.8,"scale":"absolute","max":2.5,"threshold":0}"#,
+    )
+    .unwrap()
+    .options()
+    .unwrap();
+    let cli = ViewOptions::chosen(
+        Colormap::Viridis,
+        0.2,
+        Some(2.5),
+        Some(0.0),
+        ViewMode::Overlay,
+    );
+    assert_eq!(page.colormap, cli.colormap);
+    assert!((page.photo_weight - cli.photo_weight).abs() < 1e-6);
+    assert_eq!(page.scale, Scale::Absolute { max: 2.5 });
+    assert_eq!(
+        (page.threshold, cli.threshold),
+        (None, None),
+        "0 means no threshold"
+    );
+    let clamped = ViewOptions::chosen(Colormap::Jet, 1.7, None, Some(3.0), ViewMode::Heatmap);
+    assert_eq!((clamped.photo_weight, clamped.threshold), (1.0, Some(1.0)));
+    assert_eq!(clamped.scale, Scale::MinMax);
+    let page = ViewSettings::parse(r#"{"opacity":-1,"threshold":0.25,"kind":"heatmap"}"#)
+        .unwrap()
+        .options()
+        .unwrap();
+    assert_eq!(
+        (page.photo_weight, page.threshold, page.mode),
+        (1.0, Some(0.25), ViewMode::Heatmap)
+    );
+}
