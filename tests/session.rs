@@ -310,3 +310,78 @@ fn the_page_and_the_cli_choose_view_options_by_one_rule() {
         (1.0, Some(0.25), ViewMode::Heatmap)
     );
 }
+
+/// The Trust panel's check: the map on screen and the baselines for its class, dropped when
+/// the explanation on screen changes meanwhile.
+#[test]
+fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
+    use gradcam_web::session::{TrustSettings, check_trust};
+    let s = session();
+    let settings =
+        TrustSettings::parse(r#"{"metrics":["deletion","confidence"],"steps":4,"baselines":true}"#)
+            .unwrap();
+    let request = settings.request().unwrap();
+    let nothing = pollster::block_on(check_trust(&s, &request, true, &|_, _| {}));
+    assert!(
+        matches!(nothing, Err(SessionError::NothingExplained)),
+        "{nothing:?}"
+    );
+
+    let served = serve(&s, request_for(Method::GradCam, Target::Class(281)));
+    s.borrow_mut().show(served.explanation);
+    let seen = RefCell::new(Vec::new());
+    let summary = pollster::block_on(check_trust(&s, &request, settings.baselines, &|map, p| {
+        seen.borrow_mut().push(format!("{map}: {}", p.name()))
+    }))
+    .unwrap();
+    assert_eq!(
+        (summary.method, summary.class, summary.layer.as_str()),
+        ("gradcam", 281, "layer4")
+    );
+    let curve = &summary.report.metrics["deletion_curve"];
+    assert_eq!(
+        serde_json::to_value(curve)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert!(
+        summary
+            .report
+            .get("deletion_auc")
+            .is_some_and(|v| (0.0..=1.0).contains(&v))
+    );
+    assert!(summary.report.get("confidence_change").is_some());
+    assert_eq!(
+        summary.baselines.keys().copied().collect::<Vec<_>>(),
+        ["baseline-gaussian", "baseline-random", "baseline-sobel"]
+    );
+    assert!(
+        seen.borrow()
+            .contains(&"baseline-sobel: deletion".to_owned()),
+        "{:?}",
+        seen.borrow()
+    );
+
+    // Another class put on screen while the check runs: its numbers are not shown as current.
+    let other = serve(&s, request_for(Method::GradCam, Target::Class(285)));
+    let swapped = Cell::new(false);
+    let late = pollster::block_on(check_trust(&s, &request, false, &|_, _| {
+        if !swapped.replace(true) {
+            s.borrow_mut().show(other.explanation.clone());
+        }
+    }));
+    assert!(matches!(late, Err(SessionError::Superseded)), "{late:?}");
+
+    let bad = TrustSettings::parse(r#"{"metrics":["vibes"]}"#)
+        .unwrap()
+        .request()
+        .unwrap_err();
+    assert!(bad.to_string().contains("unknown metric `vibes`"), "{bad}");
+}
+
+fn request_for(method: Method, target: Target) -> CamRequest {
+    request(method, Stage::Layer4, target)
+}

@@ -7,6 +7,7 @@
 import { Superseded, startEngine } from './engine.js';
 import { Explorer, readFragment } from './explorer.js';
 import { baseName, copyPng, download } from './exports.js';
+import { clearTrust, showTrust, trustSettings, trustWorking } from './trust.js';
 import {
   Progress, boxesIn, clearCanvas, fillGridCell, pictureBox, picturesFor, prepareGrid, setView, showBitmap, showLegend,
   wireReadout, wireSwipe,
@@ -44,6 +45,8 @@ let photoReady = false;    // the engine holds `current`'s decoded photo
 let report = null;         // the explanation on screen (engine report)
 let drawn = null;          // what the overlay shows (render info)
 let drawnView = null;      // the view settings the overlay was drawn with (Save uses them)
+let trust = null;          // the Trust panel's numbers (session::TrustSummary) for the map on screen
+let trustRun = 0;          // counts trust checks: a reply for an older one, or for a map gone, is dropped
 let running = null;        // the explanation the engine is computing: { since, timer }
 let redoAfterLoad = true;  // whether a (re)loaded model explains the photo on screen
 let cancels = 0;           // engines restarted to cancel long work
@@ -80,6 +83,9 @@ function clearResult(message) {
   drawn = null;
   drawnView = null;
   caption.textContent = message;
+  trustRun += 1; // a check still running is for the map that went
+  trust = null;
+  clearTrust('Explain a photo first.', false);
 }
 
 // Runs tasks one after another so that results always land in request order.
@@ -308,6 +314,11 @@ async function explainCurrent(gen, startedAt, decodeMs = null) {
   if (r.reused === 'cache' || r.reused === 'activations') progress.skip(['forward', 'backward']);
   report = r;
   explorer.noteShape(r.layer, r.cam_shape);
+  if (!trust || trustKey(trust) !== trustKey(r)) {
+    trustRun += 1;
+    trust = null;
+    clearTrust('Check how faithful this map is: the network is asked again with the photo changed where the map points.', true);
+  }
   // A display setting changed meanwhile: those pictures are stale, draw afresh.
   const fresh = JSON.stringify(views) === JSON.stringify(wantedPictures());
   if (!fresh) reply.pictures.forEach((picture) => picture.bitmap.close());
@@ -431,11 +442,55 @@ function settingsChanged(kind) {
   }
 }
 
+// ---- the trust check -------------------------------------------------------------------
+
+const trustKey = (r) => `${r.method}|${r.layer}|${r.class}|${r.other ?? ''}`;
+
+/** Scores the map on screen in the engine (Trust panel), with progress and Stop. */
+async function runTrust() {
+  const callEngine = engine;
+  const r = report;
+  if (!r || !callEngine) return;
+  const gen = generation;
+  const run = ++trustRun;
+  const started = performance.now();
+  trustWorking();
+  const work = startRunning('trust');
+  try {
+    const summary = await callEngine.call('trust', [trustSettings()], {
+      supersede: 'trust',
+      onProgress: (phase) => { if (run === trustRun) trustWorking(phase); },
+    });
+    if (run !== trustRun || gen !== generation || report !== r) return;
+    trust = { ...summary, other: r.other };
+    const what = `${explorer.methodTitle(summary.method)} at ${summary.layer} for ${r.label}`;
+    showTrust(summary, what, performance.now() - started);
+  } catch (e) {
+    if (run !== trustRun) return;
+    const why = quiet(e, gen, callEngine) ? 'The check was stopped.' : `The check failed: ${e.message || e}`;
+    clearTrust(why, Boolean(report) && engine === callEngine);
+  } finally {
+    stopRunning(work);
+  }
+}
+
+function wireTrust() {
+  $('trust-run').addEventListener('click', () => runTrust());
+  $('trust-save').addEventListener('click', () => {
+    if (!trust || !current) return;
+    const json = { photo: current.name, model: loaded && loaded.name, backend: engine && engine.label,
+      settings: trustSettings(), ...trust };
+    download(new Blob([JSON.stringify(json, null, 2)], { type: 'application/json' }),
+      `${baseName(current.name, explorer.settings, trust.class)}-trust.json`);
+  });
+}
+
 // ---- cancelling long work -------------------------------------------------------------
 
-/** Marks an explanation as running; after CANCEL_AFTER_MS the Stop button appears. */
-function startRunning() {
-  const work = { since: performance.now() };
+/** Marks work as running (`kind`: 'explain' or 'trust'); after CANCEL_AFTER_MS the Stop
+ * button appears. */
+function startRunning(kind = 'explain') {
+  const work = { since: performance.now(), kind };
   work.timer = setTimeout(() => { if (running === work) $('stop').hidden = false; }, CANCEL_AFTER_MS);
   running = work;
   return work;
@@ -610,7 +665,11 @@ function wireInputs() {
   });
   $('retry').addEventListener('click', () => loadModel(chosen));
   $('stop').addEventListener('click', () => {
-    if (running && engine) restartEngine(`Stopped ${explorer.settings.method}`, false);
+    // Stopping a trust check keeps the map: the fresh engine explains it again.
+    if (running && engine) {
+      const checking = running.kind === 'trust';
+      restartEngine(checking ? 'Stopped the trust check' : `Stopped ${explorer.settings.method}`, checking);
+    }
   });
 }
 
@@ -804,6 +863,7 @@ async function start() {
   wireSaving();
   wireSwipe();
   wireSoftwareGpu();
+  wireTrust();
   explorer.wire();
   explorer.restore(readFragment().settings);
   setView(explorer.settings.view);

@@ -149,6 +149,11 @@ const ops = {
   overlayPng: (view) => ({ result: pngOut((onChunk) => app.overlayPng(JSON.stringify(view), onChunk)) }),
   mapPng16: () => ({ result: pngOut((onChunk) => app.mapPng16(onChunk)).blob }),
   mapNpy: () => bytesOut(app.mapNpy()),
+  /** The Trust panel's numbers for the map on screen (see session::TrustSummary). */
+  async trust(settings, id) {
+    const onPhase = (map, metric) => post({ type: 'progress', id, phase: `${map}: ${metric}` });
+    return { result: JSON.parse(await app.trust(JSON.stringify(settings), onPhase)) };
+  },
   async benchmark(warmup, runs) {
     return { result: JSON.parse(await app.benchmark(warmup, runs)) };
   },

@@ -6,6 +6,7 @@
 mod catalogue;
 mod report;
 mod settings;
+mod trust;
 
 use std::cell::RefCell;
 use std::io::Write;
@@ -22,6 +23,7 @@ use crate::engine::{ExplainJob, Explainer, Explanation, elapsed_ms};
 use crate::imageio::{DecodeError, Photo, decode_photo, write_npy_f32};
 use crate::model::{Stage, StagedClassifier};
 use crate::render::map_value_at;
+use crate::trust::TrustError;
 
 pub use catalogue::catalogue;
 pub use report::{
@@ -29,6 +31,7 @@ pub use report::{
     ValueAt,
 };
 pub use settings::{ExplainSettings, SettingsError, ViewSettings, defaults};
+pub use trust::{TrustSettings, TrustSummary, check as check_trust};
 
 /// Explanations kept per photo, so that going back to a method, layer or class is instant.
 pub const CACHED_EXPLANATIONS: usize = 24;
@@ -55,6 +58,8 @@ pub enum SessionError {
     Display(#[from] DisplayError),
     #[error(transparent)]
     Save(#[from] SaveError),
+    #[error(transparent)]
+    Trust(#[from] TrustError),
 }
 
 /// One model, one photo and its explanations.

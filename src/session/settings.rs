@@ -8,6 +8,7 @@ use crate::cam::{CamRequest, Method, Target, UnknownMethod};
 use crate::display::{DisplayBox, DisplayError};
 use crate::model::{Layer, Stage, UnknownLayer};
 use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, UnknownColormap, ViewMode, ViewOptions};
+use crate::trust::TrustError;
 
 /// Settings the engine cannot use.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,12 @@ pub enum SettingsError {
     /// The view settings are not the JSON object described by [`ViewSettings`].
     #[error("bad view: {0}")]
     View(serde_json::Error),
+    /// The trust settings are not the JSON object described by `TrustSettings`.
+    #[error("bad trust settings: {0}")]
+    Trust(serde_json::Error),
+    /// A metric or curve baseline the trust check does not know.
+    #[error(transparent)]
+    Metric(#[from] TrustError),
     #[error(transparent)]
     Method(#[from] UnknownMethod),
     #[error(transparent)]

@@ -22,8 +22,9 @@ use crate::benchmark::{BenchPlan, run_benchmark};
 use crate::cam::Phase;
 use crate::engine::{Explainer, elapsed_ms};
 use crate::session::{
-    self, DrawReport, Drawn, ExplainSettings, Session, SessionError, ViewSettings,
+    self, DrawReport, Drawn, ExplainSettings, Session, SessionError, TrustSettings, ViewSettings,
 };
+use crate::trust::TrustPhase;
 
 #[wasm_bindgen(start)]
 fn start() {
@@ -229,6 +230,27 @@ impl App {
     #[wasm_bindgen(js_name = mapNpy)]
     pub fn map_npy(&self) -> Result<Vec<u8>, JsError> {
         self.session.borrow().map_npy().map_err(js_error)
+    }
+
+    /// Scores the explanation on screen as the Trust panel asks (see
+    /// `session::TrustSettings`); `on_phase(map, metric)` is called as each metric starts.
+    /// Resolves to the `session::TrustSummary` as JSON.
+    pub fn trust(&self, settings: String, on_phase: Option<Function>) -> Promise {
+        let session = self.session.clone();
+        future_to_promise(async move {
+            let settings = TrustSettings::parse(&settings).map_err(|e| js_error(e.into()))?;
+            let request = settings.request().map_err(|e| js_error(e.into()))?;
+            let progress = |map: &str, phase: TrustPhase| {
+                if let Some(f) = &on_phase {
+                    let (map, phase) = (JsValue::from_str(map), JsValue::from_str(phase.name()));
+                    let _ = f.call2(&JsValue::NULL, &map, &phase);
+                }
+            };
+            let summary = session::check_trust(&session, &request, settings.baselines, &progress)
+                .await
+                .map_err(js_error)?;
+            Ok(JsValue::from_str(&to_json(&summary)))
+        })
     }
 
     /// Times the forward pass, a full Grad-CAM and each stage on the current photo (see

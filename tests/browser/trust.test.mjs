@@ -1,0 +1,127 @@
+// The Trust panel through the real page (CPU fallback, EfficientNet-Lite0, chelsea.png):
+// "Check this map" scores the map on screen and the baseline maps in the engine; the curves
+// are drawn, and every number in the table equals `gradcam evaluate` on the same photo and
+// settings (natively, flex). A new class clears the panel; the numbers are saved as JSON;
+// nothing leaves the machine.
+//
+// Tolerance: the page's wasm and the native binary run the same ops with different SIMD
+// widths, so maps and probabilities differ in the last float bits; the deletion/insertion
+// ranking of near-equal pixels can then differ too. Numbers agree to 0.01 absolute.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  FIXTURES, WEIGHTS_DIR, assertNoForeignRequests, dropFile, launchBrowser, openPage, serveDist, waitForResult, waitReady,
+} from './harness.mjs';
+
+const MODEL = 'efficientnet-lite0';
+const WEIGHTS = join(WEIGHTS_DIR, `${MODEL}.bpk`);
+const PHOTO = join(FIXTURES, 'chelsea.png');
+const OUT = mkdtempSync(join(tmpdir(), 'gradcam-trust-'));
+const TOLERANCE = 0.01;
+
+let server;
+let browser;
+let session;
+
+before(async () => {
+  server = await serveDist();
+  browser = await launchBrowser();
+  session = await openPage(browser, server.origin, {
+    query: `?model=${MODEL}`,
+    withoutWebGpu: true,
+    contextOptions: { acceptDownloads: true },
+  });
+  await waitReady(session.page);
+  await dropFile(session.page, readFileSync(PHOTO), 'chelsea.png', 'image/png');
+  assert.equal(await waitForResult(session.page), 'ready');
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/** `gradcam evaluate` on the photo: { map name: metrics }. */
+function nativeTrust(args) {
+  const bin = process.env.GRADCAM_BIN;
+  if (!bin) throw new Error('GRADCAM_BIN is not set: run the browser tests through ./dev test');
+  const run = spawnSync(bin, ['evaluate', PHOTO, '--weights', WEIGHTS, '--device', 'cpu', '--json', ...args], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`gradcam evaluate failed: ${run.stderr}`);
+  return Object.fromEntries(run.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.method, r.metrics]));
+}
+
+/** The table's numbers: { metric: { map name: value } }. */
+async function tableValues(page) {
+  return page.$$eval('[data-testid=trust-table] tbody tr', (rows) => Object.fromEntries(rows.map((tr) => [
+    tr.dataset.metric,
+    Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.dataset.map, Number(td.dataset.value)])),
+  ])));
+}
+
+describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }, () => {
+  test('checking the map draws its curves and gives the CLI\'s numbers, baselines beside it', async () => {
+    const { page } = session;
+    assert.equal(await page.getAttribute('[data-testid=trust-run]', 'disabled'), null, 'the check can run once a map is shown');
+    await page.selectOption('[data-testid=trust-steps]', '8');
+    await page.check('[data-testid=trust-baselines]');
+    const started = Date.now();
+    await page.click('[data-testid=trust-run]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=trust]').dataset.state === 'working', null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid=trust]').dataset.state !== 'working', null, { timeout: 600_000, polling: 250 });
+    const ms = Date.now() - started;
+    assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'ready', await page.textContent('[data-testid=trust-status]'));
+    console.log(`trust check (deletion, insertion, confidence, 8 steps, 3 baselines) in the page: ${ms} ms`);
+    const top = await page.$$eval('[data-testid=top5] li', (lis) => Number(lis[0].dataset.testid.slice(6)));
+    assert.equal(await page.getAttribute('[data-testid=trust]', 'data-for'), `gradcam|layer4|${top}`);
+
+    // Two curves of 9 points (8 steps), with their AUCs in the legend.
+    const curves = await page.$$eval('[data-testid=trust-curves] polyline', (ps) => ps.map((p) => [p.dataset.curve, p.getAttribute('points').split(' ').length]));
+    assert.deepEqual(curves, [['deletion', 9], ['insertion', 9]]);
+    const legend = await page.$$eval('[data-testid=trust-curves] text.legend', (ts) => ts.map((t) => t.textContent));
+    assert.match(legend.join(' | '), /^deletion \(AUC 0\.\d{3}\) \| insertion \(AUC 0\.\d{3}\)$/);
+
+    const shown = await tableValues(page);
+    const native = nativeTrust(['--metrics', 'deletion,insertion,confidence', '--steps', '8', '--baselines']);
+    const maps = ['gradcam', 'baseline-gaussian', 'baseline-random', 'baseline-sobel'];
+    assert.deepEqual(Object.keys(native).sort(), [...maps].sort());
+    assert.deepEqual(Object.keys(shown), ['deletion_auc', 'insertion_auc', 'confidence_change']);
+    for (const [metric, byMap] of Object.entries(shown)) {
+      assert.deepEqual(Object.keys(byMap).sort(), [...maps].sort(), metric);
+      for (const map of maps) {
+        const [page, cli] = [byMap[map], native[map][metric]];
+        assert.ok(Math.abs(page - cli) <= TOLERANCE, `${metric} of ${map}: page ${page}, CLI ${cli}`);
+      }
+    }
+    // The best of each row is marked.
+    const best = await page.$$eval('[data-testid=trust-table] tbody tr', (rows) => rows.map((tr) => tr.querySelectorAll('td.best').length));
+    assert.ok(best.every((n) => n >= 1), JSON.stringify(best));
+  });
+
+  test('the numbers are saved as JSON, and another class clears the panel', async () => {
+    const { page } = session;
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trust-save]')]);
+    assert.match(download.suggestedFilename(), /^chelsea-gradcam-layer4-\d+-trust\.json$/);
+    const path = join(OUT, download.suggestedFilename());
+    await download.saveAs(path);
+    const saved = JSON.parse(readFileSync(path, 'utf8'));
+    assert.equal(saved.method, 'gradcam');
+    assert.equal(saved.report.metrics.deletion_curve.length, 9);
+    assert.deepEqual(Object.keys(saved.baselines).sort(), ['baseline-gaussian', 'baseline-random', 'baseline-sobel']);
+
+    const second = await page.$$eval('[data-testid=top5] li', (lis) => Number(lis[1].dataset.testid.slice(6)));
+    await page.click(`[data-testid=class-${second}] button`);
+    await page.waitForFunction((cls) => {
+      const canvas = document.querySelector('[data-testid=overlay]');
+      return canvas.dataset.state === 'ready' && canvas.dataset.class === String(cls);
+    }, second, { timeout: 120_000 });
+    assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'idle');
+    assert.equal(await page.isHidden('[data-testid=trust-table]'), true, 'no numbers of the previous class shown');
+    assert.equal(await page.getAttribute('[data-testid=trust-run]', 'disabled'), null);
+    assertNoForeignRequests({ ...session, origin: server.origin });
+  });
+});
