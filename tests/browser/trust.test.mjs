@@ -90,13 +90,16 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     const maps = ['gradcam', 'baseline-gaussian', 'baseline-random', 'baseline-sobel'];
     assert.deepEqual(Object.keys(native).sort(), [...maps].sort());
     assert.deepEqual(Object.keys(shown), ['deletion_auc', 'insertion_auc', 'confidence_change']);
+    let worst = 0;
     for (const [metric, byMap] of Object.entries(shown)) {
       assert.deepEqual(Object.keys(byMap).sort(), [...maps].sort(), metric);
       for (const map of maps) {
         const [page, cli] = [byMap[map], native[map][metric]];
         assert.ok(Math.abs(page - cli) <= TOLERANCE, `${metric} of ${map}: page ${page}, CLI ${cli}`);
+        worst = Math.max(worst, Math.abs(page - cli));
       }
     }
+    console.log(`trust numbers, page vs gradcam evaluate: largest difference ${worst.toExponential(2)}; gradcam ${JSON.stringify(Object.fromEntries(Object.entries(shown).map(([m, v]) => [m, v.gradcam])))}`);
     // The best of each row is marked.
     const best = await page.$$eval('[data-testid=trust-table] tbody tr', (rows) => rows.map((tr) => tr.querySelectorAll('td.best').length));
     assert.ok(best.every((n) => n >= 1), JSON.stringify(best));
