@@ -321,7 +321,7 @@ fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
         TrustSettings::parse(r#"{"metrics":["deletion","confidence"],"steps":4,"baselines":true}"#)
             .unwrap();
     let request = settings.request().unwrap();
-    let nothing = pollster::block_on(check_trust(&s, &request, true, &|_, _| {}));
+    let nothing = pollster::block_on(check_trust(&s, None, &request, true, &|_, _| {}));
     assert!(
         matches!(nothing, Err(SessionError::NothingExplained)),
         "{nothing:?}"
@@ -330,9 +330,13 @@ fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
     let served = serve(&s, request_for(Method::GradCam, Target::Class(281)));
     s.borrow_mut().show(served.explanation);
     let seen = RefCell::new(Vec::new());
-    let summary = pollster::block_on(check_trust(&s, &request, settings.baselines, &|map, p| {
-        seen.borrow_mut().push(format!("{map}: {}", p.name()))
-    }))
+    let summary = pollster::block_on(check_trust(
+        &s,
+        None,
+        &request,
+        settings.baselines,
+        &|map, p| seen.borrow_mut().push(format!("{map}: {}", p.name())),
+    ))
     .unwrap();
     assert_eq!(
         (summary.method, summary.class, summary.layer.as_str()),
@@ -368,7 +372,7 @@ fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
     // Another class put on screen while the check runs: its numbers are not shown as current.
     let other = serve(&s, request_for(Method::GradCam, Target::Class(285)));
     let swapped = Cell::new(false);
-    let late = pollster::block_on(check_trust(&s, &request, false, &|_, _| {
+    let late = pollster::block_on(check_trust(&s, None, &request, false, &|_, _| {
         if !swapped.replace(true) {
             s.borrow_mut().show(other.explanation.clone());
         }

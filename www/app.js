@@ -7,7 +7,7 @@
 import { Superseded, startEngine } from './engine.js';
 import { Explorer, readFragment } from './explorer.js';
 import { baseName, copyPng, download } from './exports.js';
-import { clearTrust, showTrust, trustSettings, trustWorking } from './trust.js';
+import { boardWorking, clearTrust, showBoard, showTrust, trustSettings, trustWorking } from './trust.js';
 import {
   Progress, boxesIn, clearCanvas, fillGridCell, pictureBox, picturesFor, prepareGrid, setView, showBitmap, showLegend,
   wireReadout, wireSwipe,
@@ -317,7 +317,7 @@ async function explainCurrent(gen, startedAt, decodeMs = null) {
   if (!trust || trustKey(trust) !== trustKey(r)) {
     trustRun += 1;
     trust = null;
-    clearTrust('Check how faithful this map is: the network is asked again with the photo changed where the map points.', true);
+    clearTrust('Check how faithful this map is: the network is asked again with the photo changed where the map points.', true, boardKey(r));
   }
   // A display setting changed meanwhile: those pictures are stale, draw afresh.
   const fresh = JSON.stringify(views) === JSON.stringify(wantedPictures());
@@ -445,6 +445,7 @@ function settingsChanged(kind) {
 // ---- the trust check -------------------------------------------------------------------
 
 const trustKey = (r) => `${r.method}|${r.layer}|${r.class}|${r.other ?? ''}`;
+const boardKey = (r) => `${current ? current.name : ''}|${r.layer}|${r.class}|${r.other ?? ''}`;
 
 /** Scores the map on screen in the engine (Trust panel), with progress and Stop. */
 async function runTrust() {
@@ -474,8 +475,52 @@ async function runTrust() {
   }
 }
 
+/** Ranks every single-pass method (and the baselines) on this photo, class and layer by one
+ * metric: each map is computed and scored in the engine, the one on screen is kept. */
+async function rankMethods() {
+  const callEngine = engine;
+  const r = report;
+  if (!r || !callEngine) return;
+  const gen = generation;
+  const run = ++trustRun;
+  const metric = $('board-metric').value;
+  const metrics = [metric.replace(/_auc$/, '')];
+  const steps = Number($('trust-steps').value);
+  const methods = explorer.gridMethods();
+  const entries = [];
+  const work = startRunning('trust');
+  try {
+    for (const [i, method] of methods.entries()) {
+      boardWorking(i, methods.length, explorer.methodTitle(method));
+      const explain = { method, layer: explorer.settings.layer, class: r.class, other: r.other };
+      const started = performance.now();
+      const summary = await callEngine.call('trust', [{ metrics, steps, baselines: i === 0, explain }], { supersede: 'trust' });
+      if (run !== trustRun || gen !== generation) return;
+      let baselinesMs = 0;
+      for (const [name, baseline] of Object.entries(summary.baselines)) {
+        const time = Object.values(baseline.timings_ms).reduce((a, b) => a + b, 0);
+        baselinesMs += time;
+        entries.push({ map: name, title: name.replace(/^baseline-/, ''), score: baseline.metrics[metric], ms: time, baseline: true });
+      }
+      const ms = performance.now() - started - baselinesMs;
+      entries.push({ map: method, title: explorer.methodTitle(method), score: summary.report.metrics[metric], ms });
+    }
+    showBoard(boardKey(r), entries, metric, (method) => explorer.update({ method }));
+    $('trust-status').textContent = `Ranked ${methods.length} methods and ${entries.length - methods.length} baselines by ${metric.replace('_', ' ')} (${steps} steps).`;
+    $('trust-run').disabled = false;
+    $('board-run').disabled = false;
+  } catch (e) {
+    if (run !== trustRun) return;
+    const why = quiet(e, gen, callEngine) ? 'The ranking was stopped.' : `The ranking failed: ${e.message || e}`;
+    clearTrust(why, Boolean(report) && engine === callEngine);
+  } finally {
+    stopRunning(work);
+  }
+}
+
 function wireTrust() {
   $('trust-run').addEventListener('click', () => runTrust());
+  $('board-run').addEventListener('click', () => rankMethods());
   $('trust-save').addEventListener('click', () => {
     if (!trust || !current) return;
     const json = { photo: current.name, model: loaded && loaded.name, backend: engine && engine.label,

@@ -23,13 +23,67 @@ export function trustSettings() {
   return { metrics, steps: Number($('trust-steps').value), baselines: $('trust-baselines').checked };
 }
 
-/** Empties the panel; `message` says why (and whether it can be run). */
-export function clearTrust(message, canRun) {
+/** Whether a higher value of the report key `metric` is better. */
+export const higherIsBetter = (metric) => ROWS.find(([key]) => key === metric)?.[2] ?? false;
+
+/** Shows the leaderboard for `key` (photo, layer and class): `entries` [{ map, title, score,
+ * ms, baseline }] ranked by score; picking a method row calls `onPick(name)`. */
+export function showBoard(key, entries, metric, onPick) {
+  const higher = higherIsBetter(metric);
+  const ranked = [...entries].sort((a, b) => {
+    const [x, y] = [a.score ?? (higher ? -Infinity : Infinity), b.score ?? (higher ? -Infinity : Infinity)];
+    return higher ? y - x : x - y;
+  });
+  const rows = ranked.map((entry, i) => {
+    const tr = document.createElement('tr');
+    tr.dataset.map = entry.map;
+    if (entry.score !== null && entry.score !== undefined) tr.dataset.value = String(entry.score);
+    const name = document.createElement('td');
+    if (entry.baseline) {
+      name.textContent = `${entry.title} (baseline)`;
+    } else {
+      const pick = document.createElement('button');
+      pick.type = 'button';
+      pick.textContent = entry.title;
+      pick.title = `Show ${entry.title}`;
+      pick.addEventListener('click', () => onPick(entry.map));
+      name.append(pick);
+    }
+    tr.append(cell('td', String(i + 1)), name, cell('td', fmt(entry.score)), cell('td', `${Math.round(entry.ms)} ms`));
+    return tr;
+  });
+  const board = $('board');
+  board.tBodies[0].replaceChildren(...rows);
+  board.dataset.state = 'ready';
+  board.dataset.metric = metric;
+  board.dataset.for = key;
+  board.hidden = false;
+}
+
+/** Marks the leaderboard as being computed, `done` of `total` maps. */
+export function boardWorking(done, total, name) {
+  const board = $('board');
+  board.dataset.state = 'working';
+  $('board-run').disabled = true;
+  $('trust-run').disabled = true;
+  $('trust-status').textContent = `Ranking… ${done} of ${total} maps${name ? ` (${name})` : ''}`;
+}
+
+/** Empties the panel; `message` says why (and whether it can be run). The leaderboard stays
+ * when it is for `keepBoardFor` (another method of the same photo, layer and class). */
+export function clearTrust(message, canRun, keepBoardFor = null) {
   const panel = $('trust');
   panel.dataset.state = 'idle';
   delete panel.dataset.for;
   $('trust-status').textContent = message;
   $('trust-run').disabled = !canRun;
+  $('board-run').disabled = !canRun;
+  const board = $('board');
+  if (keepBoardFor === null || board.dataset.for !== keepBoardFor) {
+    board.hidden = true;
+    board.dataset.state = 'idle';
+    delete board.dataset.for;
+  }
   $('trust-save').disabled = true;
   $('trust-curves').hidden = true;
   $('trust-table').hidden = true;
@@ -50,6 +104,7 @@ export function showTrust(summary, what, ms) {
   panel.dataset.state = 'ready';
   panel.dataset.for = `${summary.method}|${summary.layer}|${summary.class}`;
   $('trust-run').disabled = false;
+  $('board-run').disabled = false;
   $('trust-save').disabled = false;
   $('trust-status').textContent = `Checked ${what} in ${(ms / 1000).toFixed(1)} s.`;
   drawCurves(summary.report.metrics);

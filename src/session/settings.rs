@@ -60,7 +60,7 @@ pub fn defaults() -> Value {
 
 /// What to explain: `{"method","layer","class","other"}`; `class: null` is the top class,
 /// `other` makes it a contrast "why `class` rather than `other`".
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ExplainSettings {
     #[serde(default)]
     method: Option<String>,

@@ -1,5 +1,6 @@
-//! The page's Trust panel: the metrics of the explanation on screen and, when asked, of the
-//! baseline maps for its class, computed as `gradcam evaluate` computes them.
+//! The page's Trust panel: the metrics of the explanation on screen (or of another method's
+//! map of the same photo, for the leaderboard) and, when asked, of the baseline maps for its
+//! class, computed as `gradcam evaluate` computes them.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -7,14 +8,16 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cam::CamRequest;
 use crate::trust::{
     Baseline, Metric, MetricsRequest, TrustPhase, TrustReport, evaluate, evaluate_baseline,
 };
 
-use super::{Session, SessionError, SettingsError};
+use super::{ExplainSettings, Session, SessionError, SettingsError};
 
-/// What the panel asks: `{"metrics":[names],"steps","baselines"}`; absent fields take
-/// [`MetricsRequest::default`]'s values and no baselines.
+/// What the panel asks: `{"metrics":[names],"steps","baselines","explain"}`; absent fields
+/// take [`MetricsRequest::default`]'s values and no baselines. `explain` (as
+/// [`ExplainSettings`]) names another map of the photo to score instead of the one on screen.
 #[derive(Debug, Default, Deserialize)]
 pub struct TrustSettings {
     #[serde(default)]
@@ -24,6 +27,8 @@ pub struct TrustSettings {
     /// Also score the baseline maps.
     #[serde(default)]
     pub baselines: bool,
+    #[serde(default)]
+    explain: Option<ExplainSettings>,
 }
 
 impl TrustSettings {
@@ -46,6 +51,14 @@ impl TrustSettings {
         }
         Ok(request)
     }
+
+    /// The map to score when it is not the one on screen.
+    pub fn explain(&self) -> Result<Option<CamRequest>, SettingsError> {
+        self.explain
+            .as_ref()
+            .map(ExplainSettings::request)
+            .transpose()
+    }
 }
 
 /// The panel's numbers: `{"method","class","layer","report","baselines":{name: report}}`.
@@ -60,20 +73,31 @@ pub struct TrustSummary {
     pub baselines: BTreeMap<&'static str, TrustReport>,
 }
 
-/// Scores the explanation on screen with `request` (and the baselines when `baselines`),
-/// on the input it was computed from. `progress(map, phase)` hears each metric start, `map`
-/// being the method's name or a baseline's. As [`super::explain`], the session is not
-/// borrowed meanwhile: a result for a replaced photo, model or explanation is dropped.
+/// Scores the explanation on screen — or, with `other`, that explanation of the photo
+/// (served as [`super::explain`] serves it, not put on screen) — with `request` (and the
+/// baselines when `baselines`), on the input it was computed from. `progress(map, phase)`
+/// hears each metric start, `map` being the method's name or a baseline's. As
+/// [`super::explain`], the session is not borrowed meanwhile: a result for a replaced photo
+/// or model, or for a map on screen that changed, is dropped.
 pub async fn check(
     session: &RefCell<Session>,
+    other: Option<CamRequest>,
     request: &MetricsRequest,
     baselines: bool,
     progress: &dyn Fn(&str, TrustPhase),
 ) -> Result<TrustSummary, SessionError> {
+    let on_screen = other.is_none();
+    let aside = match other {
+        Some(wanted) => Some(super::explain(session, wanted, &|_| {}).await?.explanation),
+        None => None,
+    };
     let (explainer, photo, shown) = {
         let s = session.borrow();
         let (explainer, photo) = s.model_and_photo()?;
-        let shown = s.shown.clone().ok_or(SessionError::NothingExplained)?;
+        let shown = match aside {
+            Some(explanation) => explanation,
+            None => s.shown.clone().ok_or(SessionError::NothingExplained)?,
+        };
         (explainer, photo, shown)
     };
     let input = explainer.input_tensor(&photo);
@@ -107,7 +131,7 @@ pub async fn check(
         .as_ref()
         .is_some_and(|e| Rc::ptr_eq(e, &explainer))
         && s.photo.as_ref().is_some_and(|p| Rc::ptr_eq(p, &photo))
-        && s.shown.as_ref().is_some_and(|e| e.request == shown.request);
+        && (!on_screen || s.shown.as_ref().is_some_and(|e| e.request == shown.request));
     if !current {
         return Err(SessionError::Superseded);
     }

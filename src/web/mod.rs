@@ -232,23 +232,26 @@ impl App {
         self.session.borrow().map_npy().map_err(js_error)
     }
 
-    /// Scores the explanation on screen as the Trust panel asks (see
-    /// `session::TrustSettings`); `on_phase(map, metric)` is called as each metric starts.
+    /// Scores the explanation on screen (or the one its `explain` names, for the
+    /// leaderboard) as the Trust panel asks (see `session::TrustSettings`);
+    /// `on_phase(map, metric)` is called as each metric starts.
     /// Resolves to the `session::TrustSummary` as JSON.
     pub fn trust(&self, settings: String, on_phase: Option<Function>) -> Promise {
         let session = self.session.clone();
         future_to_promise(async move {
             let settings = TrustSettings::parse(&settings).map_err(|e| js_error(e.into()))?;
             let request = settings.request().map_err(|e| js_error(e.into()))?;
+            let other = settings.explain().map_err(|e| js_error(e.into()))?;
             let progress = |map: &str, phase: TrustPhase| {
                 if let Some(f) = &on_phase {
                     let (map, phase) = (JsValue::from_str(map), JsValue::from_str(phase.name()));
                     let _ = f.call2(&JsValue::NULL, &map, &phase);
                 }
             };
-            let summary = session::check_trust(&session, &request, settings.baselines, &progress)
-                .await
-                .map_err(js_error)?;
+            let summary =
+                session::check_trust(&session, other, &request, settings.baselines, &progress)
+                    .await
+                    .map_err(js_error)?;
             Ok(JsValue::from_str(&to_json(&summary)))
         })
     }

@@ -105,7 +105,7 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     assert.ok(best.every((n) => n >= 1), JSON.stringify(best));
   });
 
-  test('the numbers are saved as JSON, and another class clears the panel', async () => {
+  test('the numbers are saved as JSON', async () => {
     const { page } = session;
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trust-save]')]);
     assert.match(download.suggestedFilename(), /^chelsea-gradcam-layer4-\d+-trust\.json$/);
@@ -115,7 +115,40 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     assert.equal(saved.method, 'gradcam');
     assert.equal(saved.report.metrics.deletion_curve.length, 9);
     assert.deepEqual(Object.keys(saved.baselines).sort(), ['baseline-gaussian', 'baseline-random', 'baseline-sobel']);
+  });
 
+  test('the leaderboard ranks every single-pass method and the baselines as the CLI scores them; a row shows its method', async () => {
+    const { page } = session;
+    await page.selectOption('[data-testid=board-metric]', 'deletion_auc');
+    const started = Date.now();
+    await page.click('[data-testid=board-run]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=board]').dataset.state === 'ready', null, { timeout: 600_000, polling: 250 });
+    console.log(`leaderboard (8 methods, 3 baselines, deletion, 8 steps) in the page: ${Date.now() - started} ms`);
+    const rows = await page.$$eval('[data-testid=board] tbody tr', (trs) => trs.map((tr) => [tr.dataset.map, Number(tr.dataset.value)]));
+    const methods = ['gradcam', 'hirescam', 'gradcam++', 'xgradcam', 'layercam', 'eigencam', 'eigengradcam', 'saliency'];
+    const baselines = ['baseline-gaussian', 'baseline-random', 'baseline-sobel'];
+    assert.deepEqual(rows.map(([map]) => map).sort(), [...methods, ...baselines].sort());
+    const scores = rows.map(([, v]) => v);
+    assert.deepEqual(scores, [...scores].sort((a, b) => a - b), 'lowest deletion AUC first');
+    const native = nativeTrust(['--method', methods.join(','), '--metrics', 'deletion', '--steps', '8', '--baselines']);
+    for (const [map, value] of rows) {
+      const cli = native[map].deletion_auc;
+      assert.ok(Math.abs(value - cli) <= TOLERANCE, `${map}: page ${value}, CLI ${cli}`);
+    }
+    // The map on screen was not changed by the ranking; a row shows its method, the board stays.
+    assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'ready');
+    await page.click('[data-testid=board] tr[data-map=layercam] button');
+    await page.waitForFunction(() => {
+      const canvas = document.querySelector('[data-testid=overlay]');
+      return canvas.dataset.state === 'ready' && JSON.parse(canvas.dataset.settings || '{}').method === 'layercam';
+    }, null, { timeout: 120_000 });
+    assert.equal(await page.inputValue('[data-testid=method]'), 'layercam');
+    assert.equal(await page.isHidden('[data-testid=board]'), false, 'the board is for this photo, layer and class still');
+    assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'idle', 'the checked map was Grad-CAM\'s');
+  });
+
+  test('another class clears the panel', async () => {
+    const { page } = session;
     const second = await page.$$eval('[data-testid=top5] li', (lis) => Number(lis[1].dataset.testid.slice(6)));
     await page.click(`[data-testid=class-${second}] button`);
     await page.waitForFunction((cls) => {
@@ -124,6 +157,7 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     }, second, { timeout: 120_000 });
     assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'idle');
     assert.equal(await page.isHidden('[data-testid=trust-table]'), true, 'no numbers of the previous class shown');
+    assert.equal(await page.isHidden('[data-testid=board]'), true, 'nor its leaderboard');
     assert.equal(await page.getAttribute('[data-testid=trust-run]', 'disabled'), null);
     assertNoForeignRequests({ ...session, origin: server.origin });
   });
