@@ -179,7 +179,12 @@ fn the_plain_photo_is_drawn_before_anything_is_explained() {
     let report = serde_json::to_value(&drawn.report).unwrap();
     assert!(report.get("range").is_none(), "no map fields: {report}");
     assert!(report["width"].as_u64().unwrap() <= 120);
-    assert!(s.borrow().value_at((1, 1), (120, 90)).unwrap().is_none());
+    assert!(
+        s.borrow()
+            .value_at((1, 1), (120, 90), &photo_view)
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
@@ -388,4 +393,49 @@ fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
 
 fn request_for(method: Method, target: Target) -> CamRequest {
     request(method, Stage::Layer4, target)
+}
+
+/// The read-out's "% of the colour scale" comes from the engine: by the range drawn for
+/// min-max, by the fixed maximum for absolute scaling.
+#[test]
+fn the_read_out_places_the_value_on_the_colour_scale_drawn() {
+    use gradcam_web::render::Scale;
+    let s = session();
+    let served = serve(
+        &s,
+        request(Method::GradCam, Stage::Layer4, Target::TopClass),
+    );
+    s.borrow_mut().show(served.explanation);
+    let minmax = ViewSettings::parse(r#"{"box":[451,null]}"#).unwrap();
+    let drawn = s.borrow_mut().render(&minmax).unwrap();
+    let [lo, hi] = drawn.report.map.unwrap().range.unwrap();
+    let at = s
+        .borrow()
+        .value_at((200, 150), (451, 300), &minmax)
+        .unwrap()
+        .unwrap();
+    let want = (at.value - lo) / (hi - lo);
+    assert!(
+        want > 0.0 && want < 1.0,
+        "a point inside the map's range: {want}"
+    );
+    assert!((at.share - want).abs() < 1e-6, "{} vs {want}", at.share);
+    let absolute = ViewSettings::parse(r#"{"scale":"absolute","max":1000}"#).unwrap();
+    let at = s
+        .borrow()
+        .value_at((200, 150), (451, 300), &absolute)
+        .unwrap()
+        .unwrap();
+    assert!((at.share - at.value / 1000.0).abs() < 1e-9);
+    assert_eq!(
+        Scale::MinMax.share(3.0, None),
+        0.0,
+        "flat: nothing coloured"
+    );
+    assert_eq!(
+        Scale::Absolute { max: 2.0 }.share(5.0, None),
+        1.0,
+        "clamped"
+    );
+    assert_eq!(Scale::Absolute { max: 0.0 }.share(5.0, None), 0.0);
 }

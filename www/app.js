@@ -913,15 +913,9 @@ async function start() {
   explorer.restore(readFragment().settings);
   setView(explorer.settings.view);
   wireReadout(
-    async (...point) => (report && engine ? engine.call('valueAt', point, { supersede: 'value' }) : null),
-    (value) => {
-      const range = drawn && drawn.range;
-      const s = explorer.settings;
-      const top = s.scale === 'absolute' ? s.max : range && range[1];
-      const bottom = s.scale === 'absolute' ? 0 : range && range[0];
-      const share = top > bottom ? Math.min(1, Math.max(0, (value - bottom) / (top - bottom))) : 0;
-      return `map value ${value.toPrecision(4)} (${Math.round(100 * share)}% of the colour scale)`;
-    },
+    async (...point) => (report && engine
+      ? engine.call('valueAt', [...point, explorer.viewSettings()], { supersede: 'value' }) : null),
+    (found) => `map value ${found.value.toPrecision(4)} (${Math.round(100 * found.share)}% of the colour scale)`,
   );
   wireResize();
   registerServiceWorker();

@@ -156,8 +156,8 @@ export class Progress {
 
 /**
  * Reads the map under the pointer over any picture canvas: `query(x, y, width, height)`
- * resolves to `{ x, y, value }` for pixel (x, y) of the `width × height` picture shown, x
- * and y being photo pixels (or null); `describe(value)` words it.
+ * resolves to the engine's `{ x, y, value, share }` for pixel (x, y) of the `width × height`
+ * picture shown, x and y being photo pixels (or null); `describe(found)` words it.
  */
 export function wireReadout(query, describe) {
   const readout = $('readout');
@@ -168,7 +168,7 @@ export function wireReadout(query, describe) {
     busy = true;
     try {
       const found = await query(...point);
-      readout.textContent = found === null ? 'No map here yet.' : `(${found.x}, ${found.y}): ${describe(found.value)}`;
+      readout.textContent = found === null ? 'No map here yet.' : `(${found.x}, ${found.y}): ${describe(found)}`;
       readout.dataset.x = found === null ? '' : String(found.x);
       readout.dataset.y = found === null ? '' : String(found.y);
       readout.dataset.value = found === null ? '' : String(found.value);

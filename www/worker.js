@@ -143,8 +143,9 @@ const ops = {
     drawn.result.info.engine_ms = performance.now() - started;
     return drawn;
   },
-  /** The map under pixel (x, y) of a width × height picture: { x, y, value } in photo pixels. */
-  valueAt: (x, y, width, height) => ({ result: JSON.parse(app.valueAt(x, y, width, height) ?? 'null') }),
+  /** The map under pixel (x, y) of a width × height picture: { x, y, value, share } in photo
+   * pixels, `share` on the colour scale of `view`. */
+  valueAt: (x, y, width, height, view) => ({ result: JSON.parse(app.valueAt(x, y, width, height, JSON.stringify(view)) ?? 'null') }),
   /** The overlay at the photo's resolution: { blob, info: { width, height, hot_box, save_ms } }. */
   overlayPng: (view) => ({ result: pngOut((onChunk) => app.overlayPng(JSON.stringify(view), onChunk)) }),
   mapPng16: () => ({ result: pngOut((onChunk) => app.mapPng16(onChunk)).blob }),

@@ -35,6 +35,27 @@ pub enum Scale {
     },
 }
 
+impl Scale {
+    /// Where a raw map value sits on the colour scale, 0–1: by the drawn map's `range`
+    /// (min-max; 0 without one, a flat map) or by the fixed maximum (absolute; 0 when it is
+    /// not finite and positive). What the page's read-out calls "% of the colour scale".
+    pub fn share(self, value: f32, range: Option<(f32, f32)>) -> f32 {
+        let share = match self {
+            Scale::MinMax => match range {
+                Some((lo, hi)) if hi > lo => (value - lo) / (hi - lo),
+                _ => 0.0,
+            },
+            Scale::Absolute { max } if max.is_finite() && max > 0.0 => value / max,
+            Scale::Absolute { .. } => 0.0,
+        };
+        if share.is_finite() {
+            share.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    }
+}
+
 /// What is drawn under the colours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ViewMode {

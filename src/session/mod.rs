@@ -73,6 +73,8 @@ pub struct Session {
     shown: Option<Explanation>,
     /// Explanations of the same photo with the same model, oldest first.
     cache: Vec<Explanation>,
+    /// The value range of the map on screen as last drawn (for the read-out's share).
+    drawn_range: Option<(f32, f32)>,
 }
 
 /// How the session will serve a request.
@@ -128,6 +130,7 @@ impl Session {
     /// Puts `explanation` on screen (what `render`, `value_at` and the saves use).
     pub fn show(&mut self, explanation: Explanation) {
         self.shown = Some(explanation);
+        self.drawn_range = None;
     }
 
     /// The explanation on screen.
@@ -142,6 +145,7 @@ impl Session {
 
     fn forget_explanations(&mut self) {
         self.shown = None;
+        self.drawn_range = None;
         self.cache.clear();
     }
 
@@ -176,7 +180,11 @@ impl Session {
     /// it is shown in the view's box.
     pub fn render(&mut self, view: &ViewSettings) -> Result<Drawn, SessionError> {
         let photo = self.photo.clone().ok_or(SessionError::NoPhoto)?;
-        draw(&mut self.photos, &photo, self.shown.as_ref(), view)
+        let drawn = draw(&mut self.photos, &photo, self.shown.as_ref(), view)?;
+        if let Some(map) = &drawn.report.map {
+            self.drawn_range = map.range.map(|[lo, hi]| (lo, hi));
+        }
+        Ok(drawn)
     }
 
     /// Renders `explanation` of the current photo (a grid cell) without putting it on screen.
@@ -190,12 +198,15 @@ impl Session {
     }
 
     /// The raw map value under pixel `(x, y)` of a `width × height` picture of the photo
-    /// (upsampled as drawn at full resolution); `None` before anything is explained.
+    /// (upsampled as drawn at full resolution), and where it sits on the colour scale of
+    /// `view` as last drawn; `None` before anything is explained.
     pub fn value_at(
         &self,
         (x, y): (u32, u32),
         picture: (u32, u32),
+        view: &ViewSettings,
     ) -> Result<Option<ValueAt>, SessionError> {
+        let scale = view.scale()?;
         let (Some(photo), Some(explanation)) = (&self.photo, &self.shown) else {
             return Ok(None);
         };
@@ -208,6 +219,7 @@ impl Session {
             x: px,
             y: py,
             value,
+            share: scale.share(value, self.drawn_range),
         }))
     }
 

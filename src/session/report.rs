@@ -145,12 +145,14 @@ pub struct MapDrawn {
     pub pixels_ms: f64,
 }
 
-/// The map value under a picture pixel: `{"x","y","value"}`, `(x, y)` in photo pixels.
+/// The map value under a picture pixel: `{"x","y","value","share"}`, `(x, y)` in photo
+/// pixels, `share` where the value sits on the colour scale drawn (0–1, see `Scale::share`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ValueAt {
     pub x: u32,
     pub y: u32,
     pub value: f32,
+    pub share: f32,
 }
 
 /// A full-resolution overlay PNG: `{"width","height","hot_box","save_ms"}`.

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use crate::cam::{CamRequest, Method, Target, UnknownMethod};
 use crate::display::{DisplayBox, DisplayError};
 use crate::model::{Layer, Stage, UnknownLayer};
-use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, UnknownColormap, ViewMode, ViewOptions};
+use crate::render::{
+    Colormap, DEFAULT_PHOTO_WEIGHT, Scale, UnknownColormap, ViewMode, ViewOptions,
+};
 use crate::trust::TrustError;
 
 /// Settings the engine cannot use.
@@ -141,6 +143,17 @@ impl ViewSettings {
         }
     }
 
+    /// How raw values are brought to the colour scale (whatever the view kind).
+    pub fn scale(&self) -> Result<Scale, SettingsError> {
+        match self.scale.as_deref() {
+            None | Some("minmax") => Ok(Scale::MinMax),
+            Some("absolute") => Ok(Scale::Absolute {
+                max: self.max.unwrap_or(1.0),
+            }),
+            Some(other) => Err(SettingsError::Scale(other.to_owned())),
+        }
+    }
+
     /// The renderer's options.
     pub fn options(&self) -> Result<ViewOptions, SettingsError> {
         let colormap: Colormap = match &self.colormap {
@@ -152,10 +165,9 @@ impl ViewSettings {
             Some("heatmap") => ViewMode::Heatmap,
             Some(other) => return Err(SettingsError::ViewKind(other.to_owned())),
         };
-        let absolute_max = match self.scale.as_deref() {
-            None | Some("minmax") => None,
-            Some("absolute") => Some(self.max.unwrap_or(1.0)),
-            Some(other) => return Err(SettingsError::Scale(other.to_owned())),
+        let absolute_max = match self.scale()? {
+            Scale::Absolute { max } => Some(max),
+            Scale::MinMax => None,
         };
         let photo_weight = self.opacity.map_or(DEFAULT_PHOTO_WEIGHT, |o| 1.0 - o);
         Ok(ViewOptions::chosen(

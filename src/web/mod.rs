@@ -185,7 +185,8 @@ impl App {
     }
 
     /// The raw (not normalised) map value under pixel `(x, y)` of a `width × height`
-    /// picture of the photo: `session::ValueAt` as JSON, or nothing before an explanation.
+    /// picture of the photo, with its share of the colour scale of `view`:
+    /// `session::ValueAt` as JSON, or nothing before an explanation.
     #[wasm_bindgen(js_name = valueAt)]
     pub fn value_at(
         &self,
@@ -193,11 +194,13 @@ impl App {
         y: u32,
         width: u32,
         height: u32,
+        view: String,
     ) -> Result<Option<String>, JsError> {
+        let view = ViewSettings::parse(&view).map_err(|e| js_error(e.into()))?;
         let value = self
             .session
             .borrow()
-            .value_at((x, y), (width, height))
+            .value_at((x, y), (width, height), &view)
             .map_err(js_error)?;
         Ok(value.map(|v| to_json(&v)))
     }
