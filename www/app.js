@@ -47,6 +47,7 @@ let drawn = null;          // what the overlay shows (render info)
 let drawnView = null;      // the view settings the overlay was drawn with (Save uses them)
 let trust = null;          // the Trust panel's numbers (session::TrustSummary) for the map on screen
 let trustRun = 0;          // counts trust checks: a reply for an older one, or for a map gone, is dropped
+let trustNote = null;      // what the Trust panel says of the last check until the next map (e.g. stopped)
 let running = null;        // the explanation the engine is computing: { since, timer }
 let redoAfterLoad = true;  // whether a (re)loaded model explains the photo on screen
 let cancels = 0;           // engines restarted to cancel long work
@@ -85,7 +86,7 @@ function clearResult(message) {
   caption.textContent = message;
   trustRun += 1; // a check still running is for the map that went
   trust = null;
-  clearTrust('Explain a photo first.', false);
+  clearTrust(trustNote || 'Explain a photo first.', false);
 }
 
 // Runs tasks one after another so that results always land in request order.
@@ -317,7 +318,9 @@ async function explainCurrent(gen, startedAt, decodeMs = null) {
   if (!trust || trustKey(trust) !== trustKey(r)) {
     trustRun += 1;
     trust = null;
-    clearTrust('Check how faithful this map is: the network is asked again with the photo changed where the map points.', true, boardKey(r));
+    const prompt = 'Check how faithful this map is: the network is asked again with the photo changed where the map points.';
+    clearTrust(trustNote ? `${trustNote} ${prompt}` : prompt, true, boardKey(r));
+    trustNote = null;
   }
   // A display setting changed meanwhile: those pictures are stale, draw afresh.
   const fresh = JSON.stringify(views) === JSON.stringify(wantedPictures());
@@ -447,55 +450,59 @@ function settingsChanged(kind) {
 const trustKey = (r) => `${r.method}|${r.layer}|${r.class}|${r.other ?? ''}`;
 const boardKey = (r) => `${current ? current.name : ''}|${r.layer}|${r.class}|${r.other ?? ''}`;
 
-/** Scores the map on screen in the engine (Trust panel), with progress and Stop. */
-async function runTrust() {
+/** Runs Trust panel work for the map on screen, with Stop: `body(callEngine, r, current)`,
+ * `current()` telling whether its result is still for the map on screen. A failure or a
+ * stop empties the panel, naming `what` was stopped. */
+async function trustWork(what, body) {
   const callEngine = engine;
   const r = report;
   if (!r || !callEngine) return;
   const gen = generation;
   const run = ++trustRun;
-  const started = performance.now();
-  trustWorking();
+  const current = () => run === trustRun && gen === generation && report === r;
   const work = startRunning('trust');
   try {
-    const summary = await callEngine.call('trust', [trustSettings()], {
-      supersede: 'trust',
-      onProgress: (phase) => { if (run === trustRun) trustWorking(phase); },
-    });
-    if (run !== trustRun || gen !== generation || report !== r) return;
-    trust = { ...summary, other: r.other };
-    const what = `${explorer.methodTitle(summary.method)} at ${summary.layer} for ${r.label}`;
-    showTrust(summary, what, performance.now() - started);
+    await body(callEngine, r, current);
   } catch (e) {
     if (run !== trustRun) return;
-    const why = quiet(e, gen, callEngine) ? 'The check was stopped.' : `The check failed: ${e.message || e}`;
+    const why = quiet(e, gen, callEngine) ? `The ${what} was stopped.` : `The ${what} failed: ${e.message || e}`;
     clearTrust(why, Boolean(report) && engine === callEngine);
   } finally {
     stopRunning(work);
   }
 }
 
+/** Scores the map on screen in the engine (Trust panel), with progress. */
+function runTrust() {
+  return trustWork('check', async (callEngine, r, current) => {
+    const started = performance.now();
+    trustWorking();
+    const summary = await callEngine.call('trust', [trustSettings()], {
+      supersede: 'trust',
+      onProgress: (phase) => { if (current()) trustWorking(phase); },
+    });
+    if (!current()) return;
+    trust = { ...summary, other: r.other };
+    const what = `${explorer.methodTitle(summary.method)} at ${summary.layer} for ${r.label}`;
+    showTrust(summary, what, performance.now() - started);
+  });
+}
+
 /** Ranks every single-pass method (and the baselines) on this photo, class and layer by one
  * metric: each map is computed and scored in the engine, the one on screen is kept. */
-async function rankMethods() {
-  const callEngine = engine;
-  const r = report;
-  if (!r || !callEngine) return;
-  const gen = generation;
-  const run = ++trustRun;
-  const metric = $('board-metric').value;
-  const metrics = [metric.replace(/_auc$/, '')];
-  const steps = Number($('trust-steps').value);
-  const methods = explorer.gridMethods();
-  const entries = [];
-  const work = startRunning('trust');
-  try {
+function rankMethods() {
+  return trustWork('ranking', async (callEngine, r, current) => {
+    const metric = $('board-metric').value;
+    const metrics = [metric.replace(/_auc$/, '')];
+    const steps = Number($('trust-steps').value);
+    const methods = explorer.gridMethods();
+    const entries = [];
     for (const [i, method] of methods.entries()) {
       boardWorking(i, methods.length, explorer.methodTitle(method));
       const explain = { method, layer: explorer.settings.layer, class: r.class, other: r.other };
       const started = performance.now();
       const summary = await callEngine.call('trust', [{ metrics, steps, baselines: i === 0, explain }], { supersede: 'trust' });
-      if (run !== trustRun || gen !== generation) return;
+      if (!current()) return;
       let baselinesMs = 0;
       for (const [name, baseline] of Object.entries(summary.baselines)) {
         const time = Object.values(baseline.timings_ms).reduce((a, b) => a + b, 0);
@@ -509,13 +516,7 @@ async function rankMethods() {
     $('trust-status').textContent = `Ranked ${methods.length} methods and ${entries.length - methods.length} baselines by ${metric.replace('_', ' ')} (${steps} steps).`;
     $('trust-run').disabled = false;
     $('board-run').disabled = false;
-  } catch (e) {
-    if (run !== trustRun) return;
-    const why = quiet(e, gen, callEngine) ? 'The ranking was stopped.' : `The ranking failed: ${e.message || e}`;
-    clearTrust(why, Boolean(report) && engine === callEngine);
-  } finally {
-    stopRunning(work);
-  }
+  });
 }
 
 function wireTrust() {
@@ -713,6 +714,7 @@ function wireInputs() {
     // Stopping a trust check keeps the map: the fresh engine explains it again.
     if (running && engine) {
       const checking = running.kind === 'trust';
+      if (checking) trustNote = 'The check was stopped.';
       restartEngine(checking ? 'Stopped the trust check' : `Stopped ${explorer.settings.method}`, checking);
     }
   });

@@ -161,4 +161,20 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     assert.equal(await page.getAttribute('[data-testid=trust-run]', 'disabled'), null);
     assertNoForeignRequests({ ...session, origin: server.origin });
   });
+
+  test('a slow check (ROAD) can be stopped: the map stays on screen, the panel says so', async () => {
+    const { page } = session;
+    await page.check('[data-testid=trust-road]');
+    await page.click('[data-testid=trust-run]');
+    await page.waitForSelector('[data-testid=stop]', { state: 'visible', timeout: 30_000 });
+    await page.click('[data-testid=stop]');
+    // The fresh engine explains the photo again; the panel says the check was stopped and
+    // it can be run once more.
+    await page.waitForFunction(() => !document.querySelector('[data-testid=trust-run]').disabled
+      && document.querySelector('[data-testid=overlay]').dataset.state === 'ready', null, { timeout: 120_000 });
+    assert.match(await page.textContent('[data-testid=trust-status]'), /^The check was stopped\. Check how faithful/);
+    assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'idle');
+    assert.equal(await page.getAttribute('[data-testid=overlay]', 'data-file'), 'chelsea.png');
+    await page.uncheck('[data-testid=trust-road]');
+  });
 });
