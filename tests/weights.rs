@@ -42,7 +42,16 @@ fn f32_burnpack_round_trips_exactly() {
         gradcam_web::imageio::Normalization::IMAGENET
     );
     assert!(!read.trained);
-    assert!(common::relative_error(&reloaded_logits(bytes, input), &logits) < 1e-6);
+    // Loading folds every batch norm into its convolution (`load_network`): against the same
+    // network folded here the round trip is exact to float rounding of one op order; against
+    // the unfolded network it differs by the folding's rounding (random batch-norm
+    // statistics; the random weights depend on which test seeded burn first).
+    let folded = common::values(model.valid().fold_batch_norms().forward(input.clone()));
+    let reloaded = reloaded_logits(bytes, input);
+    let exact = common::relative_error(&reloaded, &folded);
+    assert!(exact < 1e-6, "against the folded network: {exact}");
+    let folding = common::relative_error(&reloaded, &logits);
+    assert!(folding < 1e-4, "against the unfolded network: {folding}");
 }
 
 #[test]
