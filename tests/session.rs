@@ -326,7 +326,14 @@ fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
         TrustSettings::parse(r#"{"metrics":["deletion","confidence"],"steps":4,"baselines":true}"#)
             .unwrap();
     let request = settings.request().unwrap();
-    let nothing = pollster::block_on(check_trust(&s, None, &request, true, &|_, _| {}));
+    let nothing = pollster::block_on(check_trust(
+        &s,
+        None,
+        &request,
+        true,
+        "chelsea.png",
+        &|_, _| {},
+    ));
     assert!(
         matches!(nothing, Err(SessionError::NothingExplained)),
         "{nothing:?}"
@@ -340,6 +347,7 @@ fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
         None,
         &request,
         settings.baselines,
+        "chelsea.png",
         &|map, p| seen.borrow_mut().push(format!("{map}: {}", p.name())),
     ))
     .unwrap();
@@ -373,15 +381,60 @@ fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
         "{:?}",
         seen.borrow()
     );
+    // The CSV is `gradcam evaluate --csv`'s table: the method's row, then the baselines'.
+    let csv: Vec<&str> = summary.csv.lines().collect();
+    assert_eq!(csv.len(), 5, "{}", summary.csv);
+    assert!(
+        csv[0].starts_with("photo,method,layer,target,confidence_change,"),
+        "{}",
+        csv[0]
+    );
+    assert!(
+        csv[1].starts_with("chelsea.png,gradcam,layer4,281,"),
+        "{}",
+        csv[1]
+    );
+    assert!(csv[2].starts_with("chelsea.png,baseline-gaussian,layer4,281,"));
+
+    // Another method's map, for the leaderboard: served aside, the map on screen untouched.
+    let aside = TrustSettings::parse(
+        r#"{"metrics":["deletion"],"steps":4,"explain":{"method":"layercam","class":285}}"#,
+    )
+    .unwrap();
+    let scored = pollster::block_on(check_trust(
+        &s,
+        aside.explain().unwrap(),
+        &aside.request().unwrap(),
+        false,
+        "chelsea.png",
+        &|_, _| {},
+    ))
+    .unwrap();
+    assert_eq!((scored.method, scored.class), ("layercam", 285));
+    assert_ne!(
+        scored.report.get("deletion_auc"),
+        summary.report.get("deletion_auc")
+    );
+    assert_eq!(
+        s.borrow().shown().map(|e| e.request.method),
+        Some(Method::GradCam)
+    );
 
     // Another class put on screen while the check runs: its numbers are not shown as current.
     let other = serve(&s, request_for(Method::GradCam, Target::Class(285)));
     let swapped = Cell::new(false);
-    let late = pollster::block_on(check_trust(&s, None, &request, false, &|_, _| {
-        if !swapped.replace(true) {
-            s.borrow_mut().show(other.explanation.clone());
-        }
-    }));
+    let late = pollster::block_on(check_trust(
+        &s,
+        None,
+        &request,
+        false,
+        "chelsea.png",
+        &|_, _| {
+            if !swapped.replace(true) {
+                s.borrow_mut().show(other.explanation.clone());
+            }
+        },
+    ));
     assert!(matches!(late, Err(SessionError::Superseded)), "{late:?}");
 
     let bad = TrustSettings::parse(r#"{"metrics":["vibes"]}"#)

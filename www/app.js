@@ -450,8 +450,8 @@ function settingsChanged(kind) {
 const trustKey = (r) => `${r.method}|${r.layer}|${r.class}|${r.other ?? ''}`;
 const boardKey = (r) => `${current ? current.name : ''}|${r.layer}|${r.class}|${r.other ?? ''}`;
 
-/** Runs Trust panel work for the map on screen, with Stop: `body(callEngine, r, current)`,
- * `current()` telling whether its result is still for the map on screen. A failure or a
+/** Runs Trust panel work for the map on screen, with Stop: `body(callEngine, r, stillCurrent)`,
+ * `stillCurrent()` telling whether its result is still for the map on screen. A failure or a
  * stop empties the panel, naming `what` was stopped. */
 async function trustWork(what, body) {
   const callEngine = engine;
@@ -459,10 +459,10 @@ async function trustWork(what, body) {
   if (!r || !callEngine) return;
   const gen = generation;
   const run = ++trustRun;
-  const current = () => run === trustRun && gen === generation && report === r;
+  const stillCurrent = () => run === trustRun && gen === generation && report === r;
   const work = startRunning('trust');
   try {
-    await body(callEngine, r, current);
+    await body(callEngine, r, stillCurrent);
   } catch (e) {
     if (run !== trustRun) return;
     const why = quiet(e, gen, callEngine) ? `The ${what} was stopped.` : `The ${what} failed: ${e.message || e}`;
@@ -474,14 +474,14 @@ async function trustWork(what, body) {
 
 /** Scores the map on screen in the engine (Trust panel), with progress. */
 function runTrust() {
-  return trustWork('check', async (callEngine, r, current) => {
+  return trustWork('check', async (callEngine, r, stillCurrent) => {
     const started = performance.now();
     trustWorking();
-    const summary = await callEngine.call('trust', [trustSettings()], {
+    const summary = await callEngine.call('trust', [{ ...trustSettings(), photo: current.name }], {
       supersede: 'trust',
-      onProgress: (phase) => { if (current()) trustWorking(phase); },
+      onProgress: (phase) => { if (stillCurrent()) trustWorking(phase); },
     });
-    if (!current()) return;
+    if (!stillCurrent()) return;
     trust = { ...summary, other: r.other };
     const what = `${explorer.methodTitle(summary.method)} at ${summary.layer} for ${r.label}`;
     showTrust(summary, what, performance.now() - started);
@@ -491,7 +491,7 @@ function runTrust() {
 /** Ranks every single-pass method (and the baselines) on this photo, class and layer by one
  * metric: each map is computed and scored in the engine, the one on screen is kept. */
 function rankMethods() {
-  return trustWork('ranking', async (callEngine, r, current) => {
+  return trustWork('ranking', async (callEngine, r, stillCurrent) => {
     const metric = $('board-metric').value;
     const metrics = [metric.replace(/_auc$/, '')];
     const steps = Number($('trust-steps').value);
@@ -502,7 +502,7 @@ function rankMethods() {
       const explain = { method, layer: explorer.settings.layer, class: r.class, other: r.other };
       const started = performance.now();
       const summary = await callEngine.call('trust', [{ metrics, steps, baselines: i === 0, explain }], { supersede: 'trust' });
-      if (!current()) return;
+      if (!stillCurrent()) return;
       let baselinesMs = 0;
       for (const [name, baseline] of Object.entries(summary.baselines)) {
         const time = Object.values(baseline.timings_ms).reduce((a, b) => a + b, 0);
@@ -528,6 +528,11 @@ function wireTrust() {
       settings: trustSettings(), ...trust };
     download(new Blob([JSON.stringify(json, null, 2)], { type: 'application/json' }),
       `${baseName(current.name, explorer.settings, trust.class)}-trust.json`);
+  });
+  // The engine's table, as `gradcam evaluate --csv` writes it.
+  $('trust-csv').addEventListener('click', () => {
+    if (!trust || !current) return;
+    download(new Blob([trust.csv], { type: 'text/csv' }), `${baseName(current.name, explorer.settings, trust.class)}-trust.csv`);
   });
 }
 

@@ -85,6 +85,7 @@ export function clearTrust(message, canRun, keepBoardFor = null) {
     delete board.dataset.for;
   }
   $('trust-save').disabled = true;
+  $('trust-csv').disabled = true;
   $('trust-curves').hidden = true;
   $('trust-table').hidden = true;
 }
@@ -106,6 +107,7 @@ export function showTrust(summary, what, ms) {
   $('trust-run').disabled = false;
   $('board-run').disabled = false;
   $('trust-save').disabled = false;
+  $('trust-csv').disabled = false;
   $('trust-status').textContent = `Checked ${what} in ${(ms / 1000).toFixed(1)} s.`;
   drawCurves(summary.report.metrics);
   fillTable(summary);

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::cam::CamRequest;
 use crate::trust::{
-    Baseline, Metric, MetricsRequest, TrustPhase, TrustReport, evaluate, evaluate_baseline,
+    Baseline, Metric, MetricsRequest, TrustPhase, TrustReport, TrustRowKey, TrustTable, evaluate,
+    evaluate_baseline,
 };
 
 use super::{ExplainSettings, Session, SessionError, SettingsError};
@@ -29,6 +30,9 @@ pub struct TrustSettings {
     pub baselines: bool,
     #[serde(default)]
     explain: Option<ExplainSettings>,
+    /// The photo's name, for the CSV's `photo` column.
+    #[serde(default)]
+    pub photo: String,
 }
 
 impl TrustSettings {
@@ -61,7 +65,8 @@ impl TrustSettings {
     }
 }
 
-/// The panel's numbers: `{"method","class","layer","report","baselines":{name: report}}`.
+/// The panel's numbers: `{"method","class","layer","report","baselines":{name: report},
+/// "csv"}`, `csv` being the table `gradcam evaluate --csv` writes for the same maps.
 #[derive(Debug, Clone, Serialize)]
 pub struct TrustSummary {
     pub method: &'static str,
@@ -71,6 +76,37 @@ pub struct TrustSummary {
     pub report: TrustReport,
     /// Each baseline map for the same class, scored by the same map metrics.
     pub baselines: BTreeMap<&'static str, TrustReport>,
+    /// The method's row, then the baselines', as CSV.
+    pub csv: String,
+}
+
+impl TrustSummary {
+    fn new(
+        (method, class, layer): (&'static str, usize, String),
+        report: TrustReport,
+        baselines: BTreeMap<&'static str, TrustReport>,
+        photo: &str,
+    ) -> Self {
+        let mut table = TrustTable::default();
+        let key = |method: &str| TrustRowKey {
+            photo: photo.to_owned(),
+            method: method.to_owned(),
+            layer: layer.clone(),
+            target: class,
+        };
+        table.push(key(method), &report);
+        for (name, r) in &baselines {
+            table.push(key(name), r);
+        }
+        TrustSummary {
+            method,
+            class,
+            layer,
+            csv: table.to_csv(),
+            report,
+            baselines,
+        }
+    }
 }
 
 /// Scores the explanation on screen — or, with `other`, that explanation of the photo
@@ -84,6 +120,7 @@ pub async fn check(
     other: Option<CamRequest>,
     request: &MetricsRequest,
     baselines: bool,
+    photo_name: &str,
     progress: &dyn Fn(&str, TrustPhase),
 ) -> Result<TrustSummary, SessionError> {
     let on_screen = other.is_none();
@@ -135,11 +172,21 @@ pub async fn check(
     if !current {
         return Err(SessionError::Superseded);
     }
-    Ok(TrustSummary {
-        method,
-        class: cam.class,
-        layer: cam.layer.to_string(),
+    let layers: Vec<String> = shown
+        .request
+        .layers
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let layer = if layers.is_empty() {
+        cam.layer.to_string()
+    } else {
+        layers.join(",")
+    };
+    Ok(TrustSummary::new(
+        (method, cam.class, layer),
         report,
-        baselines: scored,
-    })
+        scored,
+        photo_name,
+    ))
 }

@@ -251,10 +251,16 @@ impl App {
                     let _ = f.call2(&JsValue::NULL, &map, &phase);
                 }
             };
-            let summary =
-                session::check_trust(&session, other, &request, settings.baselines, &progress)
-                    .await
-                    .map_err(js_error)?;
+            let summary = session::check_trust(
+                &session,
+                other,
+                &request,
+                settings.baselines,
+                &settings.photo,
+                &progress,
+            )
+            .await
+            .map_err(js_error)?;
             Ok(JsValue::from_str(&to_json(&summary)))
         })
     }

@@ -115,6 +115,26 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     assert.equal(saved.method, 'gradcam');
     assert.equal(saved.report.metrics.deletion_curve.length, 9);
     assert.deepEqual(Object.keys(saved.baselines).sort(), ['baseline-gaussian', 'baseline-random', 'baseline-sobel']);
+
+    // The CSV is the table `gradcam evaluate --csv` writes for the same settings.
+    const [csvDownload] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=trust-csv]')]);
+    assert.match(csvDownload.suggestedFilename(), /-trust\.csv$/);
+    const csvPath = join(OUT, csvDownload.suggestedFilename());
+    await csvDownload.saveAs(csvPath);
+    const cliCsv = join(OUT, 'cli.csv');
+    nativeTrust(['--metrics', 'deletion,insertion,confidence', '--steps', '8', '--baselines', '--csv', cliCsv]);
+    const rows = (path) => readFileSync(path, 'utf8').trim().split('\n').map((l) => l.split(','));
+    const [pageRows, cliRows] = [rows(csvPath), rows(cliCsv)];
+    assert.deepEqual(pageRows[0], cliRows[0], 'the same columns');
+    assert.equal(pageRows.length, cliRows.length);
+    const byMethod = Object.fromEntries(cliRows.slice(1).map((r) => [r[1], r]));
+    for (const row of pageRows.slice(1)) {
+      const cli = byMethod[row[1]];
+      assert.ok(cli, `the CLI has a ${row[1]} row`);
+      assert.equal(row[0], 'chelsea.png');
+      assert.deepEqual(row.slice(2, 4), cli.slice(2, 4), `${row[1]}: layer and target`);
+      row.slice(4).forEach((v, i) => assert.ok(Math.abs(Number(v) - Number(cli[i + 4])) <= TOLERANCE, `${row[1]} ${pageRows[0][i + 4]}: ${v} vs ${cli[i + 4]}`));
+    }
   });
 
   test('the leaderboard ranks every single-pass method and the baselines as the CLI scores them; a row shows its method', async () => {
