@@ -127,6 +127,15 @@ impl Session {
         Ok((explainer, photo))
     }
 
+    /// Whether `explainer` and `photo` are still the session's (no newer model or photo
+    /// arrived while work on them ran).
+    fn holds(&self, explainer: &Rc<Explainer>, photo: &Rc<Photo>) -> bool {
+        self.explainer
+            .as_ref()
+            .is_some_and(|e| Rc::ptr_eq(e, explainer))
+            && self.photo.as_ref().is_some_and(|p| Rc::ptr_eq(p, photo))
+    }
+
     /// Puts `explanation` on screen (what `render`, `value_at` and the saves use).
     pub fn show(&mut self, explanation: Explanation) {
         self.shown = Some(explanation);
@@ -296,8 +305,7 @@ pub async fn explain(
 ) -> Result<Served, SessionError> {
     let (explainer, photo, plan) = {
         let s = session.borrow();
-        let explainer = s.explainer.clone().ok_or(SessionError::NoModel)?;
-        let photo = s.photo.clone().ok_or(SessionError::NoPhoto)?;
+        let (explainer, photo) = s.model_and_photo()?;
         let plan = s.plan(&request);
         (explainer, photo, plan)
     };
@@ -326,12 +334,7 @@ pub async fn explain(
         }
     };
     let mut s = session.borrow_mut();
-    let same_photo = s.photo.as_ref().is_some_and(|p| Rc::ptr_eq(p, &photo));
-    let same_model = s
-        .explainer
-        .as_ref()
-        .is_some_and(|e| Rc::ptr_eq(e, &explainer));
-    if !(same_photo && same_model) {
+    if !s.holds(&explainer, &photo) {
         return Err(SessionError::Superseded);
     }
     s.remember(&explanation);

@@ -4,7 +4,6 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -146,9 +145,9 @@ pub async fn check(
     .await?;
     let mut scored = BTreeMap::new();
     if baselines {
+        let layer = shown.request.layers.first().copied().unwrap_or(cam.layer);
         for baseline in Baseline::ALL {
             let name = baseline.name();
-            let layer = shown.request.layers.first().copied().unwrap_or(cam.layer);
             let r = evaluate_baseline(
                 &explainer,
                 &input,
@@ -163,11 +162,7 @@ pub async fn check(
         }
     }
     let s = session.borrow();
-    let current = s
-        .explainer
-        .as_ref()
-        .is_some_and(|e| Rc::ptr_eq(e, &explainer))
-        && s.photo.as_ref().is_some_and(|p| Rc::ptr_eq(p, &photo))
+    let current = s.holds(&explainer, &photo)
         && (!on_screen || s.shown.as_ref().is_some_and(|e| e.request == shown.request));
     if !current {
         return Err(SessionError::Superseded);
