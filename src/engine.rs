@@ -96,6 +96,30 @@ pub struct Explanation {
 }
 
 impl Explanation {
+    /// The layer(s) as reports name them: the request's, comma-separated (the map's own
+    /// layer where the request names none).
+    pub fn layer_label(&self) -> String {
+        if self.request.layers.is_empty() {
+            return self.cam.layer.to_string();
+        }
+        let layers: Vec<String> = self
+            .request
+            .layers
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        layers.join(",")
+    }
+
+    /// The layer baselines scored beside this map read (RandomCAM): the first requested.
+    pub fn baseline_layer(&self) -> Layer {
+        self.request
+            .layers
+            .first()
+            .copied()
+            .unwrap_or(self.cam.layer)
+    }
+
     /// The activations this explanation read (none for pixel-space methods), for reuse by
     /// another request on the same photo.
     pub fn cached_activations(&self) -> Option<CachedActivations> {

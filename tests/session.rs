@@ -277,7 +277,7 @@ fn the_catalogue_states_what_the_engine_does() {
 }
 
 /// The page's view settings and the CLI's flags go through one rule
-/// (`ViewOptions::chosen`): opacity is one minus the photo weight, a zero threshold is none,
+/// (`ViewOptions::chosen`): one opacity knob (the photo weight is one minus it), a zero threshold is none,
 /// out-of-range values are clamped.
 #[test]
 fn the_page_and_the_cli_choose_view_options_by_one_rule() {
@@ -290,13 +290,14 @@ fn the_page_and_the_cli_choose_view_options_by_one_rule() {
     .unwrap();
     let cli = ViewOptions::chosen(
         Colormap::Viridis,
-        0.2,
+        0.8,
         Some(2.5),
         Some(0.0),
         ViewMode::Overlay,
     );
     assert_eq!(page.colormap, cli.colormap);
     assert!((page.photo_weight - cli.photo_weight).abs() < 1e-6);
+    assert!((cli.photo_weight - 0.2).abs() < 1e-6);
     assert_eq!(page.scale, Scale::Absolute { max: 2.5 });
     assert_eq!(
         (page.threshold, cli.threshold),
@@ -304,7 +305,7 @@ fn the_page_and_the_cli_choose_view_options_by_one_rule() {
         "0 means no threshold"
     );
     let clamped = ViewOptions::chosen(Colormap::Jet, 1.7, None, Some(3.0), ViewMode::Heatmap);
-    assert_eq!((clamped.photo_weight, clamped.threshold), (1.0, Some(1.0)));
+    assert_eq!((clamped.photo_weight, clamped.threshold), (0.0, Some(1.0)));
     assert_eq!(clamped.scale, Scale::MinMax);
     let page = ViewSettings::parse(r#"{"opacity":-1,"threshold":0.25,"kind":"heatmap"}"#)
         .unwrap()

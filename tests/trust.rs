@@ -358,6 +358,15 @@ fn evaluate_reports_every_metric_and_baselines_score() {
         assert!(report.metrics.contains_key(key), "missing {key}");
     }
     assert_ne!(report.get("random_logit_class"), Some(class as f64));
+    // Each headline number the page shows (the catalogue's `metrics`) is one this report holds,
+    // under the name a request asks for.
+    for metric in Metric::ALL {
+        if let Some(h) = metric.headline() {
+            assert!(report.get(h.key).is_some(), "{}: no {}", h.metric, h.key);
+            assert_eq!(h.metric.parse::<Metric>().unwrap(), metric);
+            assert_eq!(h.scores_a_map, metric.scores_a_map());
+        }
+    }
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(
         json["metrics"]["deletion_curve"].as_array().unwrap().len(),

@@ -5,6 +5,7 @@
 import { Superseded, startEngine } from './engine.js';
 import { $, setStatus } from './screen.js';
 import { explorer, isCurrent, nextEpoch, state } from './state.js';
+import { showMetricFacts } from './trust.js';
 import { formatBytes } from './weights.js';
 
 const CANCEL_AFTER_MS = 1000; // newer work restarts an engine busy for longer than this
@@ -63,7 +64,10 @@ export async function bootEngine(options, onFailed) {
   $('backend').textContent = `Backend: ${started.label}`;
   $('software-gpu').hidden = !started.softwareGpu;
   $('software-gpu-toggle').checked = started.onGpu;
-  if (!explorer.catalogue) explorer.setCatalogue(started.catalogue);
+  if (!explorer.catalogue) {
+    explorer.setCatalogue(started.catalogue);
+    showMetricFacts();
+  }
   started.failed.then((why) => onFailed(started, why));
 }
 

@@ -6,7 +6,9 @@ import { baseName, download } from './exports.js';
 import { endJob, quiet, startJob } from './lifecycle.js';
 import { $ } from './screen.js';
 import { explorer, isCurrent, state } from './state.js';
-import { boardWorking, clearTrust, showBoard, showTrust, trustSettings, trustWorking } from './trust.js';
+import {
+  boardWorking, clearTrust, labelOf, metricOf, showBoard, showTrust, trustSettings, trustWorking,
+} from './trust.js';
 
 const trustKey = (r) => `${r.method}|${r.layer}|${r.class}|${r.other ?? ''}`;
 const boardKey = (r) => `${state.photo ? state.photo.name : ''}|${r.layer}|${r.class}|${r.other ?? ''}`;
@@ -62,7 +64,7 @@ function runTrust() {
 function rankMethods() {
   return trustWork('ranking', async (engine, r, stillCurrent) => {
     const metric = $('board-metric').value;
-    const metrics = [metric.replace(/_auc$/, '')];
+    const metrics = [metricOf(metric)];
     const steps = Number($('trust-steps').value);
     const methods = explorer.gridMethods();
     const entries = [];
@@ -82,7 +84,7 @@ function rankMethods() {
       entries.push({ map: method, title: explorer.methodTitle(method), score: summary.report.metrics[metric], ms });
     }
     showBoard(boardKey(r), entries, metric, (method) => explorer.update({ method }));
-    $('trust-status').textContent = `Ranked ${methods.length} methods and ${entries.length - methods.length} baselines by ${metric.replace('_', ' ')} (${steps} steps).`;
+    $('trust-status').textContent = `Ranked ${methods.length} methods and ${entries.length - methods.length} baselines by ${labelOf(metric)} (${steps} steps).`;
     $('trust-run').disabled = false;
     $('board-run').disabled = false;
   });

@@ -1,19 +1,39 @@
 // The Trust panel: shows the engine's TrustSummary (session::TrustSummary) for the map on
 // screen — the deletion and insertion curves as a plot, and a table of the method's numbers
-// beside the baselines'. Nothing is computed here but the drawing.
+// beside the baselines'. Nothing is computed here but the drawing; which numbers there are,
+// their labels, which way is better and what they mean come from the engine's catalogue
+// (`metrics`: trust::Headline).
+
+import { explorer } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 const SVG = 'http://www.w3.org/2000/svg';
 
-// The rows of the table: report key, label, and whether a higher value is better.
-const ROWS = [
-  ['deletion_auc', 'Deletion AUC', false],
-  ['insertion_auc', 'Insertion AUC', true],
-  ['confidence_change', 'Confidence change', true],
-  ['road_combined', 'ROAD combined', true],
-  ['randomisation_spearman', 'Randomised network: rank correlation', false],
-  ['random_logit_spearman', 'Random other class: rank correlation', false],
-];
+/** The headline numbers: [{ metric, key, label, higher_is_better, scores_a_map, help }]. */
+const headlines = () => explorer.catalogue?.metrics ?? [];
+const headline = (key) => headlines().find((h) => h.key === key);
+const better = (h) => `${h.higher_is_better ? 'higher' : 'lower'} is better`;
+
+/** Fills the leaderboard's metric choice and the help list from the catalogue. */
+export function showMetricFacts() {
+  $('board-metric').replaceChildren(...headlines().filter((h) => h.scores_a_map).map((h) => {
+    const option = document.createElement('option');
+    option.value = h.key;
+    option.textContent = h.label;
+    return option;
+  }));
+  $('trust-help').replaceChildren(...headlines().flatMap((h) => {
+    const term = document.createElement('dt');
+    term.textContent = `${h.label} (${better(h)})`;
+    const meaning = document.createElement('dd');
+    meaning.textContent = h.help;
+    return [term, meaning];
+  }));
+}
+
+/** The metric name a request asks for to get the headline number `key`, and its label. */
+export const metricOf = (key) => headline(key)?.metric;
+export const labelOf = (key) => headline(key)?.label ?? key;
 
 /** What the panel's controls ask for: the engine's TrustSettings. */
 export function trustSettings() {
@@ -23,13 +43,11 @@ export function trustSettings() {
   return { metrics, steps: Number($('trust-steps').value), baselines: $('trust-baselines').checked };
 }
 
-/** Whether a higher value of the report key `metric` is better. */
-export const higherIsBetter = (metric) => ROWS.find(([key]) => key === metric)?.[2] ?? false;
 
 /** Shows the leaderboard for `key` (photo, layer and class): `entries` [{ map, title, score,
  * ms, baseline }] ranked by score; picking a method row calls `onPick(name)`. */
 export function showBoard(key, entries, metric, onPick) {
-  const higher = higherIsBetter(metric);
+  const higher = headline(metric)?.higher_is_better ?? false;
   const ranked = [...entries].sort((a, b) => {
     const [x, y] = [a.score ?? (higher ? -Infinity : Infinity), b.score ?? (higher ? -Infinity : Infinity)];
     return higher ? y - x : x - y;
@@ -117,10 +135,12 @@ function fillTable(summary) {
   const columns = [[summary.method, summary.report], ...Object.entries(summary.baselines)];
   const head = document.createElement('tr');
   head.append(cell('th', 'metric', 'col'), ...columns.map(([name]) => cell('th', name, 'col')));
-  const rows = ROWS.filter(([key]) => columns.some(([, r]) => key in r.metrics)).map(([key, label, higher]) => {
+  const shown = headlines().filter((h) => columns.some(([, r]) => h.key in r.metrics));
+  const rows = shown.map((h) => {
+    const { key, higher_is_better: higher } = h;
     const tr = document.createElement('tr');
     tr.dataset.metric = key;
-    tr.append(cell('th', `${label} (${higher ? 'higher' : 'lower'} is better)`, 'row'));
+    tr.append(cell('th', `${h.label} (${better(h)})`, 'row'));
     const values = columns.map(([, r]) => r.metrics[key]);
     const known = values.filter((v) => typeof v === 'number');
     const best = known.length > 1 ? (higher ? Math.max(...known) : Math.min(...known)) : null;

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::explain::{CamArgs, read_input_tensor};
 use crate::batch::{collect_photos, write_atomically};
 use crate::cam::Method;
-use crate::engine::{ExplainJob, Explainer};
+use crate::engine::{ExplainJob, Explainer, Explanation};
 use crate::imageio::decode_photo;
 use crate::trust::{
     Baseline, CurveBaseline, Metric, MetricValue, MetricsRequest, TrustReport, TrustRowKey,
@@ -129,7 +129,7 @@ fn evaluate_input(
 ) -> Result<()> {
     let input = load_input(args, explainer, path)?;
     let request = args.metrics_request();
-    let mut class = None;
+    let mut shown = None;
     for &method in &args.method {
         let cam_request = args.cam.request(method)?;
         let explanation = pollster::block_on(explainer.explain(ExplainJob::tensor(
@@ -141,23 +141,23 @@ fn evaluate_input(
             pollster::block_on(evaluate(explainer, &input, &explanation, &request, &|p| {
                 eprintln!("  {}: {}", method.name(), p.name())
             }))?;
-        class = Some(explanation.cam.class);
-        let key = row_key(args, path, method.name(), explanation.cam.class);
+        let key = row_key(path, method.name(), &explanation);
         print_report(&key, context, args.json, &report);
         table.push(key, &report);
+        shown = Some(explanation);
     }
-    if let (true, Some(class)) = (args.baselines, class) {
+    if let (true, Some(explanation)) = (args.baselines, shown) {
         for baseline in Baseline::ALL {
             let report = pollster::block_on(evaluate_baseline(
                 explainer,
                 &input,
                 baseline,
-                class,
-                args.cam.layer[0],
+                explanation.cam.class,
+                explanation.baseline_layer(),
                 &request,
                 &|p| eprintln!("  {}: {}", baseline.name(), p.name()),
             ))?;
-            let key = row_key(args, path, baseline.name(), class);
+            let key = row_key(path, baseline.name(), &explanation);
             print_report(&key, context, args.json, &report);
             table.push(key, &report);
         }
@@ -165,13 +165,13 @@ fn evaluate_input(
     Ok(())
 }
 
-fn row_key(args: &EvaluateArgs, path: &Path, method: &str, target: usize) -> TrustRowKey {
-    let layers: Vec<String> = args.cam.layer.iter().map(ToString::to_string).collect();
+/// The row of `method` (or a baseline) scored beside `explanation`'s map of `path`.
+fn row_key(path: &Path, method: &str, explanation: &Explanation) -> TrustRowKey {
     TrustRowKey {
         photo: path.display().to_string(),
         method: method.to_owned(),
-        layer: layers.join(","),
-        target,
+        layer: explanation.layer_label(),
+        target: explanation.cam.class,
     }
 }
 

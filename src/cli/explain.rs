@@ -17,7 +17,7 @@ use crate::display::{DisplayBox, DisplayPhotos, render_display};
 use crate::engine::{ExplainJob, Explainer, Explanation};
 use crate::imageio::{DecodeError, decode_photo, read_npy_f32, write_npy_f32};
 use crate::model::Layer;
-use crate::render::{Colormap, DEFAULT_PHOTO_WEIGHT, ViewMode, ViewOptions, render_view, spread};
+use crate::render::{Colormap, DEFAULT_OPACITY, ViewMode, ViewOptions, render_view, spread};
 
 /// Options of `gradcam explain`.
 #[derive(Args, Debug)]
@@ -37,9 +37,10 @@ pub struct ExplainArgs {
     /// folder for one `<name>.npy` per photo.
     #[arg(long)]
     pub(super) cam_out: Option<PathBuf>,
-    /// Share of the photo in the blend (0 = heatmap only, 1 = photo only).
-    #[arg(long, default_value_t = DEFAULT_PHOTO_WEIGHT)]
-    photo_weight: f32,
+    /// Opacity of the heatmap over the photo, 0–1 (0 = photo only, 1 = heatmap only): the
+    /// page's opacity slider over 100; pytorch-grad-cam's `image_weight` is 1 − it.
+    #[arg(long, default_value_t = DEFAULT_OPACITY)]
+    opacity: f32,
     /// Colour map of the overlay: jet (OpenCV's, default), turbo, viridis, inferno, grey.
     #[arg(long, default_value = "jet")]
     colormap: Colormap,
@@ -266,7 +267,7 @@ fn report(
     if job.png.is_some() || args.threshold.is_some() {
         let options = ViewOptions::chosen(
             args.colormap,
-            args.photo_weight,
+            args.opacity,
             args.absolute_max,
             args.threshold,
             ViewMode::Overlay,

@@ -12,7 +12,7 @@ mod view;
 
 pub use colormap::{Colormap, JET, UnknownColormap, jet};
 pub use export::{map_png16, map_value_at};
-pub use overlay::{BlendMax, CamOnImage, DEFAULT_PHOTO_WEIGHT};
+pub use overlay::{BlendMax, CamOnImage, DEFAULT_OPACITY, DEFAULT_PHOTO_WEIGHT};
 pub use region::HotRegions;
 pub use upsample::{
     Normalized, RowSampler, min_max_normalize, normalize_like_pytorch_grad_cam, resize_bilinear,

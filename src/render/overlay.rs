@@ -6,6 +6,10 @@ use super::Colormap;
 /// Share of the photo in the blend (pytorch-grad-cam's `image_weight` default).
 pub const DEFAULT_PHOTO_WEIGHT: f32 = 0.5;
 
+/// The heatmap's share of the blend by default: what the page's opacity and the CLI's
+/// `--opacity` start at (the photo gets the rest).
+pub const DEFAULT_OPACITY: f32 = 1.0 - DEFAULT_PHOTO_WEIGHT;
+
 /// `show_cam_on_image`'s blend before its division, gathering the brightest blended value
 /// pixel by pixel, so that a picture too large to hold (a streamed Save) can be measured
 /// row by row: `see` every pixel, then `finish`.

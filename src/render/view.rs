@@ -84,20 +84,20 @@ pub struct ViewOptions {
 }
 
 impl ViewOptions {
-    /// The options as a user states them, in the page and on the command line alike: a
-    /// photo weight in `[0, 1]` (clamped; the page's opacity is `1 −` it), an optional fixed
-    /// scale maximum, and an optional threshold (a share of the range: `0` means none, values
-    /// above `1` are `1`).
+    /// The options as a user states them, in the page and on the command line alike: the
+    /// opacity of the heatmap in `[0, 1]` (clamped; the photo's share of the blend,
+    /// pytorch-grad-cam's `image_weight`, is `1 −` it), an optional fixed scale maximum, and
+    /// an optional threshold (a share of the range: `0` means none, values above `1` are `1`).
     pub fn chosen(
         colormap: Colormap,
-        photo_weight: f32,
+        opacity: f32,
         absolute_max: Option<f32>,
         threshold: Option<f32>,
         mode: ViewMode,
     ) -> Self {
         ViewOptions {
             colormap,
-            photo_weight: photo_weight.clamp(0.0, 1.0),
+            photo_weight: 1.0 - opacity.clamp(0.0, 1.0),
             scale: absolute_max.map_or(Scale::MinMax, |max| Scale::Absolute { max }),
             threshold: threshold.filter(|t| *t > 0.0).map(|t| t.min(1.0)),
             mode,

@@ -1,6 +1,7 @@
 //! What the page offers, sent once when the engine starts: every method with its facts (the
-//! page derives nothing about a method itself), the colour maps with their tables, the class
-//! names and the settings' defaults.
+//! page derives nothing about a method itself), the trust metrics' headline numbers (label,
+//! which way is better, help), the colour maps with their tables, the class names and the
+//! settings' defaults.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 use crate::cam::Method;
 use crate::model::labels::imagenet_label;
 use crate::render::Colormap;
+use crate::trust::Metric;
 
 use super::settings::defaults;
 
@@ -48,12 +50,14 @@ impl MethodEntry {
     }
 }
 
-/// `{"methods","colormaps","colormap_tables","labels","defaults"}`: `methods` as
-/// [`MethodEntry`] objects in [`Method::ALL`] order, `colormaps` names with their 256-entry
-/// RGB tables, `defaults` as [`defaults`] gives them.
+/// `{"methods","metrics","colormaps","colormap_tables","labels","defaults"}`: `methods` as
+/// [`MethodEntry`] objects in [`Method::ALL`] order, `metrics` the
+/// [`Headline`](crate::trust::Headline)s in [`Metric::ALL`] order, `colormaps` names with
+/// their 256-entry RGB tables, `defaults` as [`defaults`] gives them.
 pub fn catalogue() -> Value {
     json!({
         "methods": Method::ALL.map(MethodEntry::of),
+        "metrics": Metric::ALL.iter().filter_map(|m| m.headline()).collect::<Vec<_>>(),
         "colormaps": Colormap::ALL.iter().map(|c| c.name()).collect::<Vec<_>>(),
         "colormap_tables": Colormap::ALL
             .iter()

@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 use crate::cam::{CamRequest, Method, Target, UnknownMethod};
 use crate::display::{DisplayBox, DisplayError};
 use crate::model::{Layer, Stage, UnknownLayer};
-use crate::render::{
-    Colormap, DEFAULT_PHOTO_WEIGHT, Scale, UnknownColormap, ViewMode, ViewOptions,
-};
+use crate::render::{Colormap, DEFAULT_OPACITY, Scale, UnknownColormap, ViewMode, ViewOptions};
 use crate::trust::TrustError;
 
 /// Settings the engine cannot use.
@@ -53,7 +51,7 @@ pub fn defaults() -> Value {
         "method": DEFAULT_METHOD.name(),
         "layer": DEFAULT_STAGE.to_string(),
         "colormap": DEFAULT_COLORMAP.name(),
-        "opacity": ((1.0 - DEFAULT_PHOTO_WEIGHT) * 100.0).round(),
+        "opacity": (DEFAULT_OPACITY * 100.0).round(),
         "scale": "minmax",
         "threshold": 0,
         "view": "overlay",
@@ -169,10 +167,9 @@ impl ViewSettings {
             Scale::Absolute { max } => Some(max),
             Scale::MinMax => None,
         };
-        let photo_weight = self.opacity.map_or(DEFAULT_PHOTO_WEIGHT, |o| 1.0 - o);
         Ok(ViewOptions::chosen(
             colormap,
-            photo_weight,
+            self.opacity.unwrap_or(DEFAULT_OPACITY),
             absolute_max,
             self.threshold,
             mode,

@@ -145,7 +145,7 @@ pub async fn check(
     .await?;
     let mut scored = BTreeMap::new();
     if baselines {
-        let layer = shown.request.layers.first().copied().unwrap_or(cam.layer);
+        let layer = shown.baseline_layer();
         for baseline in Baseline::ALL {
             let name = baseline.name();
             let r = evaluate_baseline(
@@ -167,19 +167,8 @@ pub async fn check(
     if !current {
         return Err(SessionError::Superseded);
     }
-    let layers: Vec<String> = shown
-        .request
-        .layers
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let layer = if layers.is_empty() {
-        cam.layer.to_string()
-    } else {
-        layers.join(",")
-    };
     Ok(TrustSummary::new(
-        (method, cam.class, layer),
+        (method, cam.class, shown.layer_label()),
         report,
         scored,
         photo_name,

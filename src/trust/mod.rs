@@ -9,6 +9,7 @@ mod baselines;
 mod confidence;
 mod curves;
 mod imputation;
+mod metric;
 mod random;
 mod road;
 mod sanity;
@@ -27,6 +28,7 @@ pub use baselines::{Baseline, baseline_map};
 pub use confidence::{ConfidenceChange, confidence_change};
 pub use curves::{Curve, CurveBaseline, CurveKind, blur, curve, relevance_rank, trapezoid_auc};
 pub use imputation::impute;
+pub use metric::{Headline, Metric};
 pub use random::Rng;
 pub use road::{DEFAULT_PERCENTILES, RoadScores, percentile, road, road_keep};
 pub use sanity::{
@@ -60,73 +62,6 @@ pub enum TrustError {
     /// An unknown curve baseline.
     #[error("unknown baseline `{0}` (expected blur or zero)")]
     UnknownBaseline(String),
-}
-
-/// One family of metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Metric {
-    /// pytorch-grad-cam's confidence change, drop and increase.
-    Confidence,
-    /// The deletion curve and its area.
-    Deletion,
-    /// The insertion curve and its area.
-    Insertion,
-    /// ROAD MoRF/LeRF per percentile, their averages and ROAD combined.
-    Road,
-    /// The efficient model-randomisation test.
-    Randomisation,
-    /// The cascading model-randomisation test (stage by stage from the classifier down).
-    CascadingRandomisation,
-    /// The random-logit test.
-    RandomLogit,
-}
-
-impl Metric {
-    /// Every metric, in report order.
-    pub const ALL: [Metric; 7] = [
-        Metric::Confidence,
-        Metric::Deletion,
-        Metric::Insertion,
-        Metric::Road,
-        Metric::Randomisation,
-        Metric::CascadingRandomisation,
-        Metric::RandomLogit,
-    ];
-
-    /// The name the CLI takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Confidence => "confidence",
-            Self::Deletion => "deletion",
-            Self::Insertion => "insertion",
-            Self::Road => "road",
-            Self::Randomisation => "randomisation",
-            Self::CascadingRandomisation => "cascading-randomisation",
-            Self::RandomLogit => "random-logit",
-        }
-    }
-
-    /// Whether a baseline map can be scored by it (sanity checks need a method).
-    pub fn scores_a_map(self) -> bool {
-        !matches!(
-            self,
-            Self::Randomisation | Self::CascadingRandomisation | Self::RandomLogit
-        )
-    }
-}
-
-impl FromStr for Metric {
-    type Err = TrustError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "randomization" => Ok(Self::Randomisation),
-            "cascading-randomization" => Ok(Self::CascadingRandomisation),
-            _ => Self::ALL
-                .into_iter()
-                .find(|m| m.name() == s)
-                .ok_or_else(|| TrustError::UnknownMetric(s.to_owned())),
-        }
-    }
 }
 
 /// What to measure and how.
@@ -258,7 +193,7 @@ pub async fn score_map<M: StagedClassifier + ?Sized>(
         match metric {
             Metric::Confidence => {
                 let c = confidence_change(model, input, map, class).await?;
-                report.number("confidence_change", c.change);
+                report.number(headline_key(metric), c.change);
                 report.number("drop_in_confidence", c.drop);
                 report.number("increase_in_confidence", c.increase);
             }
@@ -289,7 +224,7 @@ pub async fn score_map<M: StagedClassifier + ?Sized>(
                     &format!("{name}_curve"),
                     c.probabilities.iter().map(|&p| f64::from(p)),
                 );
-                report.number(&format!("{name}_auc"), c.auc);
+                report.number(headline_key(metric), c.auc);
             }
             Metric::Road => {
                 let r = road(
@@ -313,7 +248,7 @@ pub async fn score_map<M: StagedClassifier + ?Sized>(
                 report.array("road_lerf", r.lerf.iter().map(|&v| f64::from(v)));
                 report.number("road_morf_average", r.morf_average);
                 report.number("road_lerf_average", r.lerf_average);
-                report.number("road_combined", r.combined);
+                report.number(headline_key(metric), r.combined);
             }
             Metric::Randomisation | Metric::CascadingRandomisation | Metric::RandomLogit => {
                 unreachable!("skipped above")
@@ -324,6 +259,14 @@ pub async fn score_map<M: StagedClassifier + ?Sized>(
             .insert(metric.name().to_owned(), elapsed_ms(start));
     }
     Ok(report)
+}
+
+/// The report key of `metric`'s headline number.
+fn headline_key(metric: Metric) -> &'static str {
+    metric
+        .headline()
+        .expect("every metric reported as one number has a headline")
+        .key
 }
 
 /// Every requested metric of an explanation of `input` (`[1, 3, H, W]`, the tensor the
@@ -360,7 +303,7 @@ pub async fn evaluate(
                     random_logit(model, input, &explanation.request, cam, &map, request.seed)
                         .await?;
                 report.number("random_logit_class", class as f64);
-                report.number("random_logit_spearman", s.spearman);
+                report.number(headline_key(metric), s.spearman);
                 report.number("random_logit_ssim", s.ssim);
             }
             Metric::Randomisation => {
@@ -369,7 +312,7 @@ pub async fn evaluate(
                 let s =
                     model_randomisation(arch, input, &explanation.request, cam, &map, request.seed)
                         .await?;
-                report.number("randomisation_spearman", s.spearman);
+                report.number(headline_key(metric), s.spearman);
                 report.number("randomisation_ssim", s.ssim);
             }
             Metric::CascadingRandomisation => {

@@ -177,7 +177,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     await page.selectOption('[data-testid=colormap]', 'viridis');
     await page.fill('[data-testid=threshold]', '50');
     await waitForSettings(page, { colormap: 'viridis', opacity: 0.8, threshold: 0.5 });
-    const expected = nativeOverlay(PHOTO, WEIGHTS, 281, ['--photo-weight', '0.2', '--colormap', 'viridis', '--threshold', '0.5']);
+    const expected = nativeOverlay(PHOTO, WEIGHTS, 281, ['--opacity', '0.8', '--colormap', 'viridis', '--threshold', '0.5']);
     await assertCanvasMatchesNative(page, expected, 'viridis, 80 % opacity, threshold 50 %');
     const box = JSON.parse(await page.getAttribute('[data-testid=hot-box]', 'data-box'));
     assert.ok(box.width > 10 && box.height > 10, JSON.stringify(box));
@@ -221,7 +221,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     const photo = await canvasPixels(page, '[data-testid=photo-canvas]');
     const pane = ['--display-box', String(photo.width)];
     assert.ok(photo.width < 451 && photo.width > 100, `the photo pane is ${photo.width} px wide`);
-    const shownPhoto = nativeOverlay(PHOTO, WEIGHTS, 281, ['--photo-weight', '1', ...pane]).pixels;
+    const shownPhoto = nativeOverlay(PHOTO, WEIGHTS, 281, ['--opacity', '0', ...pane]).pixels;
     assertVaries(photo, 'the photo pane');
     // Photo weight 1 is show_cam_on_image's picture of the photo alone: stretched by its
     // brightest byte. The pane shows the photo as it is.
@@ -229,7 +229,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
     const heat = await canvasPixels(page, '[data-testid=heatmap-canvas]');
     assertVaries(heat, 'the heatmap pane');
     assert.ok(compareImages(heat, shownPhoto).meanAbs > 30, 'the heatmap pane is not the photo');
-    assertSameHeatmap(heat, nativeOverlay(PHOTO, WEIGHTS, 281, ['--photo-weight', '0', ...pane]), 'heatmap pane');
+    assertSameHeatmap(heat, nativeOverlay(PHOTO, WEIGHTS, 281, ['--opacity', '1', ...pane]), 'heatmap pane');
     await assertCanvasMatchesNative(page, nativeOverlay(PHOTO, WEIGHTS, 281, pane), 'overlay pane');
     const boxes = await page.$$eval('#views .pane canvas', (cs) => cs.map((c) => c.getBoundingClientRect().toJSON()));
     assert.ok(boxes[0].x < boxes[1].x && boxes[1].x < boxes[2].x, 'three panes side by side');
