@@ -29,6 +29,23 @@ pub struct Prediction {
     pub prob: f32,
 }
 
+/// Below this probability of its top class the network is guessing, and a map of that class
+/// explains a guess: the page and the CLI say so.
+pub const LOW_CONFIDENCE: f32 = 0.2;
+
+/// Words for a network that is unsure of `top5` (most likely first): its top class below
+/// [`LOW_CONFIDENCE`]; `None` when it is sure enough.
+pub fn doubt(top5: &[Prediction]) -> Option<String> {
+    let top = top5.first()?;
+    (top.prob < LOW_CONFIDENCE).then(|| {
+        format!(
+            "The network is unsure: its top class, “{}”, has only {:.0} % probability, so the map explains a guess.",
+            top.label,
+            100.0 * top.prob
+        )
+    })
+}
+
 /// Milliseconds spent in each step.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {

@@ -249,6 +249,55 @@ fn a_flat_map_is_reported_as_no_positive_evidence() {
     assert!(!stderr.contains("no positive evidence"), "{stderr}");
 }
 
+/// A network unsure of its top class (below `engine::LOW_CONFIDENCE`) is said to be guessing
+/// on stderr, with the class and its probability; a sure one is not.
+#[test]
+fn an_unsure_network_is_reported_as_guessing() {
+    let explain = |input: &str| {
+        gradcam(&[
+            "explain",
+            "--input-tensor",
+            input,
+            "--weights",
+            "weights/efficientnet-lite0.bpk",
+            "--device",
+            "cpu",
+            "--json",
+        ])
+    };
+    // A grey input (all zeros after normalisation): nothing in it for the network to be sure of.
+    let grey = scratch("unsure").join("grey.npy");
+    let npy = gradcam_web::imageio::write_npy_f32(&[1, 3, 224, 224], &[0.0; 3 * 224 * 224]);
+    std::fs::write(&grey, npy).unwrap();
+    for (input, unsure) in [
+        (grey.to_str().unwrap(), true),
+        ("tests/fixtures/efficientnet_lite0/chelsea.input.npy", false),
+    ] {
+        let run = explain(input);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let top = json_lines(&run)[0]["top5"][0].clone();
+        let prob = top["prob"].as_f64().unwrap() as f32;
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(
+            prob < gradcam_web::engine::LOW_CONFIDENCE,
+            unsure,
+            "{input}: top class at {prob}"
+        );
+        assert_eq!(
+            stderr.contains("The network is unsure"),
+            unsure,
+            "{input}: {stderr}"
+        );
+        if unsure {
+            assert!(stderr.contains(top["label"].as_str().unwrap()), "{stderr}");
+        }
+    }
+}
+
 #[test]
 fn bad_requests_get_clear_errors() {
     let cases: [(&[&str], &str); 5] = [

@@ -23,9 +23,11 @@ import {
   $, clearResult, progress, setCanvasState, setStatus, showError, showStopped,
 } from './screen.js';
 import { explorer, isCurrent, nextEpoch, shownIsCurrent, state } from './state.js';
+import { wireShortcuts } from './shortcuts.js';
 import { wireTrust } from './trust-check.js';
 import { setView, wireReadout, wireSwipe } from './views.js';
 import { fetchManifest, pruneCache } from './weights.js';
+import { resetZoom, wireZoom } from './zoom.js';
 
 const MAX_REDOS = 3; // after this many engine failures the photo on screen is not redone
 
@@ -36,6 +38,8 @@ function showPhoto(entry) {
   const epoch = nextEpoch();
   state.photo = entry;
   state.decoded = null;
+  document.body.dataset.photo = 'shown'; // the drop zone gives the picture its place
+  resetZoom();
   showStrip(showPhoto);
   const startedAt = performance.now();
   if (!state.loaded) {
@@ -73,6 +77,13 @@ function showPhoto(entry) {
     $('caption').textContent = `${entry.name}: ${size.width}×${size.height}`;
     await explainShown(epoch, startedAt, size.decode_ms);
   });
+}
+
+/** The photo `step` places along the strip from the one on screen (a shortcut). */
+function nextPhoto(step) {
+  const at = state.strip.indexOf(state.photo);
+  const entry = state.strip[at + step];
+  if (at >= 0 && entry) showPhoto(entry);
 }
 
 // ---- a setting -------------------------------------------------------------------------
@@ -195,6 +206,8 @@ async function start() {
   wireSaving();
   wireSwipe();
   wireTrust();
+  wireZoom();
+  wireShortcuts({ nextPhoto });
   $('retry').addEventListener('click', () => chooseModel(state.chosen));
   $('stop').addEventListener('click', stop);
   $('software-gpu-toggle').addEventListener('change', (e) => softwareGpuChanged(e.target.checked));

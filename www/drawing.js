@@ -1,15 +1,17 @@
 // Explaining the photo on screen and drawing it: one engine request computes the map and
 // renders the pictures the view needs; a display change only renders again. Then the
-// pictures, the top-5, the legend, the caption and the timings go on the page. Every
+// pictures and the legend go on the page, and readings.js words them. Every
 // picture comes from the engine; nothing here computes a heatmap.
 
 import { endJob, quiet, showMemory, startJob } from './lifecycle.js';
 import { $, progress, setCanvasState, setStatus, showError } from './screen.js';
 import { explorer, isCurrent, state } from './state.js';
+import { describeShown, showPredictions, targetText, timingsText } from './readings.js';
 import { mapShown } from './trust-check.js';
 import {
   boxesIn, fillGridCell, pictureBox, picturesFor, prepareGrid, setView, showBitmap, showLegend,
 } from './views.js';
+import { showZoomControls } from './zoom.js';
 
 const GRID_LAYERS = ['stem', 'layer1', 'layer2', 'layer3', 'layer4'];
 const CANVAS_OF = { overlay: 'overlay', photo: 'photo-canvas', heatmap: 'heatmap-canvas' };
@@ -28,43 +30,6 @@ export function wantedPictures() {
 function stillWanted(views, { boxes = false } = {}) {
   const key = (list) => JSON.stringify(boxes ? list : list.map(({ box, ...settings }) => settings));
   return key(views) === key(wantedPictures());
-}
-
-export const targetText = (r) => (r.other === null || r.other === undefined
-  ? `“${r.label}” (class ${r.class})` : `“${r.label}” rather than “${r.other_label}” (classes ${r.class} − ${r.other})`);
-
-function renderTop5(top5, chosenClass) {
-  const items = top5.map((p) => {
-    const li = document.createElement('li');
-    li.setAttribute('data-testid', `class-${p.class}`);
-    if (p.class === chosenClass) li.setAttribute('aria-current', 'true');
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.textContent = `${p.label} — ${(100 * p.prob).toFixed(2)}%`;
-    button.title = `Explain class ${p.class}`;
-    button.addEventListener('click', () => explorer.update({ class: p.class }));
-    li.append(button);
-    return li;
-  });
-  $('top5').replaceChildren(...items);
-}
-
-function timingsText(r, drawn, decodeMs, drawMs) {
-  const parts = [];
-  if (decodeMs !== null) parts.push(`decode ${Math.round(decodeMs)} ms`);
-  if (r.reused === 'cache' || r.reused === 'activations') {
-    parts.push(r.reused === 'cache' ? 'map from cache' : 'map from cached activations');
-  } else {
-    if (r.reused === 'layer') parts.push(`forward up to ${r.layer} reused`);
-    parts.push(`preprocess ${Math.round(r.timings_ms.preprocess_ms)} ms`);
-    const order = ['forward', 'backward', 'perturb', 'map'];
-    const phases = Object.entries(r.timings_ms.phases_ms).sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
-    for (const [phase, ms] of phases) parts.push(`${phase} ${Math.round(ms)} ms`);
-  }
-  const pixels = drawn.pixels_ms === undefined ? '' : `, pixels ${Math.round(drawn.pixels_ms)} ms`;
-  parts.push(`draw ${Math.round(drawMs)} ms (render ${Math.round(drawn.render_ms)} ms in the engine${pixels}, `
-    + `${drawn.width}×${drawn.height})`);
-  return `${parts.join(' · ')} on ${state.engine ? state.engine.label : 'the engine'}`;
 }
 
 /** Explains the decoded photo with the explorer's settings for `epoch`, then draws it.
@@ -136,10 +101,11 @@ export async function drawShown(startedAt, decodeMs = null, rendered = null) {
     return;
   }
   const canvas = $('overlay');
-  showBitmap(canvas, overlay.bitmap);
+  showBitmap(canvas, overlay.bitmap, views[0].box);
   const kinds = picturesFor(settings.view);
-  extras.forEach((picture, i) => showBitmap($(CANVAS_OF[kinds[i]]), picture.bitmap));
+  extras.forEach((picture, i) => showBitmap($(CANVAS_OF[kinds[i]]), picture.bitmap, views[i + 1].box));
   setView(settings.view);
+  showZoomControls(settings.view !== 'grid');
   progress.finish();
   const drawn = overlay.info;
   const now = { ...shown, drawn, view: views[0] };
@@ -152,13 +118,14 @@ export async function drawShown(startedAt, decodeMs = null, rendered = null) {
   const engineMs = rendered ? rendered.engineMs : [overlay, ...extras].reduce((sum, p) => sum + p.info.engine_ms, 0);
   canvas.dataset.engineMs = engineMs.toFixed(1);
   canvas.dataset.renderMs = drawn.render_ms.toFixed(1); // the overlay's picture alone
+  canvas.dataset.box = views[0].box.join('x'); // the device-pixel box it was drawn to fit
   canvas.dataset.photoWidth = String(drawn.photo_width);
   canvas.dataset.photoHeight = String(drawn.photo_height);
   canvas.dataset.settings = JSON.stringify({ ...explorer.explainSettings(), ...explorer.viewSettings(), view: settings.view });
   canvas.dataset.method = r.method;
   canvas.dataset.layer = r.layer;
   if (r.other === null) delete canvas.dataset.other; else canvas.dataset.other = String(r.other);
-  renderTop5(r.top5, r.class);
+  showPredictions(r.top5, r.class);
   setCanvasState('ready', r.class);
   showMemory();
   if (settings.scale === 'absolute' && settings.max === null && drawn.range) {
@@ -172,8 +139,7 @@ export async function drawShown(startedAt, decodeMs = null, rendered = null) {
   if (box) $('hot-box').textContent = `Hot region (≥ ${settings.threshold}% of the range): ${box.width}×${box.height} at (${box.x}, ${box.y}).`;
   $('hot-box').dataset.box = box ? JSON.stringify(box) : '';
   const { label } = state.loaded;
-  $('caption').textContent = `${label}: ${r.method} at ${r.layer} (${r.cam_shape.join('×')} map) for ${targetText(r)}, `
-    + `${drawn.photo_width}×${drawn.photo_height}.` + (r.note ? ` ${r.note}` : '');
+  describeShown(r, drawn);
   $('timings').textContent = timingsText(r, drawn, decodeMs, performance.now() - drawStarted);
   setStatus(drawn.flat
     ? `Done in ${ms} ms: ${label} found no positive evidence for ${targetText(r)}; showing the plain photo.`
@@ -191,7 +157,7 @@ async function drawGrid(shown) {
     .map((value) => ({ key: value, title: byMethod ? `${value} at ${settings.layer}` : `${settings.method} at ${value}` }));
   prepareGrid(cells);
   $('grid').dataset.state = 'working';
-  const cellBox = pictureBox($('grid').querySelector('canvas'));
+  const cellBox = pictureBox($('grid').querySelector('canvas'), { fit: false });
   const target = { class: shown.report.class, other: shown.report.other };
   const current = () => isCurrent(shown.epoch) && state.shown === shown;
   for (const cell of cells) {

@@ -158,6 +158,9 @@ export class Explorer {
     $('layer').disabled = Boolean(pixel);
     const shape = this.shapes.get(s.layer);
     $('layer-out').textContent = pixel ? 'input pixels' : `${s.layer}${shape ? ` · ${shape} map` : ''}`;
+    const method = this.methods.get(s.method);
+    const stage = this.catalogue?.stage_help[s.layer.split('.')[0]];
+    $('method-help').textContent = [method?.help, pixel ? null : stage].filter(Boolean).join(' ');
   }
 
   /** Puts the settings into the controls. */

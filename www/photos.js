@@ -51,15 +51,19 @@ export function wirePhotos(onShow) {
     if (files.length) add(files);
     input.value = '';
   });
-  const hint = $('drop-hint');
+  // While files are dragged over the page, the drop zone lights up and a hint covers it all.
   let depth = 0;
-  document.addEventListener('dragenter', (e) => { e.preventDefault(); depth += 1; hint.hidden = false; });
-  document.addEventListener('dragleave', () => { depth = Math.max(0, depth - 1); if (!depth) hint.hidden = true; });
+  const dragging = (on) => {
+    $('drop-hint').hidden = !on;
+    if (on) document.body.dataset.dragging = 'true'; else delete document.body.dataset.dragging;
+  };
+  document.addEventListener('dragenter', (e) => { e.preventDefault(); depth += 1; dragging(true); });
+  document.addEventListener('dragleave', () => { depth = Math.max(0, depth - 1); if (!depth) dragging(false); });
   document.addEventListener('dragover', (e) => e.preventDefault());
   document.addEventListener('drop', (e) => {
     e.preventDefault();
     depth = 0;
-    hint.hidden = true;
+    dragging(false);
     const files = filesOf(e.dataTransfer && e.dataTransfer.files);
     if (files.length) add(files);
     else setStatus('That drop held no file: drop a photo file.', 'error');

@@ -13,6 +13,7 @@ export const progress = new Progress();
 export function setStatus(text, kind = 'info') {
   const line = $('status');
   line.textContent = text;
+  line.title = text; // the line shows two rows at most
   line.dataset.kind = kind;
 }
 
@@ -37,6 +38,8 @@ export function clearResult(message) {
   $('legend').hidden = true;
   $('hot-box').hidden = true;
   $('timings').textContent = '';
+  $('details').textContent = '';
+  $('warning').hidden = true;
   delete $('overlay').dataset.settings;
   delete $('overlay').dataset.flat;
   state.shown = null;

@@ -5,11 +5,18 @@
 
 const $ = (id) => document.getElementById(id);
 
-/** Shows `bitmap` on `canvas` at the bitmap's own size (the size it is shown at). */
-export function showBitmap(canvas, bitmap) {
+/** Shows `bitmap` on `canvas`; with the device-pixel `box` it was drawn for, as large as
+ * fits that box (a photo smaller than its box is enlarged on screen, never in the engine). */
+export function showBitmap(canvas, bitmap, box = null) {
   canvas.width = bitmap.width;
   canvas.height = bitmap.height;
   canvas.getContext('bitmaprenderer').transferFromImageBitmap(bitmap);
+  if (box && box[1]) {
+    const fit = Math.min(box[0] / bitmap.width, box[1] / bitmap.height);
+    canvas.style.width = `${(bitmap.width * fit) / (globalThis.devicePixelRatio || 1)}px`;
+  } else {
+    canvas.style.width = '';
+  }
 }
 
 /** Empties a canvas: nothing stale stays on screen. */
@@ -28,11 +35,25 @@ export function setView(view) {
   $('views').dataset.view = view;
 }
 
-/** The box a canvas is shown in, in device pixels: its pane's CSS width × devicePixelRatio
- * (the height is left free): `[width, null]`. The engine draws the picture to fit it. */
-export function pictureBox(canvas) {
-  const width = canvas.parentElement.getBoundingClientRect().width * (globalThis.devicePixelRatio || 1);
-  return [Math.max(1, Math.round(width)), null];
+/** Room kept below a picture for its caption, warning and colour bar, in CSS pixels. */
+const BELOW_PICTURE = 96;
+/** A picture is never fitted into less height than this (a tiny window scrolls instead). */
+const MIN_PICTURE_HEIGHT = 240;
+
+/** The box a canvas is shown in, in device pixels: its pane's CSS width, and with `fit` the
+ * height of the window below the picture's top (less room for its caption), each ×
+ * devicePixelRatio: `[width, height]` (`[width, null]` without `fit`: a grid cell). The
+ * engine draws the largest picture that fits it, so a photo of any size and aspect fits the
+ * window. */
+export function pictureBox(canvas, { fit = true } = {}) {
+  const scale = globalThis.devicePixelRatio || 1;
+  // The layout's width, not the zoomed one (zoom.js transforms the views).
+  const paneWidth = parseFloat(getComputedStyle(canvas.parentElement).width) || 0;
+  const width = Math.max(1, Math.round(paneWidth * scale));
+  if (!fit) return [width, null];
+  const top = $('zoom').getBoundingClientRect().top + globalThis.scrollY;
+  const room = Math.max(MIN_PICTURE_HEIGHT, document.documentElement.clientHeight - top - BELOW_PICTURE);
+  return [width, Math.round(room * scale)];
 }
 
 /** The boxes of `canvases` as laid out in `view` (measured before that view is shown). */

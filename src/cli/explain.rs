@@ -14,7 +14,7 @@ use super::inputs::{load_explainer, read_labels};
 use crate::batch::{Record, Shard, write_atomically};
 use crate::cam::{CamRequest, Method, SmoothGradOptions, Target};
 use crate::display::{DisplayBox, DisplayPhotos, render_display};
-use crate::engine::{ExplainJob, Explainer, Explanation};
+use crate::engine::{ExplainJob, Explainer, Explanation, doubt};
 use crate::imageio::{DecodeError, decode_photo, read_npy_f32, write_npy_f32};
 use crate::model::Layer;
 use crate::render::{Colormap, DEFAULT_OPACITY, ViewMode, ViewOptions, render_view, spread};
@@ -348,6 +348,9 @@ fn report(
     }
     if let Some(deviation) = cam.deviation {
         eprintln!("{}: {deviation}", source.display());
+    }
+    if let Some(doubt) = doubt(&explanation.top5) {
+        eprintln!("{}: {doubt}", source.display());
     }
     if spread(&cam.map).is_none() {
         eprintln!(

@@ -51,6 +51,22 @@ impl Stage {
             Stage::Head => "head",
         }
     }
+
+    /// What a map at this stage shows, for the page's help next to the layer control.
+    pub fn help(self) -> &'static str {
+        match self {
+            Stage::Stem => {
+                "stem: edges and colours, a fine map (1/4 of the input) of little that is class-specific."
+            }
+            Stage::Layer1 => "layer1: textures, a fine map (1/4) that is barely class-specific.",
+            Stage::Layer2 => "layer2: patterns and small parts (1/8).",
+            Stage::Layer3 => "layer3: object parts (1/16), more class-specific.",
+            Stage::Layer4 => {
+                "layer4: the evidence the classifier reads, a coarse map (1/32): the usual Grad-CAM layer."
+            }
+            Stage::Head => "head: the classifier itself, no spatial map.",
+        }
+    }
 }
 
 impl fmt::Display for Stage {

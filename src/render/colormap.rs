@@ -119,6 +119,16 @@ impl Colormap {
         }
     }
 
+    /// The colour of the strongest values in words, for a caption ("red = strongest").
+    pub fn strongest(self) -> &'static str {
+        match self {
+            Colormap::Jet | Colormap::Turbo => "dark red",
+            Colormap::Viridis => "yellow",
+            Colormap::Inferno => "pale yellow",
+            Colormap::Grey => "white",
+        }
+    }
+
     /// The 256-entry RGB table.
     pub fn table(self) -> &'static [[u8; 3]; 256] {
         match self {

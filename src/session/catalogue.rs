@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cam::Method;
+use crate::model::Stage;
 use crate::model::labels::imagenet_label;
 use crate::render::Colormap;
 use crate::trust::Metric;
@@ -50,7 +51,8 @@ impl MethodEntry {
     }
 }
 
-/// `{"methods","metrics","colormaps","colormap_tables","labels","defaults"}`: `methods` as
+/// `{"methods","metrics","stage_help","colormaps","colormap_strongest","colormap_tables",
+/// "labels","defaults"}`: `methods` as
 /// [`MethodEntry`] objects in [`Method::ALL`] order, `metrics` the
 /// [`Headline`](crate::trust::Headline)s in [`Metric::ALL`] order, `colormaps` names with
 /// their 256-entry RGB tables, `defaults` as [`defaults`] gives them.
@@ -59,6 +61,14 @@ pub fn catalogue() -> Value {
         "methods": Method::ALL.map(MethodEntry::of),
         "metrics": Metric::ALL.iter().filter_map(|m| m.headline()).collect::<Vec<_>>(),
         "colormaps": Colormap::ALL.iter().map(|c| c.name()).collect::<Vec<_>>(),
+        "stage_help": Stage::FEATURES
+            .iter()
+            .map(|s| (s.name(), s.help()))
+            .collect::<BTreeMap<_, _>>(),
+        "colormap_strongest": Colormap::ALL
+            .iter()
+            .map(|c| (c.name(), c.strongest()))
+            .collect::<BTreeMap<_, _>>(),
         "colormap_tables": Colormap::ALL
             .iter()
             .map(|c| (c.name(), c.table().to_vec()))

@@ -28,7 +28,7 @@ use crate::trust::TrustError;
 pub use catalogue::catalogue;
 pub use report::{
     DrawReport, Drawn, ExplainReport, MapDrawn, ModelReport, PhotoReport, Reuse, SaveReport,
-    ValueAt,
+    ValueAt, summary,
 };
 pub use settings::{ExplainSettings, SettingsError, ViewSettings, defaults};
 pub use trust::{TrustSettings, TrustSummary, check as check_trust};

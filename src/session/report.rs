@@ -3,8 +3,9 @@
 use serde::Serialize;
 use web_time::Instant;
 
+use crate::cam::Method;
 use crate::display::Fit;
-use crate::engine::{Explainer, Explanation, Prediction, Timings, elapsed_ms};
+use crate::engine::{Explainer, Explanation, Prediction, Timings, doubt, elapsed_ms};
 use crate::imageio::Normalization;
 use crate::model::labels::Labels;
 use crate::render::HotBox;
@@ -58,8 +59,9 @@ pub struct PhotoReport {
 }
 
 /// An explanation: `{"class","other","label","other_label","top5","cam_shape","layer",
-/// "method","timings_ms","reused","note"}`, `note` saying where the map departs from
-/// pytorch-grad-cam (else `null`).
+/// "method","timings_ms","reused","note","summary","doubt"}`, `note` saying where the map
+/// departs from pytorch-grad-cam (else `null`), `summary` what the map shows in one plain
+/// sentence, `doubt` why its class may be a guess (else `null`: [`doubt`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct ExplainReport {
     pub class: usize,
@@ -73,11 +75,21 @@ pub struct ExplainReport {
     pub timings_ms: Timings,
     pub reused: Reuse,
     pub note: Option<String>,
+    pub summary: String,
+    pub doubt: Option<String>,
 }
 
 impl ExplainReport {
     pub(super) fn of(explanation: &Explanation, reused: Reuse, labels: &Labels) -> Self {
         let cam = &explanation.cam;
+        let target = match cam.other {
+            None => format!("“{}”", labels.name(cam.class)),
+            Some(other) => format!(
+                "“{}” rather than “{}”",
+                labels.name(cam.class),
+                labels.name(other)
+            ),
+        };
         ExplainReport {
             class: cam.class,
             other: cam.other,
@@ -90,7 +102,25 @@ impl ExplainReport {
             timings_ms: explanation.timings.clone(),
             reused,
             note: cam.deviation.map(|d| d.to_string()),
+            summary: summary(cam.method, &cam.layer.to_string(), &target),
+            doubt: doubt(&explanation.top5),
         }
+    }
+}
+
+/// What a map of `method` at `layer` for `target` (a quoted class name, or two) shows, in
+/// one plain sentence: "Grad-CAM at layer4: where the network found evidence for “tabby”".
+pub fn summary(method: Method, layer: &str, target: &str) -> String {
+    if method.is_pixel_space() {
+        format!(
+            "{}: the pixels that most change the score of {target}",
+            method.title()
+        )
+    } else {
+        format!(
+            "{} at {layer}: where the network found evidence for {target}",
+            method.title()
+        )
     }
 }
 

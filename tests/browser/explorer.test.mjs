@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import {
   FIXTURES, WEIGHTS_DIR, assertCanvasMatchesNative, assertNoForeignRequests, assertSameHeatmap, assertVaries, canvasPixels, compareImages,
-  cspViolations, dropFile, launchBrowser, nativeOverlay, openPage, parseNpy, serveDist, waitForResult, waitReady,
+  cspViolations, dropFile, launchBrowser, nativeOverlay, openPage, parseNpy, serveDist, waitForResult, waitForSettings, waitReady,
 } from './harness.mjs';
 
 const MODEL = 'efficientnet-lite0';
@@ -47,16 +47,6 @@ after(async () => {
 });
 
 const overlayData = (page, key) => page.getAttribute('[data-testid=overlay]', `data-${key}`);
-
-/** Waits until the overlay shows settings that include `expected` (and is ready). */
-async function waitForSettings(page, expected) {
-  await page.waitForFunction((want) => {
-    const canvas = document.querySelector('[data-testid=overlay]');
-    if (canvas.dataset.state !== 'ready' || !canvas.dataset.settings) return false;
-    const shown = JSON.parse(canvas.dataset.settings);
-    return Object.entries(want).every(([k, v]) => JSON.stringify(shown[k]) === JSON.stringify(v));
-  }, expected, { timeout: 120_000, polling: 20 });
-}
 
 async function chooseClass(page, selector, text) {
   await page.fill(selector, text);
@@ -198,6 +188,7 @@ describe('the explorer (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }
 
   test('absolute normalisation uses a fixed range, shown on the colour bar', async () => {
     const { page } = session;
+    await page.click('[data-testid=show-more] summary'); // folded away: rarely used
     await page.selectOption('[data-testid=scale]', 'absolute');
     await page.waitForFunction(() => Number(document.querySelector('[data-testid=scale-max]').value) > 0);
     const top = Number(await page.inputValue('[data-testid=scale-max]'));

@@ -346,6 +346,17 @@ export async function dropStaged(page, index, name, type) {
   }, { index, name, type });
 }
 
+/** Waits until the overlay is drawn with settings that include `expected` (its
+ * data-settings: the explain and view settings and the view). */
+export async function waitForSettings(page, expected) {
+  await page.waitForFunction((want) => {
+    const canvas = document.querySelector('[data-testid=overlay]');
+    if (canvas.dataset.state !== 'ready' || !canvas.dataset.settings) return false;
+    const shown = JSON.parse(canvas.dataset.settings);
+    return Object.entries(want).every(([k, v]) => JSON.stringify(shown[k]) === JSON.stringify(v));
+  }, expected, { timeout: 120_000, polling: 20 });
+}
+
 /** Waits for the overlay canvas to leave the working state; returns its final state. */
 export async function waitForResult(page, timeout = 300_000) {
   await page.waitForFunction(() => {

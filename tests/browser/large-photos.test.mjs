@@ -70,13 +70,22 @@ async function dropTimed(page, path, name, type) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-/** The overlay's size, the photo's, the pane's box and the last frame's timings. */
+/** The picture size the engine draws `photo` at in `box` (display::Fit: the largest that
+ * fits, never above the photo's size, sides rounded). */
+function fitted([pw, ph], [bw, bh]) {
+  const scale = Math.min(1, bw / pw, bh / ph);
+  return [Math.max(1, Math.round(pw * scale)), Math.max(1, Math.round(ph * scale))];
+}
+
+/** The overlay's size, the photo's, the box it was drawn for (the pane's width and the
+ * window's height below it, device pixels), the pane's width and the last frame's timings. */
 const shown = (page) => page.evaluate(() => {
   const canvas = document.querySelector('[data-testid=overlay]');
   return {
     canvas: [canvas.width, canvas.height],
     photo: [Number(canvas.dataset.photoWidth), Number(canvas.dataset.photoHeight)],
-    box: Math.round(canvas.parentElement.getBoundingClientRect().width * devicePixelRatio),
+    box: canvas.dataset.box.split('x').map(Number),
+    pane: Math.round(parseFloat(getComputedStyle(canvas.parentElement).width) * devicePixelRatio),
     ms: Number(canvas.dataset.ms),
     engineMs: Number(canvas.dataset.engineMs),
     renderMs: Number(canvas.dataset.renderMs),
@@ -134,9 +143,9 @@ describe('large photos are drawn at display size (CPU fallback, EfficientNet-Lit
 
     const first = await shown(page);
     assert.deepEqual(first.photo, [4032, 3024]);
-    const height = Math.round((3024 * first.box) / 4032);
-    assert.deepEqual(first.canvas, [first.box, height], `drawn for its ${first.box}-pixel pane, not at 4032×3024`);
-    const pane = ['--display-box', String(first.box)];
+    assert.equal(first.box[0], first.pane, 'the box is as wide as the pane');
+    assert.deepEqual(first.canvas, fitted(first.photo, first.box), `drawn for its ${first.box.join('×')} box, not at 4032×3024`);
+    const pane = ['--display-box', first.box.join('x')];
     const top = await page.$$eval('[data-testid=top5] li', (lis) => lis.map((li) => Number(li.dataset.testid.slice(6))));
     assertClose(await canvasPixels(page), nativeOverlay(large, WEIGHTS, top[0], pane).pixels, '4032×3024 at display size');
 
@@ -192,12 +201,12 @@ describe('large photos are drawn at display size (CPU fallback, EfficientNet-Lit
     try {
       await page.waitForFunction(() => {
         const canvas = document.querySelector('[data-testid=overlay]');
-        const pane = Math.round(canvas.parentElement.getBoundingClientRect().width * devicePixelRatio);
-        return canvas.width === pane && canvas.dataset.state === 'ready';
+        const pane = Math.round(parseFloat(getComputedStyle(canvas.parentElement).width) * devicePixelRatio);
+        return Number(canvas.dataset.box.split('x')[0]) === pane && canvas.dataset.state === 'ready';
       }, null, { timeout: 30_000 });
       const narrow = await shown(page);
-      assert.ok(narrow.box < first.box, `the pane shrank: ${narrow.box} px`);
-      assert.deepEqual(narrow.canvas, [narrow.box, Math.round((3024 * narrow.box) / 4032)]);
+      assert.ok(narrow.box[0] < first.box[0], `the pane shrank: ${narrow.box[0]} px`);
+      assert.deepEqual(narrow.canvas, fitted(narrow.photo, narrow.box));
     } finally {
       await page.setViewportSize({ width: 1280, height: 720 });
     }
@@ -210,7 +219,7 @@ describe('large photos are drawn at display size (CPU fallback, EfficientNet-Lit
     const drawn = await shown(page);
     const afterDrop = await wasmBytes(page);
     assert.deepEqual(drawn.photo, [10000, 10000]);
-    assert.deepEqual(drawn.canvas, [drawn.box, drawn.box]);
+    assert.deepEqual(drawn.canvas, fitted(drawn.photo, drawn.box));
     const f = await frame(page, () => page.fill('[data-testid=opacity]', '70'), { opacity: 0.7 });
     const png = await saved(page, 'save-png');
     assert.deepEqual(pngSize(png), [10000, 10000]);
