@@ -18,7 +18,6 @@ mod similarity;
 mod table;
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use burn::tensor::Tensor;
 use serde::Serialize;
