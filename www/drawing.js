@@ -21,7 +21,9 @@ const CANVAS_OF = { overlay: 'overlay', photo: 'photo-canvas', heatmap: 'heatmap
 export function wantedPictures() {
   const { view } = explorer.settings;
   const kinds = ['overlay', ...picturesFor(view)];
-  const boxes = boxesIn(view, kinds.map((kind) => $(CANVAS_OF[kind])));
+  // The grid hides the overlay but its map still sets the legend, the caption and the status:
+  // it is drawn at its overlay view's size, never at a hidden canvas's one pixel.
+  const boxes = boxesIn(view === 'grid' ? 'overlay' : view, kinds.map((kind) => $(CANVAS_OF[kind])));
   return kinds.map((kind, i) => ({ ...explorer.viewSettings(kind), box: boxes[i] }));
 }
 

@@ -59,6 +59,7 @@ export function rememberSoftwareGpu(allowed) {
 /** Starts an engine and makes it the page's; `onFailed(engine, why)` hears if it fails. */
 export async function bootEngine(options, onFailed) {
   const started = await startEngine({ ...options, allowSoftwareGpu: softwareGpuAllowed() });
+  performance.mark('gradcam:engine-ready'); // the wasm compiled and instantiated in the worker
   state.engine = started;
   document.body.dataset.backend = started.onGpu ? 'webgpu' : 'cpu';
   $('backend').textContent = `Backend: ${started.label}`;

@@ -84,6 +84,7 @@ export async function loadModel(model) {
   }
   setStatus(`Looking for ${model.label} in this browser's cache…`);
   let weights;
+  performance.mark('gradcam:weights-start');
   try {
     weights = await obtainWeights(model, {
       signal: load.controller.signal,
@@ -94,6 +95,7 @@ export async function loadModel(model) {
     return false;
   }
   if (load !== state.loading) return false;
+  performance.mark('gradcam:weights-end');
   $('download').hidden = true;
   return enqueue(() => installWeights(load, weights));
 }
@@ -126,6 +128,7 @@ async function installWeights(load, weights) {
   document.body.dataset.model = model.name;
   document.body.dataset.weightsSource = weights.source;
   document.body.dataset.ready = 'true';
+  performance.mark('gradcam:model-ready');
   explorer.writeFragment();
   const size = formatBytes(model.bytes);
   const how = weights.source === 'cache'

@@ -16,10 +16,10 @@ export function showPredictions(top5, chosenClass) {
   const items = top5.map((p) => {
     const li = document.createElement('li');
     li.setAttribute('data-testid', `class-${p.class}`);
-    if (p.class === chosenClass) li.setAttribute('aria-current', 'true');
     const button = document.createElement('button');
     button.type = 'button';
     button.title = `Explain class ${p.class}`;
+    if (p.class === chosenClass) button.setAttribute('aria-current', 'true');
     const percent = `${(100 * p.prob).toFixed(1)}%`;
     const label = document.createElement('span');
     label.className = 'label';
@@ -33,7 +33,6 @@ export function showPredictions(top5, chosenClass) {
     const fill = document.createElement('span');
     fill.style.setProperty('--share', `${(100 * p.prob).toFixed(2)}%`);
     bar.append(fill);
-    button.setAttribute('aria-label', `${p.label}, ${percent}${p.class === chosenClass ? ' (explained)' : ''}`);
     button.append(label, value, bar);
     button.addEventListener('click', () => explorer.update({ class: p.class }));
     li.append(button);

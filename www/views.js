@@ -8,12 +8,13 @@ const $ = (id) => document.getElementById(id);
 /** Shows `bitmap` on `canvas`; with the device-pixel `box` it was drawn for, as large as
  * fits that box (a photo smaller than its box is enlarged on screen, never in the engine). */
 export function showBitmap(canvas, bitmap, box = null) {
-  canvas.width = bitmap.width;
-  canvas.height = bitmap.height;
+  const { width, height } = bitmap; // read first: the transfer detaches the bitmap
+  canvas.width = width;
+  canvas.height = height;
   canvas.getContext('bitmaprenderer').transferFromImageBitmap(bitmap);
   if (box && box[1]) {
-    const fit = Math.min(box[0] / bitmap.width, box[1] / bitmap.height);
-    canvas.style.width = `${(bitmap.width * fit) / (globalThis.devicePixelRatio || 1)}px`;
+    const fit = Math.min(box[0] / width, box[1] / height);
+    canvas.style.width = `${(width * fit) / (globalThis.devicePixelRatio || 1)}px`;
   } else {
     canvas.style.width = '';
   }

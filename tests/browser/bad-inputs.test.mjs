@@ -66,13 +66,16 @@ describe('the bad-input corpus on the page', { timeout: 900_000 }, () => {
             photo: [Number(canvas.dataset.photoWidth), Number(canvas.dataset.photoHeight)],
             canvas: [canvas.width, canvas.height],
             pane: Math.round(pane),
+            box: canvas.dataset.box.split('x').map(Number),
           };
         });
         assert.deepEqual(shown.photo, [c.width, c.height], 'the photo at its upright size');
-        // Drawn at the size it is shown: the photo's own unless wider than the pane.
-        const scale = Math.min(1, shown.pane / c.width);
+        assert.equal(shown.box[0], shown.pane, 'the box is as wide as the pane');
+        // Drawn at the size it is shown: the photo's own unless larger than the box (the
+        // pane's width, the window's height below the picture).
+        const scale = Math.min(1, shown.box[0] / c.width, shown.box[1] / c.height);
         const fitted = [c.width, c.height].map((side) => Math.max(1, Math.round(side * scale)));
-        assert.deepEqual(shown.canvas, fitted, `drawn for a ${shown.pane}-pixel pane`);
+        assert.deepEqual(shown.canvas, fitted, `drawn for a ${shown.box.join('×')} box`);
         assert.ok((await session.page.locator('[data-testid=top5] li').count()) === 5);
       } else {
         assert.equal(state, 'error', `${c.file}: ${text}`);

@@ -34,6 +34,13 @@ export const SERVE_HEADERS = (() => {
   return headers;
 })();
 
+/** The window sizes the page is checked and pictured at (Playwright context options). */
+export const WINDOWS = {
+  phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+  laptop: { viewport: { width: 1280, height: 800 } },
+  desktop: { viewport: { width: 1920, height: 1080 } },
+};
+
 /** Where the test server's /weights/ comes from: $GRADCAM_TEST_WEIGHTS, else dist/weights. */
 export const WEIGHTS_DIR = process.env.GRADCAM_TEST_WEIGHTS || join(DIST, 'weights');
 
@@ -173,6 +180,20 @@ export const faults = {
     const bytes = readFileSync(file);
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
     res.write(bytes.subarray(0, n));
+  },
+  /** The whole file, in `chunks` pieces spread over `ms`: a slow but working network. */
+  paced: (ms, chunks = 20) => (req, res, file) => {
+    const bytes = readFileSync(file);
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length });
+    const piece = Math.ceil(bytes.length / chunks);
+    let at = 0;
+    const next = () => {
+      if (res.destroyed) return;
+      res.write(bytes.subarray(at, at + piece));
+      at += piece;
+      if (at < bytes.length) setTimeout(next, ms / chunks); else res.end();
+    };
+    next();
   },
   /** Fixed bytes instead of the file. */
   bytes: (bytes, type) => (req, res) => send(res, bytes, type),

@@ -3,26 +3,19 @@
 // nothing overflows sideways, the picture fits the window and no two texts overlap. Also
 // the dark theme, the keyboard shortcuts and their help, zoom and pan (the read-out follows
 // the pointer at any zoom), and the drop zone lighting up while files are dragged over.
-// Screenshots of every view and size go to $GRADCAM_SCREENSHOTS (docs/screenshots/ for the
-// README: `GRADCAM_SCREENSHOTS=docs/screenshots node --test tests/browser/layout.test.mjs`).
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { PNG } from 'pngjs';
 import {
-  FIXTURES, ROOT, dropFile, launchBrowser, openPage, serveDist, waitForResult, waitForSettings, waitReady,
+  FIXTURES, WINDOWS, dropFile, faults, launchBrowser, openPage, serveDist, waitForResult, waitForSettings, waitReady,
 } from './harness.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const PHOTO = join(FIXTURES, 'chelsea.png');
-const SIZES = {
-  phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
-  laptop: { viewport: { width: 1280, height: 800 } },
-  desktop: { viewport: { width: 1920, height: 1080 } },
-};
-const SHOTS = process.env.GRADCAM_SCREENSHOTS ? join(ROOT, process.env.GRADCAM_SCREENSHOTS) : null;
 
 let server;
 let browser;
@@ -30,7 +23,6 @@ let browser;
 before(async () => {
   server = await serveDist();
   browser = await launchBrowser();
-  if (SHOTS) mkdirSync(SHOTS, { recursive: true });
 });
 
 after(async () => {
@@ -45,11 +37,50 @@ async function open(size, extra = {}) {
     query: '?model=efficientnet-lite0',
     withoutWebGpu: true,
     initScripts: [{ path: AXE }],
-    contextOptions: { ...SIZES[size], ...extra },
+    contextOptions: { ...WINDOWS[size], ...extra },
   });
   await waitReady(session.page);
   return session;
 }
+
+describe('first use', () => {
+  // The weights arrive over 3 s (a slow network), so the page is caught loading.
+  const WEIGHTS = '/weights/efficientnet-lite0.bpk';
+  const PACE_MS = 3000;
+
+  test('the page paints at once, takes a photo before the model is in, and compiles the wasm while the weights stream', async () => {
+    server.override(WEIGHTS, faults.paced(PACE_MS));
+    const { page, context } = await openPage(browser, server.origin, { query: '?model=efficientnet-lite0', withoutWebGpu: true });
+    try {
+      await page.waitForSelector('[data-testid=dropzone]');
+      await dropFile(page, readFileSync(PHOTO), 'chelsea.png', 'image/png');
+      assert.notEqual(await page.getAttribute('body', 'data-ready'), 'true', 'dropped while the model loads');
+      assert.match(await page.textContent('[data-testid=caption]'), /chelsea\.png will be explained once the model is loaded/);
+      assert.match(await page.textContent('[data-testid=status]'), /Downloading EfficientNet-Lite0|Looking for/);
+      assert.equal(await waitForResult(page), 'ready', 'the queued photo is explained once the model is in');
+      assert.equal(await page.getAttribute('[data-testid=overlay]', 'data-file'), 'chelsea.png');
+      const at = await page.evaluate(() => {
+        const time = (name) => performance.getEntriesByName(name)[0]?.startTime;
+        return {
+          firstPaint: time('first-contentful-paint'),
+          engine: time('gradcam:engine-ready'),
+          weightsStart: time('gradcam:weights-start'),
+          weightsEnd: time('gradcam:weights-end'),
+          ready: time('gradcam:model-ready'),
+        };
+      });
+      console.log(`first use: ${Object.entries(at).map(([k, v]) => `${k} ${Math.round(v)} ms`).join(', ')}`);
+      // The goal is 300 ms (≈ 150–210 ms here when idle); 450 leaves room for a loaded CI machine.
+      assert.ok(at.firstPaint <= 450, `first contentful paint at ${at.firstPaint} ms (goal ≤ 300 ms)`);
+      // Both start at once: the download does not wait for the wasm, nor the wasm for the download.
+      assert.ok(at.weightsStart < at.engine && at.engine < at.weightsEnd, JSON.stringify(at));
+      assert.ok(at.weightsEnd >= PACE_MS * 0.9 && at.ready >= at.weightsEnd, JSON.stringify(at));
+    } finally {
+      server.restore(WEIGHTS);
+      await context.close();
+    }
+  });
+});
 
 /** axe-core's violations on the page as it is, as readable lines. */
 async function axeViolations(page) {
@@ -109,13 +140,12 @@ function layoutProblems() {
 }
 
 async function check(page, size, view) {
-  if (SHOTS) await page.screenshot({ path: join(SHOTS, `${view}-${size}.png`), fullPage: true });
   assert.deepEqual(await page.evaluate(layoutProblems), [], `${view} at ${size}: layout`);
   assert.deepEqual(await axeViolations(page), [], `${view} at ${size}: axe-core`);
 }
 
-for (const size of Object.keys(SIZES)) {
-  describe(`the page at ${size} size (${SIZES[size].viewport.width}×${SIZES[size].viewport.height})`, () => {
+for (const size of Object.keys(WINDOWS)) {
+  describe(`the page at ${size} size (${WINDOWS[size].viewport.width}×${WINDOWS[size].viewport.height})`, () => {
     test('empty, result, grid and Trust panel: accessible, no overflow, the picture fits, no text overlaps', async () => {
       const { page, context } = await open(size);
       try {
@@ -138,6 +168,9 @@ for (const size of Object.keys(SIZES)) {
 
         await page.selectOption('[data-testid=view]', 'grid');
         await page.waitForFunction(() => document.querySelector('[data-testid=grid]').dataset.state === 'ready', null, { timeout: 180_000 });
+        // The grid hides the overlay, not its meaning: the caption and status still describe the map.
+        assert.match(await page.textContent('[data-testid=caption]'), /dark red marks the strongest/);
+        assert.match(await page.textContent('[data-testid=status]'), /warm colours mark where/);
         await check(page, size, 'grid');
         await page.selectOption('[data-testid=view]', 'overlay');
         await waitForSettings(page, { view: 'overlay' });
@@ -220,7 +253,7 @@ describe('themes, shortcuts, zoom and the drop zone', () => {
     await page.keyboard.press('o');
     assert.equal(JSON.parse(await page.getAttribute('[data-testid=overlay]', 'data-settings')).opacity, 0.5);
     await page.fill('[data-testid=class-search]', '');
-    await page.focus('body');
+    await page.evaluate(() => document.activeElement.blur());
 
     await dropFile(page, readFileSync(join(FIXTURES, 'coffee.png')), 'coffee.png', 'image/png');
     await page.waitForFunction(() => document.querySelector('[data-testid=overlay]').dataset.file === 'coffee.png'
@@ -310,12 +343,21 @@ describe('themes, shortcuts, zoom and the drop zone', () => {
     assert.match(await page.textContent('[data-testid=caption]'), /yellow marks the strongest/);
     await page.selectOption('[data-testid=colormap]', 'jet');
     await waitForSettings(page, { colormap: 'jet' });
-    const top = await page.$$eval('[data-testid=top5] li button', (bs) => bs.map((b) => b.getAttribute('aria-label')));
-    const share = parseFloat(top[0].match(/([\d.]+)%/)[1]);
-    const warning = await page.isVisible('[data-testid=warning]');
-    // engine::LOW_CONFIDENCE: a top class under 20 % is a guess.
-    assert.equal(warning, share < 20, `top class at ${share} %, warning shown: ${warning}`);
-    if (warning) assert.match(await page.textContent('[data-testid=warning]'), /The network is unsure/);
     assert.match(await page.textContent('[data-testid=method-help]'), /layer4: /);
+    const topShare = async () => parseFloat(await page.textContent('[data-testid=top5] li:first-child .percent'));
+    assert.ok(await topShare() > 20, 'the cat is no guess');
+    assert.equal(await page.isVisible('[data-testid=warning]'), false, 'no warning for a sure network');
+
+    // A plain grey photo (the ImageNet mean colour): nothing in it for the network to be sure
+    // of, so its top class is under engine::LOW_CONFIDENCE (20 %) and the page says so.
+    const grey = new PNG({ width: 224, height: 224 });
+    for (let i = 0; i < grey.data.length; i += 4) grey.data.set([124, 116, 104, 255], i);
+    await dropFile(page, PNG.sync.write(grey), 'grey.png', 'image/png');
+    await page.waitForFunction(() => document.querySelector('[data-testid=overlay]').dataset.file === 'grey.png'
+      && document.querySelector('[data-testid=overlay]').dataset.state === 'ready', null, { timeout: 120_000 });
+    const share = await topShare();
+    assert.ok(share < 20, `grey photo: top class at ${share} %`);
+    assert.equal(await page.isVisible('[data-testid=warning]'), true);
+    assert.match(await page.textContent('[data-testid=warning]'), /The network is unsure: .* so the map explains a guess\./);
   });
 });

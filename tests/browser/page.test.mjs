@@ -27,6 +27,10 @@ const QUERY = `?model=${MODEL}`;
 const PHOTO = join(FIXTURES, 'grace_hopper.jpg');
 const WEIGHTS = join(WEIGHTS_DIR, `${MODEL}.bpk`);
 
+// A window tall enough for the 512×600 photo at its own size (a photo is fitted to the window
+// below the picture's top), so the canvas compares pixel for pixel with the native overlay.
+const TALL = { viewport: { width: 1280, height: 1000 } };
+
 let server;
 let browser;
 let native;
@@ -65,7 +69,7 @@ describe('ResNet-101 Grad-CAM on WebGPU', { timeout: 900_000 }, () => {
   let session;
 
   before(async () => {
-    session = await openPage(browser, server.origin, { query: QUERY });
+    session = await openPage(browser, server.origin, { query: QUERY, contextOptions: TALL });
     await waitReady(session.page);
   });
 
@@ -132,7 +136,7 @@ describe('CPU fallback without WebGPU', { timeout: 900_000 }, () => {
   let session;
 
   before(async () => {
-    session = await openPage(browser, server.origin, { query: QUERY, withoutWebGpu: true });
+    session = await openPage(browser, server.origin, { query: QUERY, withoutWebGpu: true, contextOptions: TALL });
     await waitReady(session.page);
   });
 
