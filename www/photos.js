@@ -45,12 +45,14 @@ const filesOf = (list) => [...(list || [])];
  * and the first of them goes to `onShow(entry)`. */
 export function wirePhotos(onShow) {
   const add = (files) => onShow(addToStrip(files));
-  const input = $('photo-input');
-  input.addEventListener('change', () => {
-    const files = filesOf(input.files);
-    if (files.length) add(files);
-    input.value = '';
-  });
+  // The file picker, and on a touch screen the camera (a picker with `capture`).
+  for (const input of [$('photo-input'), $('camera-input')]) {
+    input.addEventListener('change', () => {
+      const files = filesOf(input.files);
+      if (files.length) add(files);
+      input.value = '';
+    });
+  }
   // While files are dragged over the page, the drop zone lights up and a hint covers it all.
   let depth = 0;
   const dragging = (on) => {

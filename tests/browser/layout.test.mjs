@@ -321,6 +321,22 @@ describe('themes, shortcuts, zoom and the drop zone', () => {
     assert.deepEqual([back.x, back.width], [unzoomed.x, unzoomed.width]);
   });
 
+  test('a touch screen offers the camera; a laptop does not', async () => {
+    assert.equal(await session.page.isVisible('[data-testid=camera]'), false, 'no camera button on a laptop');
+    const { page, context } = await open('phone');
+    try {
+      assert.equal(await page.isVisible('[data-testid=camera]'), true, 'a camera button on a phone');
+      const input = await page.$eval('[data-testid=camera-input]', (i) => [i.accept, i.getAttribute('capture')]);
+      assert.deepEqual(input, ['image/*', 'environment'], 'the camera input asks for the rear camera');
+      // What the camera hands back is a file like any other.
+      await page.setInputFiles('[data-testid=camera-input]', join(FIXTURES, 'coffee.png'));
+      assert.equal(await waitForResult(page), 'ready');
+      assert.equal(await page.getAttribute('[data-testid=overlay]', 'data-file'), 'coffee.png');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('the drop zone lights up while files are dragged over the page', async () => {
     const { page } = session;
     const border = () => page.$eval('[data-testid=dropzone]', (d) => getComputedStyle(d).borderTopColor);
