@@ -493,3 +493,71 @@ fn the_read_out_places_the_value_on_the_colour_scale_drawn() {
     );
     assert_eq!(Scale::Absolute { max: 0.0 }.share(5.0, None), 0.0);
 }
+
+#[test]
+fn a_box_drawn_on_the_picture_is_scored_in_photo_pixels() {
+    use gradcam_web::render::HotBox;
+    let s = session();
+    assert!(matches!(
+        s.borrow().localise(
+            HotBox {
+                x: 0,
+                y: 0,
+                width: 9,
+                height: 9
+            },
+            (451, 300)
+        ),
+        Err(SessionError::NothingExplained)
+    ));
+    let served = serve(
+        &s,
+        request(Method::GradCam, Stage::Layer4, Target::TopClass),
+    );
+    s.borrow_mut().show(served.explanation);
+    // The cat's face on chelsea (451×300), drawn on a picture half the photo's size.
+    let face = HotBox {
+        x: 50,
+        y: 20,
+        width: 110,
+        height: 120,
+    };
+    let half = s.borrow().localise(face, (225, 150)).unwrap();
+    let full = HotBox {
+        x: 100,
+        y: 40,
+        width: 221,
+        height: 241,
+    };
+    assert_eq!(
+        half.region,
+        HotBox {
+            x: 100,
+            y: 40,
+            width: 221,
+            height: 240
+        }
+    );
+    let direct = s.borrow().localise(full, (451, 300)).unwrap();
+    assert_eq!(direct.region, full, "photo pixels stay as they are");
+    assert!(half.hit && direct.hit, "{half:?}");
+    assert!(half.energy.unwrap() > half.box_share, "{half:?}");
+    // The top-left corner holds little of the map, and not its peak.
+    let corner = s
+        .borrow()
+        .localise(
+            HotBox {
+                x: 0,
+                y: 0,
+                width: 40,
+                height: 40,
+            },
+            (451, 300),
+        )
+        .unwrap();
+    assert!(!corner.hit, "{corner:?}");
+    assert!(
+        corner.relevance_mass.unwrap() < corner.box_share,
+        "{corner:?}"
+    );
+}

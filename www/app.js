@@ -25,6 +25,7 @@ import {
 import { explorer, isCurrent, nextEpoch, shownIsCurrent, state } from './state.js';
 import { wireShortcuts } from './shortcuts.js';
 import { wireTrust } from './trust-check.js';
+import { wireGroundTruth } from './ground-truth.js';
 import { setView, wireReadout, wireSwipe } from './views.js';
 import { fetchManifest, pruneCache } from './weights.js';
 import { resetZoom, wireZoom } from './zoom.js';
@@ -206,6 +207,7 @@ async function start() {
   wireSaving();
   wireSwipe();
   wireTrust();
+  wireGroundTruth();
   wireZoom();
   wireShortcuts({ nextPhoto });
   $('retry').addEventListener('click', () => chooseModel(state.chosen));

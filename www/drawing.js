@@ -8,6 +8,7 @@ import { $, progress, setCanvasState, setStatus, showError } from './screen.js';
 import { explorer, isCurrent, state } from './state.js';
 import { describeShown, showPredictions, targetText, timingsText } from './readings.js';
 import { mapShown } from './trust-check.js';
+import { truthDrawn } from './ground-truth.js';
 import {
   boxesIn, fillGridCell, pictureBox, picturesFor, prepareGrid, setView, showBitmap, showLegend,
 } from './views.js';
@@ -146,6 +147,7 @@ export async function drawShown(startedAt, decodeMs = null, rendered = null) {
   setStatus(drawn.flat
     ? `Done in ${ms} ms: ${label} found no positive evidence for ${targetText(r)}; showing the plain photo.`
     : `Done in ${ms} ms: warm colours mark where ${label} found evidence for ${targetText(r)}.`);
+  truthDrawn();
   if (settings.view === 'grid') drawGrid(now);
 }
 

@@ -3,6 +3,7 @@
 // and no decisions about what to do next.
 
 import { explorer, state } from './state.js';
+import { truthCleared } from './ground-truth.js';
 import { clearTrust } from './trust.js';
 import { Progress, clearCanvas } from './views.js';
 
@@ -46,6 +47,7 @@ export function clearResult(message) {
   state.trust = null;
   $('caption').textContent = message;
   clearTrust(state.trustNote || 'Explain a photo first.', false);
+  truthCleared();
 }
 
 export function showError(message) {

@@ -17,7 +17,8 @@ import { Explorer } from './explorer.js';
 
 export const state = {
   epoch: 0,
-  /** The strip: every photo of this session, { file, name, thumb }, oldest first. */
+  /** The strip: every photo of this session, { file, name, thumb, truth?, truthScored? }
+   * (truth: the box drawn on it in photo pixels, ground-truth.js), oldest first. */
   strip: [],
   /** The strip entry on screen. */
   photo: null,

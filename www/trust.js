@@ -96,6 +96,7 @@ export function clearTrust(message, canRun, keepBoardFor = null) {
   $('trust-status').textContent = message;
   $('trust-run').disabled = !canRun;
   $('board-run').disabled = !canRun;
+  $('truth-draw').disabled = !canRun;
   const board = $('board');
   if (keepBoardFor === null || board.dataset.for !== keepBoardFor) {
     board.hidden = true;

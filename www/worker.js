@@ -145,6 +145,7 @@ const ops = {
   },
   /** The map under pixel (x, y) of a width × height picture: { x, y, value, share } in photo
    * pixels, `share` on the colour scale of `view`. */
+  localise: (box, width, height) => ({ result: JSON.parse(app.localise(Uint32Array.from(box), width, height)) }),
   valueAt: (x, y, width, height, view) => ({ result: JSON.parse(app.valueAt(x, y, width, height, JSON.stringify(view)) ?? 'null') }),
   /** The overlay at the photo's resolution: { blob, info: { width, height, hot_box, save_ms } }. */
   overlayPng: (view) => ({ result: pngOut((onChunk) => app.overlayPng(JSON.stringify(view), onChunk)) }),

@@ -71,6 +71,7 @@ export function wireZoom() {
     return { d: Math.hypot(a.x - b.x, a.y - b.y), cx: (a.x + b.x) / 2, cy: (a.y + b.y) / 2 };
   };
   box.addEventListener('pointerdown', (e) => {
+    if (box.dataset.drawing === 'true') return; // ground-truth.js draws a box instead
     pointers.set(e.pointerId, { x: e.clientX, y: e.clientY });
     if (pointers.size === 2) pinch = spread();
     if (pointers.size === 1 && scale === 1) return;

@@ -22,8 +22,8 @@ use crate::display::{
 use crate::engine::{ExplainJob, Explainer, Explanation, elapsed_ms};
 use crate::imageio::{DecodeError, Photo, decode_photo, write_npy_f32};
 use crate::model::{Stage, StagedClassifier};
-use crate::render::map_value_at;
-use crate::trust::TrustError;
+use crate::render::{HotBox, map_value_at};
+use crate::trust::{Localisation, TrustError, localise};
 
 pub use catalogue::catalogue;
 pub use report::{
@@ -230,6 +230,21 @@ impl Session {
             value,
             share: scale.share(value, self.drawn_range),
         }))
+    }
+
+    /// How the map on screen sits on the box `region` the user drew, in pixels of a
+    /// `picture` (`(width, height)`; the photo's own size for a box in photo pixels): the
+    /// pointing game, energy inside and relevance mass ([`trust::localise`]).
+    pub fn localise(
+        &self,
+        region: HotBox,
+        picture: (u32, u32),
+    ) -> Result<Localisation, SessionError> {
+        let (photo, explanation) = self.photo_and_shown()?;
+        let size = (photo.width(), photo.height());
+        let region = Fit::of_picture(size, picture)?.photo_box(region);
+        let cam = &explanation.cam;
+        Ok(localise(&cam.map, (cam.height, cam.width), size, region))
     }
 
     /// Streams the overlay on screen, drawn as `view` asks at the photo's full resolution, as

@@ -8,6 +8,7 @@
 mod baselines;
 mod confidence;
 mod curves;
+mod ground_truth;
 mod imputation;
 mod metric;
 mod random;
@@ -26,6 +27,7 @@ use web_time::Instant;
 pub use baselines::{Baseline, baseline_map};
 pub use confidence::{ConfidenceChange, confidence_change};
 pub use curves::{Curve, CurveBaseline, CurveKind, blur, curve, relevance_rank, trapezoid_auc};
+pub use ground_truth::{Localisation, POINTING_TOLERANCE, localise};
 pub use imputation::impute;
 pub use metric::{Headline, Metric};
 pub use random::Rng;

@@ -21,6 +21,7 @@ use crate::adapter::AdapterInfo;
 use crate::benchmark::{BenchPlan, run_benchmark};
 use crate::cam::Phase;
 use crate::engine::{Explainer, elapsed_ms};
+use crate::render::HotBox;
 use crate::session::{
     self, DrawReport, Drawn, ExplainSettings, Session, SessionError, TrustSettings, ViewSettings,
 };
@@ -203,6 +204,34 @@ impl App {
             .value_at((x, y), (width, height), &view)
             .map_err(js_error)?;
         Ok(value.map(|v| to_json(&v)))
+    }
+
+    /// How the map on screen sits on a box the user drew, `(x, y, width, height)` in pixels
+    /// of a `picture_width × picture_height` picture of the photo (the photo's own size for
+    /// a box in photo pixels): `trust::Localisation` as JSON.
+    pub fn localise(
+        &self,
+        region: &[u32],
+        picture_width: u32,
+        picture_height: u32,
+    ) -> Result<String, JsError> {
+        let [x, y, width, height] = *region else {
+            return Err(JsError::new("a box is [x, y, width, height]"));
+        };
+        let found = self
+            .session
+            .borrow()
+            .localise(
+                HotBox {
+                    x,
+                    y,
+                    width,
+                    height,
+                },
+                (picture_width, picture_height),
+            )
+            .map_err(js_error)?;
+        Ok(to_json(&found))
     }
 
     /// The overlay on screen with `view` settings at the photo's full resolution, as a PNG

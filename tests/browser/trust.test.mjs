@@ -2,7 +2,8 @@
 // "Check this map" scores the map on screen and the baseline maps in the engine; the curves
 // are drawn, and every number in the table equals `gradcam evaluate` on the same photo and
 // settings (natively, flex). A new class clears the panel; the numbers are saved as JSON;
-// nothing leaves the machine.
+// a box dragged over the picture is scored and kept for another class; nothing leaves the
+// machine.
 //
 // Tolerance: the page's wasm and the native binary run the same ops with different SIMD
 // widths, so maps and probabilities differ in the last float bits; the deletion/insertion
@@ -180,6 +181,73 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     assert.equal(await page.isHidden('[data-testid=trust-table]'), true, 'no numbers of the previous class shown');
     assert.equal(await page.isHidden('[data-testid=board]'), true, 'nor its leaderboard');
     assert.equal(await page.getAttribute('[data-testid=trust-run]', 'disabled'), null);
+    assertNoForeignRequests({ ...session, origin: server.origin });
+  });
+
+  test('a box drawn around the cat is scored (pointing game, energy, relevance mass) and kept for another class', async () => {
+    const { page } = session;
+    /** Drags a box given in photo pixels of chelsea (451×300) over the overlay. */
+    async function drag(b) {
+      await page.click('[data-testid=truth-draw]');
+      const rect = await page.$eval('[data-testid=overlay]', (c) => {
+        c.scrollIntoView({ block: 'center' });
+        const r = c.getBoundingClientRect();
+        return { left: r.left, top: r.top, k: r.width / Number(c.dataset.photoWidth) };
+      });
+      assert.equal(await page.getAttribute('[data-testid=truth-draw]', 'aria-pressed'), 'true');
+      await page.mouse.move(rect.left + b.x * rect.k, rect.top + b.y * rect.k);
+      await page.mouse.down();
+      await page.mouse.move(rect.left + (b.x + b.width / 2) * rect.k, rect.top + (b.y + b.height / 2) * rect.k, { steps: 4 });
+      await page.mouse.move(rect.left + (b.x + b.width) * rect.k, rect.top + (b.y + b.height) * rect.k, { steps: 4 });
+      await page.mouse.up();
+      await page.waitForFunction(() => document.querySelector('[data-testid=truth]').dataset.state === 'ready'
+        && !document.querySelector('[data-testid=truth]').hidden, null, { timeout: 30_000 });
+    }
+    const scores = () => page.evaluate(() => {
+      const value = (id) => document.querySelector(`[data-testid=${id}]`).dataset.value;
+      return {
+        hit: value('truth-hit') === 'true',
+        energy: Number(value('truth-energy')),
+        mass: Number(value('truth-mass')),
+        box: JSON.parse(document.querySelector('[data-testid=truth-box]').dataset.box),
+        for: document.querySelector('[data-testid=truth]').dataset.for,
+        status: document.querySelector('[data-testid=truth-status]').textContent,
+      };
+    });
+    const share = (b) => (b.width * b.height) / (451 * 300);
+    // The cat's head and body: the map's peak lies on it.
+    const cat = { x: 100, y: 40, width: 221, height: 240 };
+    await drag(cat);
+    const first = await scores();
+    for (const key of ['x', 'y', 'width', 'height']) {
+      assert.ok(Math.abs(first.box[key] - cat[key]) <= 2, `the box in photo pixels: ${JSON.stringify(first.box)}`);
+    }
+    assert.equal(first.hit, true, first.status);
+    assert.ok(first.energy > share(first.box), `energy ${first.energy} beats an even map's ${share(first.box)}`);
+    assert.ok(first.mass > share(first.box), `relevance mass ${first.mass}`);
+    assert.equal(await page.getAttribute('[data-testid=truth-draw]', 'aria-pressed'), 'false', 'one drag draws one box');
+    assert.equal(await page.isVisible('[data-testid=truth-box]'), true);
+    assert.equal(await page.getAttribute('[data-testid=zoom]', 'data-scale'), '1.000', 'drawing does not pan or zoom');
+    // Another class: the same box, scored again for the new map.
+    const top = await page.$$eval('[data-testid=top5] li', (lis) => Number(lis[0].dataset.testid.slice(6)));
+    await page.click(`[data-testid=class-${top}] button`);
+    await page.waitForFunction((cls) => document.querySelector('[data-testid=truth]').dataset.state === 'ready'
+      && document.querySelector('[data-testid=truth]').dataset.for.endsWith(`|${cls}|`), top, { timeout: 120_000 });
+    const again = await scores();
+    assert.deepEqual(again.box, first.box, 'the box stays with the photo');
+    assert.notEqual(again.for, first.for);
+    assert.notEqual(again.energy, first.energy, 'another map, other numbers');
+    assert.match(again.status, new RegExp(`for “`));
+    // A box in the empty top-left corner: a miss, less than an even share of the map.
+    const corner = { x: 0, y: 0, width: 40, height: 40 };
+    await drag(corner);
+    const miss = await scores();
+    assert.equal(miss.hit, false, miss.status);
+    assert.ok(miss.mass < share(miss.box), `relevance mass ${miss.mass} in the corner`);
+    // Cleared: no box, no numbers.
+    await page.click('[data-testid=truth-clear]');
+    assert.equal(await page.isHidden('[data-testid=truth]'), true);
+    assert.equal(await page.isHidden('[data-testid=truth-box]'), true);
     assertNoForeignRequests({ ...session, origin: server.origin });
   });
 
