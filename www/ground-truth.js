@@ -140,6 +140,8 @@ export function wireGroundTruth() {
       return;
     }
     setDrawing(false);
+    $('truth').dataset.state = 'working'; // until the new box is scored
+    $('truth-status').textContent = 'Scoring the box…';
     const found = await engine.call('localise', [[box.x, box.y, box.width, box.height], canvas.width, canvas.height], { supersede: 'localise' })
       .catch((err) => { $('truth-status').textContent = `The box could not be scored: ${err.message || err}`; return null; });
     if (!found || state.shown?.report !== shown.report || state.photo !== photo) return;

@@ -229,10 +229,11 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     assert.equal(await page.isVisible('[data-testid=truth-box]'), true);
     assert.equal(await page.getAttribute('[data-testid=zoom]', 'data-scale'), '1.000', 'drawing does not pan or zoom');
     // Another class: the same box, scored again for the new map.
-    const top = await page.$$eval('[data-testid=top5] li', (lis) => Number(lis[0].dataset.testid.slice(6)));
-    await page.click(`[data-testid=class-${top}] button`);
+    const other = await page.$$eval('[data-testid=top5] li', (lis) => Number(lis
+      .find((li) => !li.querySelector('button[aria-current]')).dataset.testid.slice(6)));
+    await page.click(`[data-testid=class-${other}] button`);
     await page.waitForFunction((cls) => document.querySelector('[data-testid=truth]').dataset.state === 'ready'
-      && document.querySelector('[data-testid=truth]').dataset.for.endsWith(`|${cls}|`), top, { timeout: 120_000 });
+      && document.querySelector('[data-testid=truth]').dataset.for.endsWith(`|${cls}|`), other, { timeout: 120_000 });
     const again = await scores();
     assert.deepEqual(again.box, first.box, 'the box stays with the photo');
     assert.notEqual(again.for, first.for);
