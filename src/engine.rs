@@ -239,7 +239,10 @@ impl Explainer {
 
     /// Wraps an already built model (in inference mode).
     pub fn new(model: Network, info: WeightsInfo, device: &Device) -> Self {
-        let labels = Labels::for_classes(info.arch.num_classes());
+        let labels = match &info.labels {
+            Some(names) => Labels::Named(names.clone()),
+            None => Labels::for_classes(info.arch.num_classes()),
+        };
         Self {
             model,
             info,

@@ -182,3 +182,68 @@ fn convert_without_arch_keeps_the_files_classes_and_matches_pytorch() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("does not fit resnet18"), "{stderr}");
 }
+
+/// `--labels` stores the classes' names in the burnpack: `explain` names its predictions
+/// with them, with no `--labels` of its own; a file naming another number of classes is
+/// refused, saying so.
+#[test]
+fn convert_with_labels_stores_the_names() {
+    let dir = std::env::temp_dir().join(format!("gradcam-convert-labels-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (out, good, short) = (
+        dir.join("named.bpk"),
+        dir.join("names.txt"),
+        dir.join("short.json"),
+    );
+    std::fs::write(&good, "apple\nbanana\ncherry\ndate\nelder\n").unwrap();
+    std::fs::write(&short, r#"["apple", "banana"]"#).unwrap();
+    let fixture = "tests/fixtures/convert/tiny_resnet.zip.pth";
+    let path = |p: &PathBuf| p.to_str().unwrap().to_owned();
+    let run = gradcam(&["convert", fixture, &path(&out), "--labels", &path(&good)]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let info = read_info(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(
+        info.labels.as_deref(),
+        Some(&["apple", "banana", "cherry", "date", "elder"].map(String::from)[..])
+    );
+    let run = gradcam(&[
+        "explain",
+        "--input-tensor",
+        "tests/fixtures/convert/tiny_resnet.input.npy",
+        "--weights",
+        &path(&out),
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let line: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let names = ["apple", "banana", "cherry", "date", "elder"];
+    for p in line["top5"].as_array().unwrap() {
+        assert_eq!(p["label"], names[p["class"].as_u64().unwrap() as usize]);
+    }
+
+    let run = gradcam(&[
+        "convert",
+        fixture,
+        &path(&dir.join("no.bpk")),
+        "--labels",
+        &path(&short),
+    ]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("short.json") && stderr.contains('2') && stderr.contains('5'),
+        "{stderr}"
+    );
+    assert!(!dir.join("no.bpk").exists());
+    std::fs::remove_dir_all(dir).ok();
+}

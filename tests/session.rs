@@ -321,7 +321,7 @@ fn the_page_and_the_cli_choose_view_options_by_one_rule() {
 /// the explanation on screen changes meanwhile.
 #[test]
 fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
-    use gradcam_web::session::{TrustSettings, check_trust};
+    use gradcam_web::session::{STRIP_PICTURE_SIZE, TrustSettings, check_trust};
     let s = session();
     let settings =
         TrustSettings::parse(r#"{"metrics":["deletion","confidence"],"steps":4,"baselines":true}"#)
@@ -396,6 +396,56 @@ fn the_trust_check_scores_the_map_on_screen_and_the_baselines() {
         csv[1]
     );
     assert!(csv[2].starts_with("chelsea.png,baseline-gaussian,layer4,281,"));
+    assert!(summary.sanity.is_empty(), "no sanity check asked, no strip");
+
+    // A sanity check: the strip holds the map on screen, then the random class's map, drawn
+    // over the photo fitted in the strip's box, with the report's numbers.
+    let sanity = TrustSettings::parse(r#"{"metrics":["random-logit"]}"#).unwrap();
+    let checked = pollster::block_on(check_trust(
+        &s,
+        None,
+        &sanity.request().unwrap(),
+        false,
+        "chelsea.png",
+        &|_, _| {},
+    ))
+    .unwrap();
+    let strip = &checked.sanity;
+    assert_eq!(strip.len(), 2);
+    assert_eq!(
+        (strip[0].label.as_str(), strip[0].spearman),
+        ("this map", None)
+    );
+    let other_class = checked.report.get("random_logit_class").unwrap() as usize;
+    let name = s
+        .borrow()
+        .model_and_photo()
+        .unwrap()
+        .0
+        .labels()
+        .name(other_class);
+    assert_eq!(strip[1].label, format!("explaining “{name}” instead"));
+    assert_eq!(
+        strip[1].spearman,
+        checked.report.get("random_logit_spearman")
+    );
+    let (pw, ph) = {
+        let (_, photo) = s.borrow().model_and_photo().unwrap();
+        (photo.width(), photo.height())
+    };
+    for p in strip {
+        assert_eq!(p.width.max(p.height), STRIP_PICTURE_SIZE);
+        let want = f64::from(pw) / f64::from(ph);
+        assert!((f64::from(p.width) / f64::from(p.height) - want).abs() < 0.02);
+        assert_eq!(p.rgba.len(), (p.width * p.height * 4) as usize);
+    }
+    assert_ne!(strip[0].rgba, strip[1].rgba);
+    let json = serde_json::to_value(&checked).unwrap();
+    assert_eq!(json["sanity"][1]["label"], strip[1].label);
+    assert!(
+        json["sanity"][1].get("rgba").is_none(),
+        "pixels travel as bitmaps"
+    );
 
     // Another method's map, for the leaderboard: served aside, the map on screen untouched.
     let aside = TrustSettings::parse(

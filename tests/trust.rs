@@ -23,9 +23,9 @@ use gradcam_web::model::import::import_pytorch;
 use gradcam_web::model::weights::WeightsInfo;
 use gradcam_web::model::{Architecture, Network, ResNetConfig, Stage, StagedClassifier};
 use gradcam_web::trust::{
-    Baseline, CurveBaseline, CurveKind, Metric, MetricValue, MetricsRequest, Rng, blur,
-    confidence_change, curve, evaluate, evaluate_baseline, impute, percentile, road, road_keep,
-    spearman, ssim,
+    Baseline, CurveBaseline, CurveKind, Metric, MetricValue, MetricsRequest, Rng, SanityCheck,
+    blur, confidence_change, curve, evaluate, evaluate_baseline, impute, map_at_input,
+    model_randomisation, percentile, road, road_keep, spearman, ssim,
 };
 use serde_json::Value;
 
@@ -388,7 +388,7 @@ fn evaluate_reports_every_metric_and_baselines_score() {
             "deletion",
             "insertion",
             "road",
-            "randomisation",
+            // Asked with the cascading test, the efficient one is its last step: not run twice.
             "cascading-randomisation",
             "random-logit"
         ]
@@ -470,11 +470,49 @@ fn sanity_checks_separate_on_the_trained_model() {
         "classifier re-initialised: {}",
         cascade[0]
     );
+    // The efficient test on its own (not asked with the cascading one) gives the same map as
+    // the last cascading step.
+    let map = map_at_input(&explanation.cam, (224, 224));
+    let arch = &explainer.info().arch;
+    let efficient = pollster::block_on(model_randomisation(
+        arch,
+        &input,
+        &explanation.request,
+        &explanation.cam,
+        &map,
+        metrics.seed,
+    ))
+    .unwrap();
+    let alone = efficient.similarity.spearman;
     let last = *cascade.last().unwrap();
     assert!(
-        last == randomised || (last.is_nan() && randomised.is_nan()),
-        "fully re-initialised {last} vs efficient {randomised}"
+        last == alone || (last.is_nan() && alone.is_nan()),
+        "fully re-initialised {last} vs efficient {alone}"
     );
+    assert!(randomised == alone || (randomised.is_nan() && alone.is_nan()));
+    // The maps compared, for the page's strip: the random class's, then each cascading step's,
+    // at the input's size, with the numbers the report holds.
+    let maps = &report.sanity_maps;
+    assert_eq!(maps.len(), 1 + Stage::ALL.len());
+    assert_eq!(
+        maps[0].check,
+        SanityCheck::RandomLogit {
+            class: report.get("random_logit_class").unwrap() as usize
+        }
+    );
+    assert_eq!(maps[0].similarity.spearman, other_class);
+    for (step, (m, stage)) in maps[1..]
+        .iter()
+        .zip(Stage::ALL.into_iter().rev())
+        .enumerate()
+    {
+        assert_eq!(m.check, SanityCheck::Cascading { down_to: stage });
+        assert_eq!(m.map.len(), 224 * 224);
+        let (s, expected) = (m.similarity.spearman, cascade[step]);
+        assert!(s == expected || (s.is_nan() && expected.is_nan()));
+    }
+    assert_eq!(maps.last().unwrap().map, efficient.map);
+    assert_ne!(maps[0].map, map);
 }
 
 /// Re-initialising one stage changes that stage's weights only: the activations before it

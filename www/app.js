@@ -17,7 +17,8 @@ import { wireSaving } from './exports.js';
 import {
   bootEngine, enqueue, jobIsLong, quiet, rememberSoftwareGpu, replaceEngine,
 } from './lifecycle.js';
-import { abandonLoading, fillPicker, initialModel, loadModel } from './models.js';
+import { abandonLoading, fillPicker, initialModel, loadModel, showPickerOptions } from './models.js';
+import { storedOwnModels, wireOwnModels } from './own-models.js';
 import { showStrip, wirePhotos } from './photos.js';
 import {
   $, clearResult, progress, setCanvasState, setStatus, showError, showStopped,
@@ -211,6 +212,14 @@ async function start() {
   wireZoom();
   wireShortcuts({ nextPhoto });
   $('retry').addEventListener('click', () => chooseModel(state.chosen));
+  wireOwnModels({
+    onAdded: (model) => chooseModel(model),
+    onRemoved: (model) => {
+      setStatus(`Removed ${model.label} from this browser.`);
+      chooseModel(state.manifest.models.find((m) => m.name === state.manifest.default) || state.manifest.models[0]);
+      showPickerOptions();
+    },
+  });
   $('stop').addEventListener('click', stop);
   $('software-gpu-toggle').addEventListener('change', (e) => softwareGpuChanged(e.target.checked));
   explorer.wire();
@@ -233,6 +242,7 @@ async function start() {
     setStatus(state.modelError, 'error');
     return;
   }
+  state.manifest.models.push(...storedOwnModels());
   fillPicker(chooseModel);
   chooseModel(initialModel());
   pruneCache(state.manifest).catch(() => {});

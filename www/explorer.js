@@ -68,7 +68,6 @@ export class Explorer {
    * the controls; settings still at a page default take the engine's. */
   setCatalogue(catalogue) {
     this.catalogue = catalogue;
-    this.labels = catalogue.labels;
     this.methods = new Map(catalogue.methods.map((m) => [m.name, m]));
     const defaults = { ...DEFAULTS, ...catalogue.defaults };
     for (const [name, value] of Object.entries(defaults)) {
@@ -81,7 +80,13 @@ export class Explorer {
       return option;
     }));
     $('colormap').replaceChildren(...catalogue.colormaps.map((c) => new Option(c, c)));
-    $('class-names').replaceChildren(...this.labels.map((label, i) => new Option(classText(i, this.labels))));
+    this.setLabels(catalogue.labels);
+  }
+
+  /** The class names of the loaded model (the catalogue's ImageNet names until one is in). */
+  setLabels(labels) {
+    this.labels = labels;
+    $('class-names').replaceChildren(...labels.map((label, i) => new Option(classText(i, labels))));
     this.showSettings();
   }
 

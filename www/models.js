@@ -13,11 +13,27 @@ function optionText(model) {
   return `${model.label}${untrained} — ${formatBytes(model.bytes)}`;
 }
 
+/** Lists the manifest's models, then the user's own ones in their own group. */
+export function showPickerOptions() {
+  const picker = $('model');
+  const { models } = state.manifest;
+  const own = models.filter((m) => m.own);
+  const options = models.filter((m) => !m.own).map((m) => new Option(optionText(m), m.name));
+  if (own.length) {
+    const group = document.createElement('optgroup');
+    group.label = 'Your models';
+    group.append(...own.map((m) => new Option(optionText(m), m.name)));
+    options.push(group);
+  }
+  picker.replaceChildren(...options);
+  if (state.chosen) picker.value = state.chosen.name;
+}
+
 /** Fills the picker from the manifest; `onPick(model)` hears the user's choice. */
 export function fillPicker(onPick) {
   const picker = $('model');
   const { models } = state.manifest;
-  picker.replaceChildren(...models.map((m) => new Option(optionText(m), m.name)));
+  showPickerOptions();
   picker.disabled = false;
   picker.addEventListener('change', () => {
     state.pickerNote = '';
@@ -76,6 +92,7 @@ export async function loadModel(model) {
   $('retry').hidden = true;
   $('model').value = model.name;
   $('model-name').textContent = model.label;
+  $('own-remove').hidden = !model.own;
   showModelNote(null);
   if (state.photo && state.redoAfterLoad) {
     setCanvasState('working');
@@ -114,6 +131,7 @@ async function installWeights(load, weights) {
         + `lists it as ${model.arch} (${model.classes} classes)`);
     }
     explorer.setLayers(info.layers);
+    explorer.setLabels(info.labels);
   } catch (e) {
     if (engine !== state.engine) return false; // the engine failed meanwhile: it is restarted and reloads
     await forgetWeights(model); // never keep bytes the engine refuses
@@ -132,7 +150,7 @@ async function installWeights(load, weights) {
   explorer.writeFragment();
   const size = formatBytes(model.bytes);
   const how = weights.source === 'cache'
-    ? `Loaded from cache: ${model.label} (${size}, sha256 verified).`
+    ? `Loaded from ${model.own ? 'this browser' : 'cache'}: ${model.label} (${size}, sha256 verified).`
     : `Downloaded ${model.label} (${size}, sha256 verified${stored ? ', cached for next time' : ''}).`;
   setStatus(`${how} Drop a photo to explain it.`);
   return true;

@@ -2,6 +2,7 @@
 // a drop anywhere on the page, a paste, the sample gallery). File names reach the page as
 // text, never HTML. Which photo to show is app.js's call: `onShow(entry)`.
 
+import { isCheckpoint, isModelFile, offerModelFiles } from './own-models.js';
 import { $, setStatus } from './screen.js';
 import { state } from './state.js';
 
@@ -42,7 +43,8 @@ function addToStrip(files) {
 const filesOf = (list) => [...(list || [])];
 
 /** Wires the file input, drops, pastes and the sample gallery: new photos join the strip
- * and the first of them goes to `onShow(entry)`. */
+ * and the first of them goes to `onShow(entry)`; a dropped checkpoint goes to the "Your
+ * model" dialog. */
 export function wirePhotos(onShow) {
   const add = (files) => onShow(addToStrip(files));
   // The file picker, and on a touch screen the camera (a picker with `capture`).
@@ -67,8 +69,12 @@ export function wirePhotos(onShow) {
     depth = 0;
     dragging(false);
     const files = filesOf(e.dataTransfer && e.dataTransfer.files);
-    if (files.length) add(files);
-    else setStatus('That drop held no file: drop a photo file.', 'error');
+    // A checkpoint (with its class names) opens the "Your model" dialog; photos join the strip.
+    const forModel = files.some(isCheckpoint) || $('own').open ? files.filter(isModelFile) : [];
+    const photos = files.filter((f) => !forModel.includes(f));
+    if (forModel.length) offerModelFiles(forModel);
+    if (photos.length) add(photos);
+    else if (!files.length) setStatus('That drop held no file: drop a photo file.', 'error');
   });
   document.addEventListener('paste', (e) => {
     if (e.target instanceof HTMLInputElement && e.target.type !== 'range') return; // typing a class name

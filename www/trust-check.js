@@ -97,7 +97,7 @@ export function wireTrust() {
   $('trust-save').addEventListener('click', () => {
     if (!state.trust || !state.photo) return;
     const json = { photo: state.photo.name, model: state.loaded && state.loaded.name, backend: state.engine && state.engine.label,
-      settings: trustSettings(), ...state.trust };
+      settings: trustSettings(), ...state.trust, sanity: state.trust.sanity.map(({ bitmap, ...numbers }) => numbers) };
     download(new Blob([JSON.stringify(json, null, 2)], { type: 'application/json' }), `${name()}-trust.json`);
   });
   // The engine's table, as `gradcam evaluate --csv` writes it.

@@ -1,13 +1,15 @@
 // The Trust panel: shows the engine's TrustSummary (session::TrustSummary) for the map on
-// screen — the deletion and insertion curves as a plot, and a table of the method's numbers
-// beside the baselines'. Nothing is computed here but the drawing; which numbers there are,
+// screen — the deletion and insertion curves and ROAD per percentile as plots, the
+// sanity-check strip (the engine's pictures with their similarity), and a table of the
+// method's numbers beside the baselines'. Nothing is computed here but the drawing; which numbers there are,
 // their labels, which way is better and what they mean come from the engine's catalogue
 // (`metrics`: trust::Headline).
 
 import { explorer } from './state.js';
+import { plot } from './plot.js';
+import { showBitmap } from './views.js';
 
 const $ = (id) => document.getElementById(id);
-const SVG = 'http://www.w3.org/2000/svg';
 
 /** The headline numbers: [{ metric, key, label, higher_is_better, scores_a_map, help }]. */
 const headlines = () => explorer.catalogue?.metrics ?? [];
@@ -39,7 +41,7 @@ export const labelOf = (key) => headline(key)?.label ?? key;
 export function trustSettings() {
   const metrics = ['deletion', 'insertion', 'confidence'];
   if ($('trust-road').checked) metrics.push('road');
-  if ($('trust-sanity').checked) metrics.push('randomisation', 'random-logit');
+  if ($('trust-sanity').checked) metrics.push('randomisation', 'cascading-randomisation', 'random-logit');
   return { metrics, steps: Number($('trust-steps').value), baselines: $('trust-baselines').checked };
 }
 
@@ -106,6 +108,9 @@ export function clearTrust(message, canRun, keepBoardFor = null) {
   $('trust-save').disabled = true;
   $('trust-csv').disabled = true;
   $('trust-curves').hidden = true;
+  $('trust-road-plot').hidden = true;
+  $('sanity-strip').hidden = true;
+  $('sanity-strip-pictures').replaceChildren();
   $('trust-table').hidden = true;
 }
 
@@ -129,7 +134,36 @@ export function showTrust(summary, what, ms) {
   $('trust-csv').disabled = false;
   $('trust-status').textContent = `Checked ${what} in ${(ms / 1000).toFixed(1)} s.`;
   drawCurves(summary.report.metrics);
+  drawRoad(summary.report.metrics);
+  drawStrip(summary.sanity);
   fillTable(summary);
+}
+
+/** The sanity-check strip: each picture the engine drew (the map under test first), with
+ * its similarity to that map. */
+function drawStrip(pictures) {
+  const figures = pictures.map((p, i) => {
+    const figure = document.createElement('figure');
+    figure.dataset.label = p.label;
+    const canvas = document.createElement('canvas');
+    canvas.setAttribute('role', 'img');
+    canvas.setAttribute('aria-label', i === 0 ? 'The map under test' : `The map with ${p.label}`);
+    showBitmap(canvas, p.bitmap);
+    const caption = document.createElement('figcaption');
+    caption.append(p.label);
+    if (i > 0) {
+      figure.dataset.spearman = String(p.spearman ?? NaN);
+      figure.dataset.ssim = String(p.ssim ?? NaN);
+      const numbers = document.createElement('span');
+      numbers.className = 'similarity';
+      numbers.textContent = `Spearman ${fmt(p.spearman)} · SSIM ${fmt(p.ssim)}`;
+      caption.append(document.createElement('br'), numbers);
+    }
+    figure.append(canvas, caption);
+    return figure;
+  });
+  $('sanity-strip-pictures').replaceChildren(...figures);
+  $('sanity-strip').hidden = figures.length === 0;
 }
 
 function fillTable(summary) {
@@ -169,33 +203,48 @@ function cell(tag, text, scope) {
 
 /** The deletion and insertion curves: class probability against the share of pixels. */
 function drawCurves(metrics) {
-  const svg = $('trust-curves');
-  const [left, top, width, height] = [40, 10, 260, 150];
-  const parts = [];
-  const add = (tag, attrs, text) => {
-    const el = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
-    if (text !== undefined) el.textContent = text;
-    parts.push(el);
-    return el;
-  };
-  add('line', { x1: left, y1: top + height, x2: left + width, y2: top + height, class: 'axis' });
-  add('line', { x1: left, y1: top, x2: left, y2: top + height, class: 'axis' });
-  for (const t of [0, 0.5, 1]) {
-    add('text', { x: left + t * width, y: top + height + 14, 'text-anchor': 'middle', class: 'tick' }, String(t));
-    add('text', { x: left - 6, y: top + (1 - t) * height + 4, 'text-anchor': 'end', class: 'tick' }, String(t));
-  }
-  add('text', { x: left + width / 2, y: top + height + 30, 'text-anchor': 'middle', class: 'label' }, 'share of pixels removed (deletion) or added (insertion)');
-  add('text', { x: 10, y: top + height / 2, transform: `rotate(-90 10 ${top + height / 2})`, 'text-anchor': 'middle', class: 'label' }, 'class probability');
-  let legendY = top + 12;
-  for (const [kind, css] of [['deletion', 'deletion'], ['insertion', 'insertion']]) {
+  const series = ['deletion', 'insertion'].filter((kind) => metrics[`${kind}_curve`]).map((kind) => {
     const curve = metrics[`${kind}_curve`];
-    if (!curve) continue;
-    const points = curve.map((p, i) => `${(left + (i / (curve.length - 1)) * width).toFixed(1)},${(top + (1 - p) * height).toFixed(1)}`);
-    add('polyline', { points: points.join(' '), class: `curve ${css}`, 'data-curve': kind });
-    add('text', { x: left + width - 4, y: legendY, 'text-anchor': 'end', class: `legend ${css}` }, `${kind} (AUC ${fmt(metrics[`${kind}_auc`])})`);
-    legendY += 14;
+    return {
+      name: kind,
+      css: kind,
+      points: curve.map((p, i) => [i / (curve.length - 1), p]),
+      legend: `${kind} (AUC ${fmt(metrics[`${kind}_auc`])})`,
+    };
+  });
+  plot($('trust-curves'), {
+    xs: [0, 1, [0, 0.5, 1]],
+    ys: [0, 1, [0, 0.5, 1]],
+    xLabel: 'share of pixels removed (deletion) or added (insertion)',
+    yLabel: 'class probability',
+    series,
+  });
+}
+
+/** ROAD per percentile: the class probability's change with the pixels above the map's
+ * percentile imputed (most relevant first) or those below its mirror (least relevant
+ * first), the averages in the legend. Hidden when ROAD was not asked. */
+function drawRoad(metrics) {
+  const svg = $('trust-road-plot');
+  const percentiles = metrics.road_percentiles;
+  if (!percentiles) {
+    svg.hidden = true;
+    return;
   }
-  svg.replaceChildren(...parts);
-  svg.hidden = false;
+  const values = [...metrics.road_morf, ...metrics.road_lerf].filter(Number.isFinite);
+  const reach = Math.max(0.1, ...values.map(Math.abs));
+  const top = Math.ceil(reach * 10) / 10;
+  const series = [['road_morf', 'morf', 'most relevant first'], ['road_lerf', 'lerf', 'least relevant first']].map(([key, css, words]) => ({
+    name: key,
+    css,
+    points: percentiles.map((p, i) => [p, metrics[key][i]]),
+    legend: `${words} (mean ${fmt(metrics[`${key}_average`])})`,
+  }));
+  plot(svg, {
+    xs: [0, 100, [0, 50, 100]],
+    ys: [-top, top, [-top, 0, top]],
+    xLabel: `percentile of the map (ROAD combined ${fmt(metrics.road_combined)})`,
+    yLabel: 'change in class probability',
+    series,
+  });
 }

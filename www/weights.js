@@ -28,7 +28,7 @@ export function cacheKey(sha256) {
   return new URL(`weights/by-sha256/${sha256}`, document.baseURI).href;
 }
 
-async function sha256Hex(bytes) {
+export async function sha256Hex(bytes) {
   if (!crypto.subtle) {
     throw new Error('this browser cannot compute SHA-256 here (open the page over https or on localhost)');
   }
@@ -123,12 +123,23 @@ export async function obtainWeights(model, { onProgress = () => {}, signal } = {
   const cache = await openCache();
   const cached = cache && (await fromCache(cache, model));
   if (cached) return { bytes: cached, source: 'cache' };
+  if (model.own) {
+    const kept = keptHere.get(model.sha256);
+    if (kept) return { bytes: kept, source: 'cache' };
+    // Converted here, never on the server: gone when the browser's storage was cleared.
+    throw new WeightsError(`${model.label} is no longer stored in this browser (its storage was cleared): `
+      + 'add the checkpoint again with “Your model…”.');
+  }
   return { bytes: await download(model, onProgress, signal), source: 'network' };
 }
+
+// Own models' bytes where the Cache API could not keep them: for this visit only.
+const keptHere = new Map();
 
 /** Keeps verified bytes for the next visit; resolves to whether they were stored. */
 export async function rememberWeights(model, bytes) {
   const cache = await openCache();
+  if (model.own) keptHere.set(model.sha256, bytes);
   if (!cache) return false;
   try {
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) };
@@ -140,13 +151,15 @@ export async function rememberWeights(model, bytes) {
   }
 }
 
-/** Drops a model's cached copy (the engine rejected it). */
+/** Drops a model's cached copy (the engine rejected it, or the user removed their model). */
 export async function forgetWeights(model) {
+  keptHere.delete(model.sha256);
   const cache = await openCache();
   if (cache) await cache.delete(cacheKey(model.sha256)).catch(() => {});
 }
 
-/** Deletes cached weights that no model in `manifest` uses any more (older versions). */
+/** Deletes cached weights that no model in `manifest` (the user's own included) uses any
+ * more (older versions). */
 export async function pruneCache(manifest) {
   const cache = await openCache();
   if (!cache) return;

@@ -5,7 +5,9 @@
 // used any more (GPU device lost, wasm trap). Requests run one at a time, in order; a queued
 // request carrying a `supersede` key is dropped when a newer one with the same key arrives.
 
-import init, { App, catalogue, describeAdapter } from './gradcam-web.js';
+import init, {
+  App, catalogue, convertCheckpoint, describeAdapter, inspectCheckpoint,
+} from './gradcam-web.js';
 
 const WASM = new URL('./gradcam-web_bg.wasm', import.meta.url);
 
@@ -151,10 +153,21 @@ const ops = {
   overlayPng: (view) => ({ result: pngOut((onChunk) => app.overlayPng(JSON.stringify(view), onChunk)) }),
   mapPng16: () => ({ result: pngOut((onChunk) => app.mapPng16(onChunk)).blob }),
   mapNpy: () => bytesOut(app.mapNpy()),
-  /** The Trust panel's numbers for the map on screen (see session::TrustSummary). */
+  /** The Trust panel's numbers for the map on screen (see session::TrustSummary), each
+   * picture of its sanity-check strip with its `bitmap`. */
   async trust(settings, id) {
     const onPhase = (map, metric) => post({ type: 'progress', id, phase: `${map}: ${metric}` });
-    return { result: JSON.parse(await app.trust(JSON.stringify(settings), onPhase)) };
+    const [json, ...bitmaps] = await app.trust(JSON.stringify(settings), onPhase);
+    const summary = JSON.parse(json);
+    summary.sanity.forEach((picture, i) => { picture.bitmap = bitmaps[i]; });
+    return { result: summary, transfer: bitmaps };
+  },
+  /** What a PyTorch state dict holds (session::CheckpointReport), nothing converted. */
+  inspectCheckpoint: (bytes, name) => ({ result: JSON.parse(inspectCheckpoint(bytes, name)) }),
+  /** The state dict converted (session::OwnModelSettings): { weights (burnpack bytes), report }. */
+  convertCheckpoint(bytes, name, settings) {
+    const [weights, json] = convertCheckpoint(bytes, name, JSON.stringify(settings));
+    return { result: { weights, report: JSON.parse(json) }, transfer: [weights.buffer] };
   },
   async benchmark(warmup, runs) {
     return { result: JSON.parse(await app.benchmark(warmup, runs)) };

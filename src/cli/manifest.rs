@@ -7,6 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::imageio::{INPUT_SIZE, Normalization};
+use crate::model::Architecture;
 use crate::model::weights::read_info;
 
 /// One model the page can load.
@@ -36,18 +37,11 @@ struct Manifest {
     models: Vec<ModelEntry>,
 }
 
-fn label_for(arch: &str, trained: bool) -> String {
-    let pretty = if let Some(depth) = arch.strip_prefix("resnet") {
-        format!("ResNet-{depth}")
-    } else if let Some(variant) = arch.strip_prefix("efficientnet-lite") {
-        format!("EfficientNet-Lite{variant}")
-    } else {
-        arch.to_owned()
-    };
+fn label_for(arch: &Architecture, trained: bool) -> String {
     if trained {
-        pretty
+        arch.title()
     } else {
-        format!("{pretty} (untrained)")
+        format!("{} (untrained)", arch.title())
     }
 }
 
@@ -71,7 +65,7 @@ fn entry(path: &Path) -> Result<ModelEntry> {
             .unwrap_or_default()
             .to_string_lossy()
             .into(),
-        label: label_for(&arch, info.trained),
+        label: label_for(&info.arch, info.trained),
         classes: info.arch.num_classes(),
         input_size: INPUT_SIZE,
         normalization: info.normalization,

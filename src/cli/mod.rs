@@ -57,6 +57,10 @@ enum Command {
         /// Store convolution and linear tensors as f16 (batch norm stays f32).
         #[arg(long)]
         half: bool,
+        /// The classes' names (`.txt` one per line, `.json` list or `{index: name}`), stored
+        /// in the burnpack; their number must be the classifier's.
+        #[arg(long)]
+        labels: Option<PathBuf>,
     },
     /// Write the page's model manifest (`models.json`) for the burnpacks in a folder.
     Manifest {
@@ -90,7 +94,8 @@ pub fn run() -> Result<()> {
             input,
             output,
             half,
-        } => weights::convert(arch.as_deref(), &input, &output, half),
+            labels,
+        } => weights::convert(arch.as_deref(), &input, &output, half, labels.as_deref()),
         Command::Manifest { dir } => manifest::write_manifest(&dir),
         Command::Explain(args) => explain::run(&args, cli.verbose),
         Command::Evaluate(args) => evaluate::run(&args),

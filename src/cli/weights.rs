@@ -5,9 +5,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use burn::tensor::Device;
 
+use super::inputs::read_labels;
 use crate::model::Architecture;
-use crate::model::import::import_pytorch_inferred;
-use crate::model::weights::{WeightsInfo, default_normalization, save_network};
+use crate::model::import::{ConvertOptions, convert_checkpoint};
+use crate::model::weights::{WeightsInfo, save_network};
 
 fn architecture(name: &str) -> Result<Architecture> {
     Architecture::by_name(name).with_context(|| {
@@ -30,29 +31,26 @@ pub(super) fn init_weights(arch: &str, seed: u64, half: bool, out: &Path) -> Res
 
 /// A PyTorch state dict converted to a burnpack of trained weights; the architecture is
 /// worked out from the file when `arch` is `None`, the number of classes always is.
-pub(super) fn convert(arch: Option<&str>, input: &Path, output: &Path, half: bool) -> Result<()> {
-    let preset = arch.map(architecture).transpose()?;
-    let (model, arch) = import_pytorch_inferred(input, preset.as_ref(), &Device::flex())?;
-    eprintln!("{}: {}", input.display(), describe(&arch));
-    let info = WeightsInfo {
-        normalization: default_normalization(&arch),
-        arch,
-        trained: true,
+pub(super) fn convert(
+    arch: Option<&str>,
+    input: &Path,
+    output: &Path,
+    half: bool,
+    labels: Option<&Path>,
+) -> Result<()> {
+    let options = ConvertOptions {
+        preset: arch.map(architecture).transpose()?,
+        labels: labels
+            .map(|file| Ok::<_, anyhow::Error>((read_labels(file)?, file.display().to_string())))
+            .transpose()?,
+        half,
+        ..ConvertOptions::default()
     };
-    let bytes = save_network(&model, &info, half)?;
-    write_atomically(output, &bytes)
-}
-
-/// "resnet50, 7 classes", or the shape of a custom ResNet.
-fn describe(arch: &Architecture) -> String {
-    let name = match (arch.name().as_str(), arch) {
-        ("custom", Architecture::ResNet(c)) => format!(
-            "custom ResNet ({:?} blocks, depths {:?}, width {})",
-            c.block, c.depths, c.base_width
-        ),
-        (name, _) => name.to_owned(),
-    };
-    format!("{name}, {} classes", arch.num_classes())
+    let bytes = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+    let name = input.display().to_string();
+    let converted = convert_checkpoint(&bytes, &name, &options, &Device::flex())?;
+    eprintln!("{}: {}", input.display(), converted.info.arch.describe());
+    write_atomically(output, &converted.bytes)
 }
 
 /// Writes next to the target and renames, so that no half-written weights file ever exists.

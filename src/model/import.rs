@@ -1,14 +1,21 @@
 //! Importing PyTorch state dicts (`torch.save(model.state_dict())`, zip or pre-1.6 legacy
-//! format) into our networks. Native only: the page loads burnpack files.
+//! format) into our networks, from bytes: the CLI's `gradcam convert` and the page's
+//! worker run the same code ([`super::checkpoint`] reads the file, burn's store with its
+//! PyTorch adapter fills the network).
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
 
-use burn::store::{ModuleSnapshot, PytorchStore};
+use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::Device;
 
+use super::checkpoint::Checkpoint;
 use super::infer::{InferError, Shapes, classifier_outputs, infer_architecture};
+use super::labels::{Labels, LabelsError};
 use super::network::{Architecture, Network};
 use super::weights::describe_mismatch;
+use super::weights::{WeightsError, WeightsInfo, default_normalization, save_network};
+use crate::imageio::Normalization;
 
 /// Why a PyTorch file could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +46,68 @@ pub enum ImportError {
         /// Which keys were wrong, missing or unexpected.
         details: String,
     },
+    /// A labels file that does not fit the classifier.
+    #[error(transparent)]
+    Labels(#[from] LabelsError),
+    /// The converted weights could not be written.
+    #[error(transparent)]
+    Save(#[from] WeightsError),
+}
+
+/// How [`convert_checkpoint`] describes the weights it writes.
+#[derive(Debug, Clone, Default)]
+pub struct ConvertOptions {
+    /// The layout to read the file as (its number of classes always comes from the file);
+    /// `None` infers it.
+    pub preset: Option<Architecture>,
+    /// How photos are normalised for these weights; `None` takes the architecture's usual
+    /// one (ImageNet mean/std for ResNets).
+    pub normalization: Option<Normalization>,
+    /// The classes' names and the file they came from (checked against the classifier).
+    pub labels: Option<(Labels, String)>,
+    /// Convolution and linear tensors stored as f16.
+    pub half: bool,
+}
+
+/// Burnpack bytes of trained weights and what they say about themselves.
+#[derive(Debug)]
+pub struct Converted {
+    /// The burnpack file.
+    pub bytes: Vec<u8>,
+    /// Its description (architecture, normalisation, names).
+    pub info: WeightsInfo,
+}
+
+/// The PyTorch state dict in `bytes` (the file `name`) as a burnpack file of trained weights:
+/// what `gradcam convert` writes and the page stores. Conversion runs on `device` (the CPU
+/// backend is the one to use: the weights are only copied).
+pub fn convert_checkpoint(
+    bytes: &[u8],
+    name: &str,
+    options: &ConvertOptions,
+    device: &Device,
+) -> Result<Converted, ImportError> {
+    let (network, arch) = import_checkpoint(bytes, name, options.preset.as_ref(), device)?;
+    let labels = match &options.labels {
+        Some((labels, file)) => {
+            labels.check_count(file, arch.num_classes())?;
+            match labels {
+                Labels::Named(names) => Some(names.clone()),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    let info = WeightsInfo {
+        normalization: options
+            .normalization
+            .unwrap_or_else(|| default_normalization(&arch)),
+        arch,
+        trained: true,
+        labels,
+    };
+    let bytes = save_network(&network, &info, options.half)?;
+    Ok(Converted { bytes, info })
 }
 
 /// Renames from the source's key naming to ours, as (regex, replacement) pairs:
@@ -55,32 +124,93 @@ fn key_renames(arch: &Architecture) -> Vec<(&'static str, &'static str)> {
     }
 }
 
-/// Reads a PyTorch state dict for `arch` onto `device` and returns the network in inference
-/// mode. Every
-/// tensor must be used and every parameter filled (batch-norm `num_batches_tracked`
-/// counters excepted).
-pub fn import_pytorch(
-    path: &Path,
+/// Reads the PyTorch state dict in `bytes` (the file `name`, for messages) for `arch` onto
+/// `device` and returns the network in inference mode. Every tensor must be used and every
+/// parameter filled (batch-norm `num_batches_tracked` counters excepted).
+pub fn import_checkpoint_as(
+    bytes: &[u8],
+    name: &str,
     arch: &Architecture,
     device: &Device,
 ) -> Result<Network, ImportError> {
-    // Open once with the low-level reader first: it names format problems precisely.
-    read_shapes(path)?;
-    load_read_file(path, arch, device)
+    load(&read(bytes, name)?, name, arch, device)
 }
 
-/// [`import_pytorch`] for a file [`read_shapes`] has already read.
-fn load_read_file(
-    path: &Path,
+/// Imports the state dict in `bytes` (the file `name`) of any number of classes (read from
+/// `fc.weight`): as `preset`'s layout when given, otherwise as the architecture its keys and
+/// shapes describe (see [`infer_architecture`]). Returns the network and the architecture
+/// it was read as.
+pub fn import_checkpoint(
+    bytes: &[u8],
+    name: &str,
+    preset: Option<&Architecture>,
+    device: &Device,
+) -> Result<(Network, Architecture), ImportError> {
+    let checkpoint = read(bytes, name)?;
+    let arch = architecture_of(&checkpoint.shapes(), name, preset)?;
+    let network = load(&checkpoint, name, &arch, device)?;
+    Ok((network, arch))
+}
+
+/// The architecture the state dict in `bytes` (the file `name`) describes, inferred from its
+/// keys and shapes as [`import_checkpoint`] without a preset infers it, and its number of
+/// tensors: what the file holds, before converting it.
+pub fn checkpoint_architecture(
+    bytes: &[u8],
+    name: &str,
+) -> Result<(Architecture, usize), ImportError> {
+    let shapes = checkpoint_shapes(bytes, name)?;
+    Ok((architecture_of(&shapes, name, None)?, shapes.len()))
+}
+
+/// The key and shape of every tensor in the state dict in `bytes` (the file `name`).
+pub fn checkpoint_shapes(bytes: &[u8], name: &str) -> Result<Shapes, ImportError> {
+    Ok(read(bytes, name)?.shapes())
+}
+
+/// The architecture a state dict of `shapes` is read as: `preset`'s layout with the file's
+/// number of classes, or the one its keys describe.
+fn architecture_of(
+    shapes: &Shapes,
+    name: &str,
+    preset: Option<&Architecture>,
+) -> Result<Architecture, ImportError> {
+    let unrecognised = |problem| ImportError::Unrecognised {
+        path: name.to_owned(),
+        problem,
+    };
+    match preset {
+        Some(preset) => {
+            let classes = classifier_outputs(shapes).map_err(unrecognised)?;
+            Ok(preset.clone().with_num_classes(classes))
+        }
+        None => infer_architecture(shapes).map_err(unrecognised),
+    }
+}
+
+fn read<'a>(bytes: &'a [u8], name: &str) -> Result<Checkpoint<'a>, ImportError> {
+    Checkpoint::read(bytes).map_err(|e| ImportError::Unreadable {
+        path: name.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn load(
+    checkpoint: &Checkpoint<'_>,
+    name: &str,
     arch: &Architecture,
     device: &Device,
 ) -> Result<Network, ImportError> {
-    let shown = path.display().to_string();
     let unreadable = |reason: String| ImportError::Unreadable {
-        path: shown.clone(),
+        path: name.to_owned(),
         reason,
     };
-    let mut store = PytorchStore::from_file(path)
+    let mut store = SafetensorsStore::from_bytes(Some(checkpoint.to_safetensors()))
+        .with_from_adapter(PyTorchToBurnAdapter)
+        // As burn's PyTorch store: no enum variants in PyTorch paths, `nn.Sequential`
+        // indices with gaps mapped to contiguous ones.
+        .skip_enum_variants(true)
+        .map_indices_contiguous(true)
         .allow_partial(true)
         .validate(false);
     for (pattern, replacement) in key_renames(arch) {
@@ -101,7 +231,7 @@ fn load_read_file(
     let errors: Vec<String> = result.errors.iter().map(|e| e.to_string()).collect();
     if !(errors.is_empty() && missing.is_empty() && unused.is_empty()) {
         return Err(ImportError::Mismatch {
-            path: shown,
+            path: name.to_owned(),
             arch: arch.name(),
             details: describe_mismatch(&errors, &missing, &unused),
         });
@@ -109,41 +239,44 @@ fn load_read_file(
     Ok(network.valid())
 }
 
-/// The key and shape of every tensor in a PyTorch state dict.
-pub fn read_shapes(path: &Path) -> Result<Shapes, ImportError> {
-    let reader = burn::store::pytorch_reader::PytorchReader::new(path).map_err(|e| {
-        ImportError::Unreadable {
-            path: path.display().to_string(),
+/// The file at `path`, or why it cannot be read.
+#[cfg(not(target_arch = "wasm32"))]
+fn file(path: &Path) -> Result<(Vec<u8>, String), ImportError> {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => Ok((bytes, name)),
+        Err(e) => Err(ImportError::Unreadable {
+            path: name,
             reason: e.to_string(),
-        }
-    })?;
-    Ok(reader
-        .tensors()
-        .iter()
-        .map(|(key, tensor)| (key.clone(), tensor.shape().to_vec()))
-        .collect())
+        }),
+    }
 }
 
-/// Imports a state dict of any number of classes (read from `fc.weight`): as `preset`'s
-/// layout when given, otherwise as the architecture its keys and shapes describe (see
-/// [`infer_architecture`]). Returns the network and the architecture it was read as.
+/// [`import_checkpoint_as`] for the file at `path`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn import_pytorch(
+    path: &Path,
+    arch: &Architecture,
+    device: &Device,
+) -> Result<Network, ImportError> {
+    let (bytes, name) = file(path)?;
+    import_checkpoint_as(&bytes, &name, arch, device)
+}
+
+/// [`checkpoint_shapes`] of the file at `path`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_shapes(path: &Path) -> Result<Shapes, ImportError> {
+    let (bytes, name) = file(path)?;
+    checkpoint_shapes(&bytes, &name)
+}
+
+/// [`import_checkpoint`] for the file at `path`.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn import_pytorch_inferred(
     path: &Path,
     preset: Option<&Architecture>,
     device: &Device,
 ) -> Result<(Network, Architecture), ImportError> {
-    let shapes = read_shapes(path)?;
-    let unrecognised = |problem| ImportError::Unrecognised {
-        path: path.display().to_string(),
-        problem,
-    };
-    let arch = match preset {
-        Some(preset) => {
-            let classes = classifier_outputs(&shapes).map_err(unrecognised)?;
-            preset.clone().with_num_classes(classes)
-        }
-        None => infer_architecture(&shapes).map_err(unrecognised)?,
-    };
-    let network = load_read_file(path, &arch, device)?;
-    Ok((network, arch))
+    let (bytes, name) = file(path)?;
+    import_checkpoint(&bytes, &name, preset, device)
 }

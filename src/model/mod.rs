@@ -2,11 +2,11 @@
 //! the same named stages for the CAM methods.
 
 pub mod block;
+pub mod checkpoint;
 pub mod config;
 pub mod efficientnet;
 pub mod efficientnet_config;
 mod fold;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod import;
 pub mod infer;
 pub mod labels;

@@ -61,6 +61,29 @@ impl Architecture {
             .to_owned()
     }
 
+    /// The architecture in words: "ResNet-50", "EfficientNet-Lite0", or the shape of a
+    /// custom ResNet.
+    pub fn title(&self) -> String {
+        let name = self.name();
+        if let Some(depth) = name.strip_prefix("resnet") {
+            format!("ResNet-{depth}")
+        } else if let Some(variant) = name.strip_prefix("efficientnet-lite") {
+            format!("EfficientNet-Lite{variant}")
+        } else if let Self::ResNet(c) = self {
+            format!(
+                "custom ResNet ({:?} blocks, depths {:?}, width {})",
+                c.block, c.depths, c.base_width
+            )
+        } else {
+            name
+        }
+    }
+
+    /// "ResNet-50, 7 classes".
+    pub fn describe(&self) -> String {
+        format!("{}, {} classes", self.title(), self.num_classes())
+    }
+
     /// The same architecture with `classes` outputs.
     pub fn with_num_classes(mut self, classes: usize) -> Self {
         match &mut self {

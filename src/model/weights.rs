@@ -13,6 +13,9 @@ pub const ARCH_METADATA_KEY: &str = "gradcam.arch";
 pub const NORMALIZATION_METADATA_KEY: &str = "gradcam.normalization";
 /// Burnpack metadata key saying whether the weights were trained (`"true"`/`"false"`).
 pub const TRAINED_METADATA_KEY: &str = "gradcam.trained";
+/// Burnpack metadata key holding the class names as a JSON list, one per class (absent:
+/// ImageNet's names for 1000 classes, `class N` otherwise).
+pub const LABELS_METADATA_KEY: &str = "gradcam.labels";
 
 /// Why a weights file could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +43,8 @@ pub struct WeightsInfo {
     pub normalization: Normalization,
     /// Whether these are trained weights (untrained ones give meaningless heatmaps).
     pub trained: bool,
+    /// The classes' names, when the file names them (one per class).
+    pub labels: Option<Vec<String>>,
 }
 
 impl WeightsInfo {
@@ -50,6 +55,7 @@ impl WeightsInfo {
             arch,
             normalization,
             trained: false,
+            labels: None,
         }
     }
 }
@@ -84,10 +90,26 @@ pub fn read_info(bytes: &[u8]) -> Result<WeightsInfo, WeightsError> {
     let trained = metadata
         .get(TRAINED_METADATA_KEY)
         .is_some_and(|v| v == "true");
+    let labels: Option<Vec<String>> = match metadata.get(LABELS_METADATA_KEY) {
+        Some(json) => Some(
+            serde_json::from_str(json).map_err(|e| WeightsError::BadArchitecture(e.to_string()))?,
+        ),
+        None => None,
+    };
+    if let Some(names) = &labels
+        && names.len() != arch.num_classes()
+    {
+        return Err(WeightsError::BadArchitecture(format!(
+            "{} class names for {} classes",
+            names.len(),
+            arch.num_classes()
+        )));
+    }
     Ok(WeightsInfo {
         arch,
         normalization,
         trained,
+        labels,
     })
 }
 
@@ -178,6 +200,10 @@ pub fn save_network(
         .metadata(ARCH_METADATA_KEY, arch)
         .metadata(NORMALIZATION_METADATA_KEY, normalization)
         .metadata(TRAINED_METADATA_KEY, info.trained.to_string());
+    if let Some(names) = &info.labels {
+        let json = serde_json::to_string(names).expect("names serialise");
+        store = store.metadata(LABELS_METADATA_KEY, json);
+    }
     if half {
         store = store.with_to_adapter(HalfPrecisionAdapter::new());
     }

@@ -4,8 +4,10 @@
 //! every rule; the page's wasm glue (`web`) only converts JavaScript values to and from it.
 
 mod catalogue;
+mod own_model;
 mod report;
 mod settings;
+mod strip;
 mod trust;
 
 use std::cell::RefCell;
@@ -26,11 +28,15 @@ use crate::render::{HotBox, map_value_at};
 use crate::trust::{Localisation, TrustError, localise};
 
 pub use catalogue::catalogue;
+pub use own_model::{
+    CheckpointReport, OwnModelError, OwnModelSettings, convert_own_model, inspect_checkpoint,
+};
 pub use report::{
     DrawReport, Drawn, ExplainReport, MapDrawn, ModelReport, PhotoReport, Reuse, SaveReport,
     ValueAt, summary,
 };
 pub use settings::{ExplainSettings, SettingsError, ViewSettings, defaults};
+pub use strip::{STRIP_PICTURE_SIZE, StripPicture};
 pub use trust::{TrustSettings, TrustSummary, check as check_trust};
 
 /// Explanations kept per photo, so that going back to a method, layer or class is instant.

@@ -26,7 +26,7 @@ pub enum Reuse {
     None,
 }
 
-/// A loaded model: `{"arch","classes","normalization","trained","layers"}`.
+/// A loaded model: `{"arch","classes","normalization","trained","layers","labels"}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelReport {
     pub arch: String,
@@ -35,6 +35,8 @@ pub struct ModelReport {
     pub trained: bool,
     /// In network order (`stem`, `layer1.0`, …, `layer1`, …, `layer4`).
     pub layers: Vec<String>,
+    /// The name of each class, in class order.
+    pub labels: Vec<String>,
 }
 
 impl ModelReport {
@@ -46,6 +48,9 @@ impl ModelReport {
             normalization: info.normalization,
             trained: info.trained,
             layers: layer_names(explainer.model()),
+            labels: (0..info.arch.num_classes())
+                .map(|i| explainer.labels().name(i))
+                .collect(),
         }
     }
 }

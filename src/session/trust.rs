@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::cam::CamRequest;
 use crate::trust::{
     Baseline, Metric, MetricsRequest, TrustPhase, TrustReport, TrustRowKey, TrustTable, evaluate,
-    evaluate_baseline,
+    evaluate_baseline, map_at_input,
 };
 
+use super::strip::{StripPicture, sanity_strip};
 use super::{ExplainSettings, Session, SessionError, SettingsError};
 
 /// What the panel asks: `{"metrics":[names],"steps","baselines","explain"}`; absent fields
@@ -65,7 +66,8 @@ impl TrustSettings {
 }
 
 /// The panel's numbers: `{"method","class","layer","report","baselines":{name: report},
-/// "csv"}`, `csv` being the table `gradcam evaluate --csv` writes for the same maps.
+/// "csv","sanity":[picture]}`, `csv` being the table `gradcam evaluate --csv` writes for the
+/// same maps and `sanity` the sanity-check strip (empty unless a sanity check was asked).
 #[derive(Debug, Clone, Serialize)]
 pub struct TrustSummary {
     pub method: &'static str,
@@ -77,6 +79,8 @@ pub struct TrustSummary {
     pub baselines: BTreeMap<&'static str, TrustReport>,
     /// The method's row, then the baselines', as CSV.
     pub csv: String,
+    /// The map under test, then each map a sanity check compared with it.
+    pub sanity: Vec<StripPicture>,
 }
 
 impl TrustSummary {
@@ -85,6 +89,7 @@ impl TrustSummary {
         report: TrustReport,
         baselines: BTreeMap<&'static str, TrustReport>,
         photo: &str,
+        sanity: Vec<StripPicture>,
     ) -> Self {
         let mut table = TrustTable::default();
         let key = |method: &str| TrustRowKey {
@@ -104,6 +109,7 @@ impl TrustSummary {
             csv: table.to_csv(),
             report,
             baselines,
+            sanity,
         }
     }
 }
@@ -167,10 +173,15 @@ pub async fn check(
     if !current {
         return Err(SessionError::Superseded);
     }
+    let [_, _, h, w] = input.dims();
+    let original = map_at_input(cam, (h, w));
+    let labels = explainer.labels();
+    let strip = sanity_strip(&photo, &original, (h, w), &report.sanity_maps, labels);
     Ok(TrustSummary::new(
         (method, cam.class, shown.layer_label()),
         report,
         scored,
         photo_name,
+        strip,
     ))
 }

@@ -33,7 +33,8 @@ pub use metric::{Headline, Metric};
 pub use random::Rng;
 pub use road::{DEFAULT_PERCENTILES, RoadScores, percentile, road, road_keep};
 pub use sanity::{
-    Similarity, cascading_randomisation, model_randomisation, random_logit, random_other_class,
+    SanityCheck, SanityMap, Similarity, cascading_randomisation, model_randomisation, random_logit,
+    random_other_class,
 };
 pub use similarity::{spearman, ssim};
 pub use table::{TrustRowKey, TrustTable};
@@ -115,6 +116,11 @@ pub struct TrustReport {
     pub metrics: BTreeMap<String, MetricValue>,
     /// Milliseconds per metric family.
     pub timings_ms: BTreeMap<String, f64>,
+    /// The maps the sanity checks compared with the original: the random class's, then the
+    /// randomised networks' (cascading from the classifier down); their numbers are in
+    /// `metrics`.
+    #[serde(skip)]
+    pub sanity_maps: Vec<SanityMap>,
 }
 
 impl TrustReport {
@@ -126,6 +132,12 @@ impl TrustReport {
     fn array(&mut self, name: &str, v: impl IntoIterator<Item = f64>) {
         self.metrics
             .insert(name.to_owned(), MetricValue::Array(v.into_iter().collect()));
+    }
+
+    /// The efficient model-randomisation test's numbers.
+    fn randomised(&mut self, s: &Similarity) {
+        self.number(headline_key(Metric::Randomisation), s.spearman);
+        self.number("randomisation_ssim", s.ssim);
     }
 
     /// A number by name.
@@ -295,42 +307,43 @@ pub async fn evaluate(
         progress,
     )
     .await?;
+    // The cascading test ends on the efficient test's network: asked for both, it is run once.
+    let cascading = request.metrics.contains(&Metric::CascadingRandomisation);
+    let efficient = request.metrics.contains(&Metric::Randomisation);
     for &metric in &request.metrics {
         let start = Instant::now();
+        let arch = &explainer.info().arch;
+        let (target, seed) = (&explanation.request, request.seed);
         match metric {
             Metric::RandomLogit => {
                 progress(TrustPhase::Metric(metric));
-                let (class, s) =
-                    random_logit(model, input, &explanation.request, cam, &map, request.seed)
-                        .await?;
-                report.number("random_logit_class", class as f64);
-                report.number(headline_key(metric), s.spearman);
-                report.number("random_logit_ssim", s.ssim);
+                let m = random_logit(model, input, target, cam, &map, seed).await?;
+                if let SanityCheck::RandomLogit { class } = m.check {
+                    report.number("random_logit_class", class as f64);
+                }
+                report.number(headline_key(metric), m.similarity.spearman);
+                report.number("random_logit_ssim", m.similarity.ssim);
+                report.sanity_maps.push(m);
             }
-            Metric::Randomisation => {
+            Metric::Randomisation if !cascading => {
                 progress(TrustPhase::Metric(metric));
-                let arch = &explainer.info().arch;
-                let s =
-                    model_randomisation(arch, input, &explanation.request, cam, &map, request.seed)
-                        .await?;
-                report.number(headline_key(metric), s.spearman);
-                report.number("randomisation_ssim", s.ssim);
+                let m = model_randomisation(arch, input, target, cam, &map, seed).await?;
+                report.randomised(&m.similarity);
+                report.sanity_maps.push(m);
             }
             Metric::CascadingRandomisation => {
                 progress(TrustPhase::Metric(metric));
-                let arch = &explainer.info().arch;
-                let steps = cascading_randomisation(
-                    arch,
-                    model,
-                    input,
-                    &explanation.request,
-                    cam,
-                    &map,
-                    request.seed,
-                )
-                .await?;
-                report.array("cascading_spearman", steps.iter().map(|s| s.spearman));
-                report.array("cascading_ssim", steps.iter().map(|s| s.ssim));
+                let steps =
+                    cascading_randomisation(arch, model, input, target, cam, &map, seed).await?;
+                report.array(
+                    "cascading_spearman",
+                    steps.iter().map(|m| m.similarity.spearman),
+                );
+                report.array("cascading_ssim", steps.iter().map(|m| m.similarity.ssim));
+                if let (true, Some(all)) = (efficient, steps.last()) {
+                    report.randomised(&all.similarity);
+                }
+                report.sanity_maps.extend(steps);
             }
             _ => continue,
         }
@@ -338,6 +351,12 @@ pub async fn evaluate(
             .timings_ms
             .insert(metric.name().to_owned(), elapsed_ms(start));
     }
+    // Whatever order they were asked in (a stable sort keeps the cascade's).
+    report.sanity_maps.sort_by_key(|m| match m.check {
+        SanityCheck::RandomLogit { .. } => 0,
+        SanityCheck::Randomised => 1,
+        SanityCheck::Cascading { .. } => 2,
+    });
     Ok(report)
 }
 

@@ -56,6 +56,26 @@ pub fn catalogue() -> String {
     session::catalogue().to_string()
 }
 
+/// What the PyTorch state dict `bytes` (the file `name`) holds, without converting it:
+/// `session::CheckpointReport` as JSON.
+#[wasm_bindgen(js_name = inspectCheckpoint)]
+pub fn inspect_checkpoint(bytes: &[u8], name: &str) -> Result<String, JsError> {
+    let report =
+        session::inspect_checkpoint(bytes, name).map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(to_json(&report))
+}
+
+/// Converts the PyTorch state dict `bytes` (the file `name`) as `settings` say (see
+/// `session::OwnModelSettings`): `[burnpack bytes (Uint8Array), CheckpointReport JSON]`.
+#[wasm_bindgen(js_name = convertCheckpoint)]
+pub fn convert_checkpoint(bytes: &[u8], name: &str, settings: &str) -> Result<Array, JsError> {
+    let error = |e: session::OwnModelError| JsError::new(&e.to_string());
+    let settings = session::OwnModelSettings::parse(settings).map_err(error)?;
+    let (weights, report) = session::convert_own_model(bytes, name, &settings).map_err(error)?;
+    let weights = js_sys::Uint8Array::from(weights.as_slice());
+    Ok(Array::of2(&weights, &JsValue::from_str(&to_json(&report))))
+}
+
 /// A session error as a JavaScript `Error` (decoder details go to the console).
 fn js_error(e: SessionError) -> JsError {
     if let SessionError::Decode(decode) = &e
@@ -267,7 +287,8 @@ impl App {
     /// Scores the explanation on screen (or the one its `explain` names, for the
     /// leaderboard) as the Trust panel asks (see `session::TrustSettings`);
     /// `on_phase(map, metric)` is called as each metric starts.
-    /// Resolves to the `session::TrustSummary` as JSON.
+    /// Resolves to `[json, ...bitmaps]`: the `session::TrustSummary` as JSON, then an
+    /// `ImageBitmap` for each picture of its sanity-check strip.
     pub fn trust(&self, settings: String, on_phase: Option<Function>) -> Promise {
         let session = self.session.clone();
         future_to_promise(async move {
@@ -290,7 +311,15 @@ impl App {
             )
             .await
             .map_err(js_error)?;
-            Ok(JsValue::from_str(&to_json(&summary)))
+            let out = Array::of1(&JsValue::from_str(&to_json(&summary)));
+            for picture in &summary.sanity {
+                out.push(&canvas::rgba_to_bitmap(
+                    &picture.rgba,
+                    picture.width,
+                    picture.height,
+                )?);
+            }
+            Ok(out.into())
         })
     }
 

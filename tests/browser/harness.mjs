@@ -438,6 +438,40 @@ export function nativeOverlay(photo, weights, target, extra = []) {
   };
 }
 
+/** `gradcam evaluate` on `photo` with `weights` on the CPU, `args` added: { map name: metrics }
+ * (the method's name or a baseline's). */
+export function nativeTrust(photo, weights, args) {
+  const bin = process.env.GRADCAM_BIN;
+  if (!bin) throw new Error('GRADCAM_BIN is not set: run the browser tests through ./dev test');
+  const run = spawnSync(bin, ['evaluate', photo, '--weights', weights, '--device', 'cpu', '--json', ...args], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`gradcam evaluate failed: ${run.stderr}`);
+  return Object.fromEntries(run.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.method, r.metrics]));
+}
+
+/** Runs the Trust panel's check on the map on screen and waits for its numbers; returns
+ * how long it took (ms). Fails with the panel's message if it did not finish. */
+export async function runTrustCheck(page) {
+  const started = Date.now();
+  await page.click('[data-testid=trust-run]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=trust]').dataset.state === 'working', null, { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid=trust]').dataset.state !== 'working', null, { timeout: 600_000, polling: 250 });
+  assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'ready', await page.textContent('[data-testid=trust-status]'));
+  return Date.now() - started;
+}
+
+/** The Trust panel table's numbers: { metric: { map name: value } }. */
+export async function trustTable(page) {
+  return page.$$eval('[data-testid=trust-table] tbody tr', (rows) => Object.fromEntries(rows.map((tr) => [
+    tr.dataset.metric,
+    Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.dataset.map, Number(td.dataset.value)])),
+  ])));
+}
+
+/** The Trust panel's plotted lines: [[name, points]] of the SVG `testid`. */
+export async function plottedLines(page, testid) {
+  return page.$$eval(`[data-testid=${testid}] polyline`, (ps) => ps.map((p) => [p.dataset.curve, p.getAttribute('points').split(' ').length]));
+}
+
 /** Per-channel differences between two RGBA images of equal size. */
 export function compareImages(a, b) {
   if (a.width !== b.width || a.height !== b.height) {

@@ -10,13 +10,13 @@
 // ranking of near-equal pixels can then differ too. Numbers agree to 0.01 absolute.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  FIXTURES, WEIGHTS_DIR, assertNoForeignRequests, dropFile, launchBrowser, openPage, serveDist, waitForResult, waitReady,
+  FIXTURES, WEIGHTS_DIR, assertNoForeignRequests, assertVaries, canvasPixels, compareImages, dropFile, launchBrowser,
+  nativeTrust, openPage, plottedLines, runTrustCheck, serveDist, trustTable, waitForResult, waitReady,
 } from './harness.mjs';
 
 const MODEL = 'efficientnet-lite0';
@@ -48,21 +48,7 @@ after(async () => {
 });
 
 /** `gradcam evaluate` on the photo: { map name: metrics }. */
-function nativeTrust(args) {
-  const bin = process.env.GRADCAM_BIN;
-  if (!bin) throw new Error('GRADCAM_BIN is not set: run the browser tests through ./dev test');
-  const run = spawnSync(bin, ['evaluate', PHOTO, '--weights', WEIGHTS, '--device', 'cpu', '--json', ...args], { encoding: 'utf8' });
-  if (run.status !== 0) throw new Error(`gradcam evaluate failed: ${run.stderr}`);
-  return Object.fromEntries(run.stdout.trim().split('\n').map((l) => JSON.parse(l)).map((r) => [r.method, r.metrics]));
-}
-
-/** The table's numbers: { metric: { map name: value } }. */
-async function tableValues(page) {
-  return page.$$eval('[data-testid=trust-table] tbody tr', (rows) => Object.fromEntries(rows.map((tr) => [
-    tr.dataset.metric,
-    Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.dataset.map, Number(td.dataset.value)])),
-  ])));
-}
+const evaluate = (args) => nativeTrust(PHOTO, WEIGHTS, args);
 
 describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_000 }, () => {
   test('checking the map draws its curves and gives the CLI\'s numbers, baselines beside it', async () => {
@@ -70,24 +56,18 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     assert.equal(await page.getAttribute('[data-testid=trust-run]', 'disabled'), null, 'the check can run once a map is shown');
     await page.selectOption('[data-testid=trust-steps]', '8');
     await page.check('[data-testid=trust-baselines]');
-    const started = Date.now();
-    await page.click('[data-testid=trust-run]');
-    await page.waitForFunction(() => document.querySelector('[data-testid=trust]').dataset.state === 'working', null, { timeout: 10_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid=trust]').dataset.state !== 'working', null, { timeout: 600_000, polling: 250 });
-    const ms = Date.now() - started;
-    assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'ready', await page.textContent('[data-testid=trust-status]'));
+    const ms = await runTrustCheck(page);
     console.log(`trust check (deletion, insertion, confidence, 8 steps, 3 baselines) in the page: ${ms} ms`);
     const top = await page.$$eval('[data-testid=top5] li', (lis) => Number(lis[0].dataset.testid.slice(6)));
     assert.equal(await page.getAttribute('[data-testid=trust]', 'data-for'), `gradcam|layer4|${top}`);
 
     // Two curves of 9 points (8 steps), with their AUCs in the legend.
-    const curves = await page.$$eval('[data-testid=trust-curves] polyline', (ps) => ps.map((p) => [p.dataset.curve, p.getAttribute('points').split(' ').length]));
-    assert.deepEqual(curves, [['deletion', 9], ['insertion', 9]]);
+    assert.deepEqual(await plottedLines(page, 'trust-curves'), [['deletion', 9], ['insertion', 9]]);
     const legend = await page.$$eval('[data-testid=trust-curves] text.legend', (ts) => ts.map((t) => t.textContent));
     assert.match(legend.join(' | '), /^deletion \(AUC 0\.\d{3}\) \| insertion \(AUC 0\.\d{3}\)$/);
 
-    const shown = await tableValues(page);
-    const native = nativeTrust(['--metrics', 'deletion,insertion,confidence', '--steps', '8', '--baselines']);
+    const shown = await trustTable(page);
+    const native = evaluate(['--metrics', 'deletion,insertion,confidence', '--steps', '8', '--baselines']);
     const maps = ['gradcam', 'baseline-gaussian', 'baseline-random', 'baseline-sobel'];
     assert.deepEqual(Object.keys(native).sort(), [...maps].sort());
     // Rows in the engine's order of metrics (trust::Metric), as the catalogue sends them.
@@ -124,7 +104,7 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     const csvPath = join(OUT, csvDownload.suggestedFilename());
     await csvDownload.saveAs(csvPath);
     const cliCsv = join(OUT, 'cli.csv');
-    nativeTrust(['--metrics', 'deletion,insertion,confidence', '--steps', '8', '--baselines', '--csv', cliCsv]);
+    evaluate(['--metrics', 'deletion,insertion,confidence', '--steps', '8', '--baselines', '--csv', cliCsv]);
     const rows = (path) => readFileSync(path, 'utf8').trim().split('\n').map((l) => l.split(','));
     const [pageRows, cliRows] = [rows(csvPath), rows(cliCsv)];
     assert.deepEqual(pageRows[0], cliRows[0], 'the same columns');
@@ -137,6 +117,67 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
       assert.deepEqual(row.slice(2, 4), cli.slice(2, 4), `${row[1]}: layer and target`);
       row.slice(4).forEach((v, i) => assert.ok(Math.abs(Number(v) - Number(cli[i + 4])) <= TOLERANCE, `${row[1]} ${pageRows[0][i + 4]}: ${v} vs ${cli[i + 4]}`));
     }
+  });
+
+  test('ROAD is drawn per percentile and the sanity checks as a strip of maps, with the CLI\'s numbers', async () => {
+    const { page } = session;
+    await page.uncheck('[data-testid=trust-baselines]');
+    await page.check('[data-testid=trust-road]');
+    await page.check('[data-testid=trust-sanity]');
+    const ms = await runTrustCheck(page);
+    console.log(`trust check with ROAD and the sanity checks (8 steps) in the page: ${ms} ms`);
+    const native = evaluate(['--metrics', 'deletion,insertion,confidence,road,randomisation,cascading-randomisation,random-logit', '--steps', '8']).gradcam;
+
+    // ROAD: a most- and a least-relevant-first line over the nine percentiles, the averages
+    // in the legend, the combined score under the axis: the CLI's numbers.
+    const road = await page.$eval('[data-testid=trust-road-plot]', (svg) => ({
+      hidden: svg.hidden,
+      legend: [...svg.querySelectorAll('text.legend')].map((t) => t.textContent),
+      label: [...svg.querySelectorAll('text.label')].map((t) => t.textContent).join(' | '),
+    }));
+    assert.equal(road.hidden, false);
+    assert.deepEqual(await plottedLines(page, 'trust-road-plot'), [['road_morf', 9], ['road_lerf', 9]]);
+    const number = (text) => Number(text.match(/-?\d+\.\d{3}/)[0]);
+    assert.ok(Math.abs(number(road.legend[0]) - native.road_morf_average) <= TOLERANCE, `${road.legend[0]} vs ${native.road_morf_average}`);
+    assert.ok(Math.abs(number(road.legend[1]) - native.road_lerf_average) <= TOLERANCE, `${road.legend[1]} vs ${native.road_lerf_average}`);
+    assert.ok(Math.abs(number(road.label) - native.road_combined) <= TOLERANCE, `${road.label} vs ${native.road_combined}`);
+
+    // The strip: this map, the random class's, then the network randomised from the
+    // classifier down, stage by stage (six steps); each a real picture, captioned with the
+    // similarity the CLI reports.
+    const figures = await page.$$eval('[data-testid=sanity-strip-pictures] figure', (fs) => fs.map((f) => ({
+      label: f.dataset.label,
+      spearman: f.dataset.spearman === undefined ? null : Number(f.dataset.spearman),
+      ssim: f.dataset.ssim === undefined ? null : Number(f.dataset.ssim),
+      caption: f.querySelector('figcaption').textContent,
+    })));
+    assert.equal(await page.isVisible('[data-testid=sanity-strip]'), true);
+    assert.equal(figures.length, 8, JSON.stringify(figures.map((f) => f.label)));
+    assert.equal(figures[0].label, 'this map');
+    assert.match(figures[1].label, /^explaining “.+” instead$/);
+    assert.equal(figures[2].label, 'classifier random');
+    assert.equal(figures[7].label, 'random from the classifier to stem');
+    const expected = [native.random_logit_spearman, ...native.cascading_spearman];
+    const expectedSsim = [native.random_logit_ssim, ...native.cascading_ssim];
+    figures.slice(1).forEach((f, i) => {
+      const close = (a, b) => (b === null ? Number.isNaN(a) : Math.abs(a - b) <= TOLERANCE);
+      assert.ok(close(f.spearman, expected[i]), `${f.label}: Spearman ${f.spearman}, CLI ${expected[i]}`);
+      assert.ok(close(f.ssim, expectedSsim[i]), `${f.label}: SSIM ${f.ssim}, CLI ${expectedSsim[i]}`);
+      assert.match(f.caption, /Spearman (—|-?\d\.\d{3}) · SSIM (—|-?\d\.\d{3})$/);
+    });
+    const pictures = [];
+    for (let i = 1; i <= figures.length; i++) {
+      const pixels = await canvasPixels(page, `[data-testid=sanity-strip-pictures] figure:nth-child(${i}) canvas`);
+      assert.equal(Math.max(pixels.width, pixels.height), 160, `picture ${i}: ${pixels.width}×${pixels.height}`);
+      assert.ok(Math.abs(pixels.width / pixels.height - 451 / 300) < 0.02);
+      assertVaries(pixels, `strip picture ${i} (${figures[i - 1].label})`);
+      pictures.push(pixels);
+    }
+    assert.ok(compareImages(pictures[0], pictures[1]).meanAbs > 1, 'another class, another map');
+    assert.ok(compareImages(pictures[0], pictures[7]).meanAbs > 1, 'random weights, another map');
+    await page.uncheck('[data-testid=trust-road]');
+    await page.uncheck('[data-testid=trust-sanity]');
+    await page.check('[data-testid=trust-baselines]');
   });
 
   test('the leaderboard ranks every single-pass method and the baselines as the CLI scores them; a row shows its method', async () => {
@@ -152,7 +193,7 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     assert.deepEqual(rows.map(([map]) => map).sort(), [...methods, ...baselines].sort());
     const scores = rows.map(([, v]) => v);
     assert.deepEqual(scores, [...scores].sort((a, b) => a - b), 'lowest deletion AUC first');
-    const native = nativeTrust(['--method', methods.join(','), '--metrics', 'deletion', '--steps', '8', '--baselines']);
+    const native = evaluate(['--method', methods.join(','), '--metrics', 'deletion', '--steps', '8', '--baselines']);
     for (const [map, value] of rows) {
       const cli = native[map].deletion_auc;
       assert.ok(Math.abs(value - cli) <= TOLERANCE, `${map}: page ${value}, CLI ${cli}`);
@@ -179,6 +220,8 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     }, second, { timeout: 120_000 });
     assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'idle');
     assert.equal(await page.isHidden('[data-testid=trust-table]'), true, 'no numbers of the previous class shown');
+    assert.equal(await page.isHidden('[data-testid=trust-road-plot]'), true);
+    assert.equal(await page.isHidden('[data-testid=sanity-strip]'), true, 'nor its sanity strip');
     assert.equal(await page.isHidden('[data-testid=board]'), true, 'nor its leaderboard');
     assert.equal(await page.getAttribute('[data-testid=trust-run]', 'disabled'), null);
     assertNoForeignRequests({ ...session, origin: server.origin });
