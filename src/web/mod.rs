@@ -313,11 +313,8 @@ impl App {
             .map_err(js_error)?;
             let out = Array::of1(&JsValue::from_str(&to_json(&summary)));
             for picture in &summary.sanity {
-                out.push(&canvas::rgba_to_bitmap(
-                    &picture.rgba,
-                    picture.width,
-                    picture.height,
-                )?);
+                let bitmap = canvas::rgba_to_bitmap(&picture.rgba, picture.width, picture.height)?;
+                out.push(&bitmap);
             }
             Ok(out.into())
         })
