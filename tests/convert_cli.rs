@@ -247,3 +247,63 @@ fn convert_with_labels_stores_the_names() {
     assert!(!dir.join("no.bpk").exists());
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// `init-weights --pytorch` writes a state dict with torchvision's names that `convert`
+/// reads back as the same network: the converted file explains an input exactly as the
+/// burnpack `init-weights` writes for the same seed.
+#[test]
+fn an_untrained_pytorch_checkpoint_converts_back_to_the_same_network() {
+    let dir = std::env::temp_dir().join(format!("gradcam-init-pth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let init = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "init-weights",
+            "--arch",
+            "resnet18",
+            "--classes",
+            "7",
+            "--seed",
+            "3",
+            "--out",
+        ];
+        args.push(out);
+        args.extend_from_slice(extra);
+        let run = gradcam(&args);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    };
+    init(&["--pytorch"], &path("r18.pth"));
+    init(&[], &path("direct.bpk"));
+    let run = gradcam(&["convert", &path("r18.pth"), &path("converted.bpk")]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("ResNet-18, 7 classes"), "{stderr}");
+    let explain = |weights: &str| {
+        let run = gradcam(&[
+            "explain",
+            "--input-tensor",
+            "tests/fixtures/convert/tiny_resnet.input.npy",
+            "--weights",
+            weights,
+            "--device",
+            "cpu",
+            "--json",
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let line: Value = serde_json::from_slice(&run.stdout).unwrap();
+        line["top5"].clone()
+    };
+    assert_eq!(
+        explain(&path("converted.bpk")),
+        explain(&path("direct.bpk"))
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -3,7 +3,11 @@
 // then converted in the engine's worker with the normalisation and class names the user
 // gives, kept in this browser's cache by its sha256 like the site's models, and listed in
 // the model picker until removed. The file is only read here: nothing is uploaded.
+// Describing and converting run in an engine of their own on the CPU, started for the dialog
+// and closed after: a conversion needs a few times the checkpoint's size, and wasm memory
+// is only given back with its worker.
 
+import { startEngine } from './engine.js';
 import { showPickerOptions } from './models.js';
 import { $, setStatus } from './screen.js';
 import { state } from './state.js';
@@ -34,6 +38,20 @@ function saveOwnModels() {
 // The dialog's checkpoint: { file, report } once the engine described it.
 let pending = null;
 
+// The converter's engine (a promise), while the dialog needs it.
+let converter = null;
+
+const converterEngine = () => {
+  converter ??= startEngine({ allowGpu: false });
+  return converter;
+};
+
+function closeConverter() {
+  const closing = converter;
+  converter = null;
+  if (closing) closing.then((engine) => engine.dispose(), () => {});
+}
+
 function showError(message) {
   const error = $('own-error');
   error.textContent = message;
@@ -59,10 +77,12 @@ async function inspect(file) {
   $('own-add').disabled = true;
   showError('');
   const found = $('own-found');
+  delete found.dataset.arch;
+  delete found.dataset.classes;
   found.textContent = `Reading ${file.name}…`;
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    const report = await state.engine.call('inspectCheckpoint', [bytes, file.name]);
+    const report = await (await converterEngine()).call('inspectCheckpoint', [bytes, file.name]);
     pending = { file, report };
     found.textContent = `${file.name}: ${report.description}, ${formatBytes(file.size)} (${report.tensors} tensors).`;
     found.dataset.arch = report.arch;
@@ -70,6 +90,7 @@ async function inspect(file) {
     setNormalization(report.normalization);
     $('own-add').disabled = false;
   } catch (e) {
+    closeConverter(); // a fresh one for the next file, should this one have failed
     found.textContent = `${file.name} cannot be used.`;
     showError(`${file.name} is not a checkpoint this page can use: ${e.message || e}`);
   }
@@ -88,8 +109,12 @@ async function add(onAdded) {
   let converted;
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    converted = await state.engine.call('convertCheckpoint', [bytes, file.name, settings], { transfer: [bytes.buffer] });
+    const engine = await converterEngine();
+    converted = await engine.call('convertCheckpoint', [bytes, file.name, settings], { transfer: [bytes.buffer] });
+    // What the conversion took (wasm memory only grows): the memory read-out of the dialog.
+    $('own').dataset.converterBytes = String(engine.memory()?.wasmBytes ?? '');
   } catch (e) {
+    closeConverter();
     $('own-add').disabled = false;
     $('own-found').textContent = `${file.name}: ${report.description}.`;
     showError(`${file.name} could not be converted: ${e.message || e}`);
@@ -113,7 +138,7 @@ async function add(onAdded) {
   state.manifest.models = [...state.manifest.models.filter((m) => m.name !== model.name), model];
   saveOwnModels();
   showPickerOptions();
-  $('own').close();
+  $('own').close(); // which closes the converter
   pending = null;
   onAdded(model, kept);
 }
@@ -147,6 +172,7 @@ export function offerModelFiles(files) {
 export function wireOwnModels({ onAdded, onRemoved }) {
   $('own-open').addEventListener('click', () => $('own').showModal());
   $('own-cancel').addEventListener('click', () => $('own').close());
+  $('own').addEventListener('close', () => closeConverter());
   $('own-file').addEventListener('change', () => {
     const file = $('own-file').files[0];
     if (file) inspect(file);

@@ -39,6 +39,14 @@ enum Command {
         /// Store convolution and linear weights as f16 (half the size).
         #[arg(long)]
         half: bool,
+        /// Outputs of the classifier (default: the architecture's 1000).
+        #[arg(long)]
+        classes: Option<usize>,
+        /// Write a PyTorch state dict (`torch.save`'s zip format, torchvision's key names)
+        /// instead of a burnpack: a checkpoint to test `convert` and the page's own-model
+        /// path with (ResNets only).
+        #[arg(long, conflicts_with = "half")]
+        pytorch: bool,
         /// Output file.
         #[arg(long)]
         out: PathBuf,
@@ -87,8 +95,17 @@ pub fn run() -> Result<()> {
             arch,
             seed,
             half,
+            classes,
+            pytorch,
             out,
-        } => weights::init_weights(&arch, seed, half, &out),
+        } => {
+            let format = if pytorch {
+                weights::Format::Pytorch
+            } else {
+                weights::Format::Burnpack { half }
+            };
+            weights::init_weights(&arch, seed, classes, format, &out)
+        }
         Command::Convert {
             arch,
             input,

@@ -7,7 +7,7 @@ use burn::tensor::Device;
 
 use super::inputs::read_labels;
 use crate::model::Architecture;
-use crate::model::import::{ConvertOptions, convert_checkpoint};
+use crate::model::import::{ConvertOptions, convert_checkpoint, export_pytorch};
 use crate::model::weights::{WeightsInfo, save_network};
 
 fn architecture(name: &str) -> Result<Architecture> {
@@ -19,13 +19,37 @@ fn architecture(name: &str) -> Result<Architecture> {
     })
 }
 
-/// Untrained weights with a fixed seed.
-pub(super) fn init_weights(arch: &str, seed: u64, half: bool, out: &Path) -> Result<()> {
-    let arch = architecture(arch)?;
+/// How `init-weights` writes its file.
+pub(super) enum Format {
+    /// Our burnpack, optionally with f16 convolution and linear weights.
+    Burnpack { half: bool },
+    /// A PyTorch state dict.
+    Pytorch,
+}
+
+/// Untrained weights with a fixed seed (the same seed gives the same tensors in either
+/// format), `classes` outputs when given.
+pub(super) fn init_weights(
+    arch: &str,
+    seed: u64,
+    classes: Option<usize>,
+    format: Format,
+    out: &Path,
+) -> Result<()> {
+    let mut arch = architecture(arch)?;
+    if let Some(classes) = classes {
+        arch = arch.with_num_classes(classes);
+    }
     let device = Device::flex();
     device.seed(seed);
     let model = arch.init(&device);
-    let bytes = save_network(&model, &WeightsInfo::untrained(arch), half)?;
+    let bytes = match format {
+        Format::Burnpack { half } => save_network(&model, &WeightsInfo::untrained(arch), half)?,
+        Format::Pytorch => {
+            let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+            export_pytorch(&model, &stem)?
+        }
+    };
     write_atomically(out, &bytes)
 }
 

@@ -6,10 +6,10 @@
 #[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
 
-use burn::store::{ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
-use burn::tensor::Device;
+use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
+use burn::tensor::{DType, Device};
 
-use super::checkpoint::Checkpoint;
+use super::checkpoint::{Checkpoint, NamedTensor, write_state_dict};
 use super::infer::{InferError, Shapes, classifier_outputs, infer_architecture};
 use super::labels::{Labels, LabelsError};
 use super::network::{Architecture, Network};
@@ -52,6 +52,9 @@ pub enum ImportError {
     /// The converted weights could not be written.
     #[error(transparent)]
     Save(#[from] WeightsError),
+    /// Only ResNets are written as PyTorch state dicts.
+    #[error("only ResNets can be written as PyTorch state dicts, not {0}")]
+    ExportUnsupported(String),
 }
 
 /// How [`convert_checkpoint`] describes the weights it writes.
@@ -122,6 +125,40 @@ fn key_renames(arch: &Architecture) -> Vec<(&'static str, &'static str)> {
         ],
         Architecture::EfficientNet(_) => vec![(r"^_", ""), (r"\._", ".")],
     }
+}
+
+/// `network` (a ResNet, batch norms not folded: as [`Architecture::init`] or an import
+/// builds it) as a PyTorch state dict with torchvision's key names, in `torch.save`'s zip
+/// format under the archive folder `name`: what [`import_checkpoint`] reads back.
+pub fn export_pytorch(network: &Network, name: &str) -> Result<Vec<u8>, ImportError> {
+    let Network::ResNet(model) = network else {
+        return Err(ImportError::ExportUnsupported("EfficientNet".to_owned()));
+    };
+    let collected = model.collect(None, Some(Box::new(BurnToPyTorchAdapter)), true);
+    let mut tensors = Vec::with_capacity(collected.len());
+    for tensor in collected {
+        let failed = |e: String| ImportError::Save(WeightsError::Format(e));
+        let (path, dtype, shape, _, bytes) =
+            tensor.into_parts().map_err(|e| failed(e.to_string()))?;
+        if dtype != DType::F32 {
+            return Err(failed(format!("{path} is {dtype:?}, not f32")));
+        }
+        // The inverse of `key_renames`: our downsample's conv and bn are torchvision's 0 and 1.
+        let key = path
+            .replace("downsample.conv.", "downsample.0.")
+            .replace("downsample.bn.", "downsample.1.");
+        let values = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        tensors.push(NamedTensor {
+            key,
+            shape: shape.to_vec(),
+            values,
+        });
+    }
+    tensors.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(write_state_dict(name, &tensors))
 }
 
 /// Reads the PyTorch state dict in `bytes` (the file `name`, for messages) for `arch` onto

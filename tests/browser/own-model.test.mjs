@@ -107,6 +107,13 @@ describe('your own model in the page', { timeout: 900_000 }, () => {
       assert.match(await page.textContent('[data-testid=own-error]'), expected, name);
       assert.equal(await page.getAttribute('[data-testid=own-add]', 'disabled'), '', `${name} cannot be added`);
     }
+    // A state dict missing a tensor: described (the rest fits a ResNet), refused on
+    // converting, naming the key.
+    await pickCheckpoint(page, join(FIXTURES, 'convert', 'tiny_missing.pth'));
+    await page.click('[data-testid=own-add]');
+    await page.waitForFunction(() => !document.querySelector('[data-testid=own-error]').hidden, null, { timeout: 60_000 });
+    assert.match(await page.textContent('[data-testid=own-error]'), /does not fit custom: 1 missing: layer2\.0\.conv1\.weight/);
+    assert.equal(await page.getAttribute('body', 'data-model'), SITE_MODEL);
     await pickCheckpoint(page, CHECKPOINT);
     assert.equal(await page.isHidden('[data-testid=own-error]'), true);
     const found = await page.textContent('[data-testid=own-found]');

@@ -5,6 +5,7 @@
 //! written as one safetensors buffer for burn's store.
 
 mod pickle;
+mod write;
 mod zip;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::collections::BTreeMap;
 use half::{bf16, f16};
 
 use pickle::{StorageRef, TensorRef, Value, unpickle};
+pub use write::{NamedTensor, write_state_dict};
 
 use super::infer::Shapes;
 
@@ -428,47 +430,7 @@ mod tests {
         }
     }
 
-    /// A zip archive of stored entries, as torch.save lays it out (without zip64).
-    fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut central = Vec::new();
-        for (name, data) in entries {
-            let offset = out.len() as u32;
-            let crc = crc32fast::hash(data);
-            let header = |sig: u32, central: bool| {
-                let mut h = sig.to_le_bytes().to_vec();
-                if central {
-                    h.extend_from_slice(&[20, 0]);
-                }
-                h.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-                h.extend_from_slice(&crc.to_le_bytes());
-                h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-                h.extend_from_slice(&(data.len() as u32).to_le_bytes());
-                h.extend_from_slice(&(name.len() as u16).to_le_bytes());
-                h.extend_from_slice(&[0, 0]);
-                if central {
-                    // Comment length, disk, internal and external attributes.
-                    h.extend_from_slice(&[0; 10]);
-                    h.extend_from_slice(&offset.to_le_bytes());
-                }
-                h.extend_from_slice(name.as_bytes());
-                h
-            };
-            out.extend(header(0x0403_4b50, false));
-            out.extend_from_slice(data);
-            central.extend(header(0x0201_4b50, true));
-        }
-        let at = out.len() as u32;
-        out.extend_from_slice(&central);
-        out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-        out.extend_from_slice(&[0; 4]);
-        let n = (entries.len() as u16).to_le_bytes();
-        out.extend_from_slice(&[n[0], n[1], n[0], n[1]]);
-        out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-        out.extend_from_slice(&at.to_le_bytes());
-        out.extend_from_slice(&[0, 0]);
-        out
-    }
+    use super::write::zip_stored as zip;
 
     fn floats(values: &[f32]) -> Vec<u8> {
         values.iter().flat_map(|v| v.to_le_bytes()).collect()
@@ -537,6 +499,33 @@ mod tests {
         ]);
         let checkpoint = Checkpoint::read(&bytes).unwrap();
         assert_eq!(checkpoint.shapes().keys().collect::<Vec<_>>(), ["fc.bias"]);
+    }
+
+    #[test]
+    fn a_written_state_dict_reads_back() {
+        let tensors = [
+            NamedTensor {
+                key: "fc.weight".into(),
+                shape: vec![2, 3],
+                values: vec![1., 2., 3., 4., 5., 6.],
+            },
+            NamedTensor {
+                key: "fc.bias".into(),
+                shape: vec![2],
+                values: vec![-1., 0.5],
+            },
+        ];
+        let bytes = write_state_dict("m", &tensors);
+        let checkpoint = Checkpoint::read(&bytes).unwrap();
+        assert_eq!(
+            checkpoint.shapes(),
+            Shapes::from([
+                ("fc.bias".into(), vec![2]),
+                ("fc.weight".into(), vec![2, 3])
+            ])
+        );
+        let (_, values) = read_back(&checkpoint.to_safetensors());
+        assert_eq!(values, [-1., 0.5, 1., 2., 3., 4., 5., 6.]);
     }
 
     #[test]
