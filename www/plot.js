@@ -33,6 +33,6 @@ export function plot(svg, { xs, ys, xLabel, yLabel, series }) {
     legendY += 14;
   }
   svg.replaceChildren(...parts);
-  svg.hidden = false;
+  svg.removeAttribute('hidden'); // an SVG element has no `hidden` property, only the attribute
 }
 

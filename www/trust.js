@@ -107,8 +107,9 @@ export function clearTrust(message, canRun, keepBoardFor = null) {
   }
   $('trust-save').disabled = true;
   $('trust-csv').disabled = true;
-  $('trust-curves').hidden = true;
-  $('trust-road-plot').hidden = true;
+  // SVG elements have no `hidden` property: the attribute hides them.
+  $('trust-curves').setAttribute('hidden', '');
+  $('trust-road-plot').setAttribute('hidden', '');
   $('sanity-strip').hidden = true;
   $('sanity-strip-pictures').replaceChildren();
   $('trust-table').hidden = true;
@@ -228,7 +229,7 @@ function drawRoad(metrics) {
   const svg = $('trust-road-plot');
   const percentiles = metrics.road_percentiles;
   if (!percentiles) {
-    svg.hidden = true;
+    svg.setAttribute('hidden', '');
     return;
   }
   const values = [...metrics.road_morf, ...metrics.road_lerf].filter(Number.isFinite);

@@ -1,8 +1,9 @@
 // Screenshots for the README (docs/screenshots/): the real page on the CPU fallback with
 // EfficientNet-Lite0 and the chelsea photo, as the window shows it at a phone's, a laptop's
 // and a desktop's size (tests/browser/layout.test.mjs checks those same views): the empty
-// page, a result, the grid and the Trust panel; at laptop size also side by side, swipe,
-// a threshold with the hover read-out, and the dark theme. Not a test; run after ./dev build:
+// page, a result, the grid and the Trust panel; at laptop size also the Trust panel's ROAD
+// plot and sanity-check strip, side by side, swipe, a threshold with the hover read-out,
+// and the dark theme. Not a test; run after ./dev build:
 //   GRADCAM_TEST_WEIGHTS=… node tests/browser/screenshots.mjs [OUT_DIR]
 
 import { readFileSync } from 'node:fs';
@@ -55,6 +56,18 @@ try {
     await page.waitForFunction(() => document.querySelector('[data-testid=trust]').dataset.state === 'ready', null, { timeout: 300_000 });
     await page.locator('[data-testid=trust]').evaluate((e) => e.scrollIntoView());
     await shot(page, `trust-${size}`);
+    if (size === 'laptop') {
+      // ROAD per percentile and the sanity-check strip.
+      await page.check('[data-testid=trust-road]');
+      await page.check('[data-testid=trust-sanity]');
+      await page.click('[data-testid=trust-run]');
+      await page.waitForFunction(() => document.querySelector('[data-testid=trust]').dataset.state === 'working', null, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid=trust]').dataset.state === 'ready', null, { timeout: 300_000 });
+      await page.locator('[data-testid=trust-road-plot]').evaluate((e) => e.scrollIntoView());
+      await shot(page, 'trust-road-sanity');
+      await page.uncheck('[data-testid=trust-road]');
+      await page.uncheck('[data-testid=trust-sanity]');
+    }
     if (size === 'laptop') {
       await page.evaluate(() => scrollTo(0, 0));
       await page.selectOption('[data-testid=view]', 'side');

@@ -53,6 +53,7 @@ describe('the Trust panel on ResNet-101 (CPU fallback)', { timeout: 900_000 }, (
     const ms = await runTrustCheck(page);
     console.log(`ResNet-101 trust check (deletion, insertion, confidence, 8 steps; sanity checks) on the CPU fallback in the page: ${ms} ms`);
     assert.deepEqual(await plottedLines(page, 'trust-curves'), [['deletion', 9], ['insertion', 9]]);
+    assert.equal(await page.isVisible('[data-testid=trust-curves]'), true);
     const shown = await trustTable(page);
     const similarities = ['randomisation_spearman', 'random_logit_spearman'];
     assert.deepEqual(Object.keys(shown).sort(), ['confidence_change', 'deletion_auc', 'insertion_auc', ...similarities].sort());

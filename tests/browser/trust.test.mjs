@@ -63,6 +63,7 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
 
     // Two curves of 9 points (8 steps), with their AUCs in the legend.
     assert.deepEqual(await plottedLines(page, 'trust-curves'), [['deletion', 9], ['insertion', 9]]);
+    assert.equal(await page.isVisible('[data-testid=trust-curves]'), true, 'the plot is shown');
     const legend = await page.$$eval('[data-testid=trust-curves] text.legend', (ts) => ts.map((t) => t.textContent));
     assert.match(legend.join(' | '), /^deletion \(AUC 0\.\d{3}\) \| insertion \(AUC 0\.\d{3}\)$/);
 
@@ -131,11 +132,10 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     // ROAD: a most- and a least-relevant-first line over the nine percentiles, the averages
     // in the legend, the combined score under the axis: the CLI's numbers.
     const road = await page.$eval('[data-testid=trust-road-plot]', (svg) => ({
-      hidden: svg.hidden,
       legend: [...svg.querySelectorAll('text.legend')].map((t) => t.textContent),
       label: [...svg.querySelectorAll('text.label')].map((t) => t.textContent).join(' | '),
     }));
-    assert.equal(road.hidden, false);
+    assert.equal(await page.isVisible('[data-testid=trust-road-plot]'), true, 'the ROAD plot is shown');
     assert.deepEqual(await plottedLines(page, 'trust-road-plot'), [['road_morf', 9], ['road_lerf', 9]]);
     const number = (text) => Number(text.match(/-?\d+\.\d{3}/)[0]);
     assert.ok(Math.abs(number(road.legend[0]) - native.road_morf_average) <= TOLERANCE, `${road.legend[0]} vs ${native.road_morf_average}`);
@@ -221,6 +221,7 @@ describe('the Trust panel (EfficientNet-Lite0, CPU fallback)', { timeout: 900_00
     assert.equal(await page.getAttribute('[data-testid=trust]', 'data-state'), 'idle');
     assert.equal(await page.isHidden('[data-testid=trust-table]'), true, 'no numbers of the previous class shown');
     assert.equal(await page.isHidden('[data-testid=trust-road-plot]'), true);
+    assert.equal(await page.isHidden('[data-testid=trust-curves]'), true, 'nor its curves');
     assert.equal(await page.isHidden('[data-testid=sanity-strip]'), true, 'nor its sanity strip');
     assert.equal(await page.isHidden('[data-testid=board]'), true, 'nor its leaderboard');
     assert.equal(await page.getAttribute('[data-testid=trust-run]', 'disabled'), null);
