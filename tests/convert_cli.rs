@@ -23,6 +23,27 @@ fn gradcam(args: &[&str]) -> std::process::Output {
 }
 
 /// The keys and shapes of a torchvision ResNet state dict.
+/// `explain --json` of the converter fixture's input with `weights` on the CPU: the top-5.
+fn top5_on_fixture_input(weights: &str) -> Value {
+    let run = gradcam(&[
+        "explain",
+        "--input-tensor",
+        "tests/fixtures/convert/tiny_resnet.input.npy",
+        "--weights",
+        weights,
+        "--device",
+        "cpu",
+        "--json",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let line: Value = serde_json::from_slice(&run.stdout).unwrap();
+    line["top5"].clone()
+}
+
 fn resnet_shapes(block: BlockKind, depths: [usize; 4], classes: usize) -> Shapes {
     let mut shapes = Shapes::new();
     let bn = |shapes: &mut Shapes, name: String, c: usize| {
@@ -135,22 +156,7 @@ fn convert_without_arch_keeps_the_files_classes_and_matches_pytorch() {
     assert!(info.trained);
 
     // The converted file gives PyTorch's probabilities on the fixture's input.
-    let run = gradcam(&[
-        "explain",
-        "--input-tensor",
-        "tests/fixtures/convert/tiny_resnet.input.npy",
-        "--weights",
-        out.to_str().unwrap(),
-        "--device",
-        "cpu",
-        "--json",
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let line: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let top5 = top5_on_fixture_input(out.to_str().unwrap());
     let reference: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("tests/fixtures/convert/tiny_resnet.json")).unwrap(),
     )
@@ -162,7 +168,7 @@ fn convert_without_arch_keeps_the_files_classes_and_matches_pytorch() {
         .map(|v| v.as_f64().unwrap())
         .collect();
     let total: f64 = logits.iter().map(|l| l.exp()).sum();
-    for p in line["top5"].as_array().unwrap() {
+    for p in top5.as_array().unwrap() {
         let class = p["class"].as_u64().unwrap() as usize;
         let want = logits[class].exp() / total;
         let got = p["prob"].as_f64().unwrap();
@@ -210,24 +216,8 @@ fn convert_with_labels_stores_the_names() {
         info.labels.as_deref(),
         Some(&["apple", "banana", "cherry", "date", "elder"].map(String::from)[..])
     );
-    let run = gradcam(&[
-        "explain",
-        "--input-tensor",
-        "tests/fixtures/convert/tiny_resnet.input.npy",
-        "--weights",
-        &path(&out),
-        "--device",
-        "cpu",
-        "--json",
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let line: Value = serde_json::from_slice(&run.stdout).unwrap();
     let names = ["apple", "banana", "cherry", "date", "elder"];
-    for p in line["top5"].as_array().unwrap() {
+    for p in top5_on_fixture_input(&path(&out)).as_array().unwrap() {
         assert_eq!(p["label"], names[p["class"].as_u64().unwrap() as usize]);
     }
 
@@ -282,28 +272,9 @@ fn an_untrained_pytorch_checkpoint_converts_back_to_the_same_network() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("ResNet-18, 7 classes"), "{stderr}");
-    let explain = |weights: &str| {
-        let run = gradcam(&[
-            "explain",
-            "--input-tensor",
-            "tests/fixtures/convert/tiny_resnet.input.npy",
-            "--weights",
-            weights,
-            "--device",
-            "cpu",
-            "--json",
-        ]);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let line: Value = serde_json::from_slice(&run.stdout).unwrap();
-        line["top5"].clone()
-    };
     assert_eq!(
-        explain(&path("converted.bpk")),
-        explain(&path("direct.bpk"))
+        top5_on_fixture_input(&path("converted.bpk")),
+        top5_on_fixture_input(&path("direct.bpk"))
     );
     std::fs::remove_dir_all(dir).ok();
 }
