@@ -134,13 +134,13 @@ async function add(onAdded) {
     own: true,
     normalization: made.normalization,
   };
-  const kept = await rememberWeights(model, weights);
+  await rememberWeights(model, weights);
   state.manifest.models = [...state.manifest.models.filter((m) => m.name !== model.name), model];
   saveOwnModels();
   showPickerOptions();
   $('own').close(); // which closes the converter
   pending = null;
-  onAdded(model, kept);
+  onAdded(model);
 }
 
 /** Forgets the own model on screen; `onRemoved()` then loads another. */

@@ -136,10 +136,16 @@ export async function obtainWeights(model, { onProgress = () => {}, signal } = {
 // Own models' bytes where the Cache API could not keep them: for this visit only.
 const keptHere = new Map();
 
-/** Keeps verified bytes for the next visit; resolves to whether they were stored. */
+/** Keeps verified bytes for the next visit; resolves to whether they were stored. An own
+ * model the Cache API cannot keep is held for this visit instead (it has no other source). */
 export async function rememberWeights(model, bytes) {
+  const stored = await cacheWeights(model, bytes);
+  if (model.own && !stored) keptHere.set(model.sha256, bytes);
+  return stored;
+}
+
+async function cacheWeights(model, bytes) {
   const cache = await openCache();
-  if (model.own) keptHere.set(model.sha256, bytes);
   if (!cache) return false;
   try {
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) };

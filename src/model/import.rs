@@ -79,6 +79,8 @@ pub struct Converted {
     pub bytes: Vec<u8>,
     /// Its description (architecture, normalisation, names).
     pub info: WeightsInfo,
+    /// Tensors in the state dict.
+    pub tensors: usize,
 }
 
 /// The PyTorch state dict in `bytes` (the file `name`) as a burnpack file of trained weights:
@@ -90,7 +92,10 @@ pub fn convert_checkpoint(
     options: &ConvertOptions,
     device: &Device,
 ) -> Result<Converted, ImportError> {
-    let (network, arch) = import_checkpoint(bytes, name, options.preset.as_ref(), device)?;
+    let checkpoint = read(bytes, name)?;
+    let shapes = checkpoint.shapes();
+    let arch = architecture_of(&shapes, name, options.preset.as_ref())?;
+    let network = load(&checkpoint, name, &arch, device)?;
     let labels = match &options.labels {
         Some((labels, file)) => {
             labels.check_count(file, arch.num_classes())?;
@@ -110,7 +115,11 @@ pub fn convert_checkpoint(
         labels,
     };
     let bytes = save_network(&network, &info, options.half)?;
-    Ok(Converted { bytes, info })
+    Ok(Converted {
+        bytes,
+        info,
+        tensors: shapes.len(),
+    })
 }
 
 /// Renames from the source's key naming to ours, as (regex, replacement) pairs:

@@ -118,8 +118,7 @@ pub fn convert_own_model(
     };
     let converted = convert_checkpoint(bytes, name, &options, &Device::flex())?;
     let info = converted.info;
-    let tensors = crate::model::import::checkpoint_shapes(bytes, name)?.len();
-    let mut report = CheckpointReport::new(&info.arch, tensors, info.normalization);
+    let mut report = CheckpointReport::new(&info.arch, converted.tensors, info.normalization);
     report.labels = info.labels;
     Ok((converted.bytes, report))
 }
