@@ -19,7 +19,7 @@ use crate::model::weights::{WeightsError, WeightsInfo, load_network};
 use crate::model::{Layer, Network, Stage, StagedClassifier};
 
 /// One class of the top-5.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Prediction {
     /// Class index.
     pub class: usize,

@@ -6,6 +6,8 @@
 //! together for one photo.
 
 pub mod adapter;
+pub mod archive;
+pub mod audit;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod batch;
 pub mod benchmark;

@@ -7,8 +7,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::record::{CSV_HEADER, Record};
 use super::{BatchError, write_atomically};
+use crate::audit::{CSV_HEADER, Record};
 use crate::csv_line::csv_line;
 
 /// An open results file.

@@ -1,7 +1,6 @@
 //! The photos named on the command line, with the expected class of each where a folder
 //! follows the ImageFolder convention (`root/<class name>/<photo>`).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::BatchError;
@@ -125,24 +124,8 @@ pub fn unmatched_classes(photos: &[PhotoEntry], labels: &Labels) -> Vec<String> 
     names
 }
 
-/// The output name of each photo, without extension: its relative path less the extension
-/// (`cat/001`), or the whole relative path (`cat/001.jpg`) where several photos would
-/// otherwise share a name (`001.jpg`, `001.png`). Computed over all photos, before sharding,
-/// so that every shard names outputs alike.
+/// The output name of each photo (see [`crate::audit::output_names`], over relative paths).
 pub fn output_names(photos: &[PhotoEntry]) -> Vec<String> {
-    let stem = |p: &PhotoEntry| match p.relative.rsplit_once('.') {
-        Some((stem, _)) if !stem.is_empty() && !stem.ends_with('/') => stem.to_owned(),
-        _ => p.relative.clone(),
-    };
-    let mut uses: HashMap<String, usize> = HashMap::new();
-    for p in photos {
-        *uses.entry(stem(p)).or_default() += 1;
-    }
-    photos
-        .iter()
-        .map(|p| {
-            let s = stem(p);
-            if uses[&s] > 1 { p.relative.clone() } else { s }
-        })
-        .collect()
+    let relative: Vec<&str> = photos.iter().map(|p| p.relative.as_str()).collect();
+    crate::audit::output_names(&relative)
 }

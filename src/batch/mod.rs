@@ -5,13 +5,12 @@
 mod atomic;
 mod csv;
 mod folder;
-mod record;
 mod shard;
 
+pub use crate::audit::{Record, format_hot_box};
 pub use atomic::{temp_path, write_atomically};
 pub use csv::CsvLog;
 pub use folder::{PhotoEntry, collect_photos, output_names, unmatched_classes};
-pub use record::{Record, format_hot_box};
 pub use shard::{Shard, ShardError, path_hash};
 
 /// Why a batch step failed.

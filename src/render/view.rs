@@ -120,7 +120,7 @@ impl Default for ViewOptions {
 }
 
 /// A rectangle in photo pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HotBox {
     /// Left column.
     pub x: u32,

@@ -126,6 +126,11 @@ impl Session {
         Ok(report)
     }
 
+    /// The model, for work on photos of its own (the audit).
+    pub fn explainer(&self) -> Result<Rc<Explainer>, SessionError> {
+        self.explainer.clone().ok_or(SessionError::NoModel)
+    }
+
     /// The model and the photo, for work that needs both (the benchmark).
     pub fn model_and_photo(&self) -> Result<(Rc<Explainer>, Rc<Photo>), SessionError> {
         let explainer = self.explainer.clone().ok_or(SessionError::NoModel)?;

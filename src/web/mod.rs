@@ -3,6 +3,7 @@
 //! decision lives in the session (`crate::session`), the engine and the renderer; this file
 //! only converts.
 
+mod audit;
 mod backend;
 mod canvas;
 

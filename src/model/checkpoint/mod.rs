@@ -14,6 +14,8 @@ use half::{bf16, f16};
 
 use pickle::{StorageRef, TensorRef, Value, unpickle};
 pub use write::{NamedTensor, write_state_dict};
+/// The entries of a zip archive (CRC-32 checked), by name, as byte ranges of its contents.
+pub use zip::entries as zip_entries;
 
 use super::infer::Shapes;
 

@@ -83,48 +83,10 @@ fn pickle(tensors: &[NamedTensor]) -> Vec<u8> {
     p.0
 }
 
-/// A zip archive of stored (uncompressed) entries with their CRC-32, as PyTorch's writer
-/// makes it (without its 64-byte alignment of the data, which readers do not need).
+/// A zip archive of stored entries, as PyTorch's writer makes it (without its 64-byte
+/// alignment of the data, which readers do not need).
 pub(crate) fn zip_stored(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, data) in entries {
-        let offset = u32::try_from(out.len()).expect("archives below 4 GiB");
-        let size = u32::try_from(data.len()).expect("entries below 4 GiB");
-        let name_len = u16::try_from(name.len()).expect("short names");
-        let crc = crc32fast::hash(data);
-        // version, flags, method 0 (stored), time, date; then CRC and sizes.
-        let fields = |h: &mut Vec<u8>| {
-            h.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-            h.extend_from_slice(&crc.to_le_bytes());
-            h.extend_from_slice(&size.to_le_bytes());
-            h.extend_from_slice(&size.to_le_bytes());
-            h.extend_from_slice(&name_len.to_le_bytes());
-            h.extend_from_slice(&[0, 0]); // extra field length
-        };
-        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        fields(&mut out);
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(data);
-        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        central.extend_from_slice(&[20, 0]); // made by
-        fields(&mut central);
-        central.extend_from_slice(&[0; 10]); // comment length, disk, attributes
-        central.extend_from_slice(&offset.to_le_bytes());
-        central.extend_from_slice(name.as_bytes());
-    }
-    let at = u32::try_from(out.len()).expect("archives below 4 GiB");
-    let count = u16::try_from(entries.len()).expect("fewer than 65536 entries");
-    let central_len = u32::try_from(central.len()).expect("archives below 4 GiB");
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    out.extend_from_slice(&[0; 4]); // disk numbers
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&central_len.to_le_bytes());
-    out.extend_from_slice(&at.to_le_bytes());
-    out.extend_from_slice(&[0, 0]); // comment length
-    out
+    crate::archive::zip_stored(entries).expect("state dicts below 4 GiB")
 }
 
 /// `tensors` as a `torch.save` file whose archive folder is `name`.

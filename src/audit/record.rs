@@ -1,4 +1,5 @@
-//! What is reported for one photo, shared by the CSV rows and the JSON lines.
+//! What is reported for one photo, shared by the CLI's CSV rows and JSON lines and the
+//! page's audit export.
 
 use crate::engine::Prediction;
 use crate::render::HotBox;

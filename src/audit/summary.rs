@@ -1,0 +1,112 @@
+//! What a folder's audit found so far: accuracy over the photos whose class is known, the
+//! confusion matrix, the folders that name no class, and how fast the audit goes.
+
+use serde::Serialize;
+
+use super::AuditRow;
+
+/// The audit in numbers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditSummary {
+    /// Photos audited (explained or failed).
+    pub done: usize,
+    /// Photos that could not be explained.
+    pub failed: usize,
+    /// Explained photos whose expected class is known (their folder names a class).
+    pub with_expected: usize,
+    /// Of those, the ones whose top class is the expected one.
+    pub correct: usize,
+    /// `correct / with_expected`; `None` when no photo's class is known.
+    pub accuracy: Option<f64>,
+    /// The confusion matrix's classes: every class expected or predicted, by index.
+    pub classes: Vec<MatrixClass>,
+    /// `matrix[e][p]`: photos expected as `classes[e]` and predicted as `classes[p]`.
+    pub matrix: Vec<Vec<usize>>,
+    /// Folders whose name is no class of the model (their photos have no expected class).
+    pub unmatched_folders: Vec<String>,
+    /// Photos per minute since the audit started (`None` before the first is done).
+    pub per_minute: Option<f64>,
+    /// Seconds until the `total` photos are done at that pace.
+    pub seconds_left: Option<f64>,
+}
+
+/// A class in the confusion matrix.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatrixClass {
+    /// Its index in the model.
+    pub class: usize,
+    /// Its name.
+    pub label: String,
+    /// Photos expected as it.
+    pub photos: usize,
+    /// Of those, predicted as it.
+    pub correct: usize,
+}
+
+/// Sums up `rows`, of `total` photos, after `elapsed_ms` of auditing.
+pub fn summarise(rows: &[AuditRow], total: usize, elapsed_ms: f64) -> AuditSummary {
+    let explained: Vec<&AuditRow> = rows.iter().filter(|r| r.error.is_none()).collect();
+    let known: Vec<(&AuditRow, usize, usize)> = explained
+        .iter()
+        .filter_map(|r| Some((*r, r.expected?, r.predicted()?.class)))
+        .collect();
+    let correct = known.iter().filter(|(_, e, p)| e == p).count();
+
+    let mut classes: Vec<MatrixClass> = Vec::new();
+    let mut note = |class: usize, label: &str| {
+        if !classes.iter().any(|c| c.class == class) {
+            classes.push(MatrixClass {
+                class,
+                label: label.to_owned(),
+                photos: 0,
+                correct: 0,
+            });
+        }
+    };
+    for (row, expected, _) in &known {
+        note(*expected, row.folder.as_deref().unwrap_or_default());
+    }
+    for (row, _, _) in &known {
+        let top = row.predicted().expect("known rows have a prediction");
+        note(top.class, &top.label);
+    }
+    classes.sort_by_key(|c| c.class);
+    let at = |class: usize| {
+        classes
+            .iter()
+            .position(|c| c.class == class)
+            .expect("noted")
+    };
+    let mut matrix = vec![vec![0; classes.len()]; classes.len()];
+    for &(_, e, p) in &known {
+        matrix[at(e)][at(p)] += 1;
+    }
+    for (i, c) in classes.iter_mut().enumerate() {
+        c.photos = matrix[i].iter().sum();
+        c.correct = matrix[i][i];
+    }
+
+    let mut unmatched_folders: Vec<String> = explained
+        .iter()
+        .filter(|r| r.expected.is_none())
+        .filter_map(|r| r.folder.clone())
+        .collect();
+    unmatched_folders.sort();
+    unmatched_folders.dedup();
+
+    let done = rows.len();
+    let per_minute = (done > 0 && elapsed_ms > 0.0).then(|| done as f64 * 60_000.0 / elapsed_ms);
+    let seconds_left = per_minute.map(|rate| total.saturating_sub(done) as f64 * 60.0 / rate);
+    AuditSummary {
+        done,
+        failed: done - explained.len(),
+        with_expected: known.len(),
+        correct,
+        accuracy: (!known.is_empty()).then(|| correct as f64 / known.len() as f64),
+        classes,
+        matrix,
+        unmatched_folders,
+        per_minute,
+        seconds_left,
+    }
+}
