@@ -29,7 +29,11 @@ fn explainer() -> Explainer {
 }
 
 fn request() -> CamRequest {
-    CamRequest::new(Method::GradCam, Layer::from(Stage::Layer4), Target::TopClass)
+    CamRequest::new(
+        Method::GradCam,
+        Layer::from(Stage::Layer4),
+        Target::TopClass,
+    )
 }
 
 #[test]

@@ -1,9 +1,9 @@
 // The page's flow: what happens on each event, in one file. The state is one object
 // (state.js, whose header gives the rule for stale replies: one epoch); the modules this
 // file calls do the work and the display — models.js loads weights, photos.js gathers
-// photos, drawing.js explains and draws, trust-check.js runs the Trust panel, lifecycle.js
-// starts and replaces the engine, screen.js says what is going on. Every heatmap and picture
-// comes from Rust in a Web Worker (engine.js, worker.js).
+// photos, drawing.js explains and draws, trust-check.js runs the Trust panel, audit.js audits
+// a folder, lifecycle.js starts and replaces the engine, screen.js says what is going on.
+// Every heatmap and picture comes from Rust in a Web Worker (engine.js, worker.js).
 //
 // A photo dropped while another is being explained: `showPhoto` starts a new epoch, so the
 // running explanation's reply is dropped when it lands. If that work has already run for a
@@ -11,6 +11,7 @@
 // model is back, explains the new photo. Otherwise the new photo's decode waits in the
 // engine queue behind the running work, then it is explained and drawn.
 
+import { auditDroppedEntries, wireAudit } from './audit.js';
 import { drawShown, explainShown, wireResize } from './drawing.js';
 import { readFragment } from './explorer.js';
 import { wireSaving } from './exports.js';
@@ -204,7 +205,8 @@ function registerServiceWorker() {
 
 async function start() {
   explorer.onChange = settingsChanged;
-  wirePhotos(showPhoto);
+  const addPhotos = wirePhotos(showPhoto, auditDroppedEntries);
+  wireAudit({ open: (file) => addPhotos([file]) });
   wireSaving();
   wireSwipe();
   wireTrust();

@@ -44,8 +44,10 @@ const filesOf = (list) => [...(list || [])];
 
 /** Wires the file input, drops, pastes and the sample gallery: new photos join the strip
  * and the first of them goes to `onShow(entry)`; a dropped checkpoint goes to the "Your
- * model" dialog. */
-export function wirePhotos(onShow) {
+ * model" dialog; a dropped folder, or anything dropped on the audit panel, goes to
+ * `onFolder(entries)` (the drop's FileSystemEntry objects). Returns `add(files)`, which
+ * shows photo files as a pick would. */
+export function wirePhotos(onShow, onFolder) {
   const add = (files) => onShow(addToStrip(files));
   // The file picker, and on a touch screen the camera (a picker with `capture`).
   for (const input of [$('photo-input'), $('camera-input')]) {
@@ -68,6 +70,12 @@ export function wirePhotos(onShow) {
     e.preventDefault();
     depth = 0;
     dragging(false);
+    // Entries can only be had during the event: a folder, or a drop on the audit panel, is audited.
+    const entries = [...(e.dataTransfer?.items || [])].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
+    if (entries.length && (entries.some((entry) => entry.isDirectory) || e.target.closest?.('#audit'))) {
+      onFolder(entries);
+      return;
+    }
     const files = filesOf(e.dataTransfer && e.dataTransfer.files);
     // A checkpoint (with its class names) opens the "Your model" dialog; photos join the strip.
     const forModel = files.some(isCheckpoint) || $('own').open ? files.filter(isModelFile) : [];
@@ -84,6 +92,7 @@ export function wirePhotos(onShow) {
     else setStatus('The clipboard holds no image to explain.', 'error');
   });
   fillGallery(add);
+  return add;
 }
 
 async function fillGallery(add) {

@@ -3,10 +3,10 @@
 // the network first, so a new version is picked up at once. Weights files are left alone:
 // weights.js downloads them with progress and keeps verified copies in its own cache.
 
-const CACHE = 'gradcam-web-app-v6';
+const CACHE = 'gradcam-web-app-v7';
 const APP = [
   './', 'index.html', 'style.css', 'app.js', 'state.js', 'screen.js', 'lifecycle.js', 'models.js', 'photos.js',
-  'drawing.js', 'readings.js', 'zoom.js', 'shortcuts.js', 'trust-check.js', 'ground-truth.js', 'explorer.js', 'views.js', 'exports.js', 'trust.js', 'plot.js', 'own-models.js', 'weights.js', 'engine.js', 'worker.js',
+  'drawing.js', 'readings.js', 'zoom.js', 'shortcuts.js', 'trust-check.js', 'ground-truth.js', 'explorer.js', 'views.js', 'exports.js', 'trust.js', 'plot.js', 'own-models.js', 'audit.js', 'audit-view.js', 'weights.js', 'engine.js', 'worker.js',
   'gradcam-web.js', 'gradcam-web_bg.wasm', 'weights/models.json', 'samples/samples.json',
   'samples/chelsea.jpg', 'samples/coffee.jpg', 'samples/grace_hopper.jpg',
 ];

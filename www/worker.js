@@ -6,13 +6,15 @@
 // request carrying a `supersede` key is dropped when a newer one with the same key arrives.
 
 import init, {
-  App, catalogue, convertCheckpoint, describeAdapter, inspectCheckpoint,
+  App, AuditExport, auditCsv, auditPlan, auditSelect, auditSummary, catalogue, convertCheckpoint,
+  describeAdapter, inspectCheckpoint,
 } from './gradcam-web.js';
 
 const WASM = new URL('./gradcam-web_bg.wasm', import.meta.url);
 
 let app = null;
 let wasm = null;
+let exporting = null; // the audit export being written (audit::ZipWriter)
 
 const post = (message, transfer = []) => postMessage(message, transfer);
 
@@ -168,6 +170,36 @@ const ops = {
   convertCheckpoint(bytes, name, settings) {
     const [weights, json] = convertCheckpoint(bytes, name, JSON.stringify(settings));
     return { result: { weights, report: JSON.parse(json) }, transfer: [weights.buffer] };
+  },
+  /** The photos among a folder's file paths: audit::FolderPlan. */
+  auditPlan: (paths) => ({ result: JSON.parse(auditPlan(JSON.stringify(paths))) }),
+  /** One photo of an audit: { row, map (Float32Array), shape: [h, w], bitmap (or null) }. */
+  async auditPhoto(bytes, file, settings, view) {
+    const [json, map, h, w, bitmap] = await app.auditPhoto(bytes, file, JSON.stringify(settings), JSON.stringify(view));
+    return { result: { row: JSON.parse(json), map, shape: [h, w], bitmap }, transfer: [map.buffer, ...(bitmap ? [bitmap] : [])] };
+  },
+  auditSummary: (rows, total, elapsedMs) => ({ result: JSON.parse(auditSummary(JSON.stringify(rows), total, elapsedMs)) }),
+  auditSelect: (rows, query) => ({ result: Array.from(auditSelect(JSON.stringify(rows), JSON.stringify(query))) }),
+  auditCsv: (rows) => ({ result: auditCsv(JSON.stringify(rows)) }),
+  /** The audit's ZIP, entry by entry: each call returns the bytes to append. */
+  exportStart() {
+    exporting?.free();
+    exporting = new AuditExport();
+    return { result: null };
+  },
+  exportOverlay(name, bytes, map, h, w, view) {
+    if (!exporting) throw new Error('no export is being written');
+    return bytesOut(exporting.overlay(name, bytes, map, h, w, JSON.stringify(view)));
+  },
+  exportFile(name, bytes) {
+    if (!exporting) throw new Error('no export is being written');
+    return bytesOut(exporting.file(name, bytes));
+  },
+  exportFinish() {
+    if (!exporting) throw new Error('no export is being written');
+    const done = exporting;
+    exporting = null;
+    return bytesOut(done.finish());
   },
   async benchmark(warmup, runs) {
     return { result: JSON.parse(await app.benchmark(warmup, runs)) };

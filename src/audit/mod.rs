@@ -16,7 +16,9 @@ use crate::csv_line::csv_line;
 use crate::engine::Prediction;
 use crate::render::HotBox;
 
-pub use names::{class_folder, output_names};
+pub use names::{
+    FolderPlan, PHOTO_EXTENSIONS, class_folder, is_photo_name, output_names, plan_folder,
+};
 pub use photo::{
     AUDIT_HOT_BOX_SIZE, AUDIT_HOT_THRESHOLD, AUDIT_MAP_SIDE, AUDIT_THUMBNAIL_SIZE, AuditedPhoto,
     OverlayError, audit_photo, overlay_png, shrink_map,

@@ -6,9 +6,6 @@ use std::path::{Path, PathBuf};
 use super::BatchError;
 use crate::model::labels::Labels;
 
-/// File extensions taken from a folder (case-insensitive).
-const PHOTO_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"];
-
 /// One photo to explain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhotoEntry {
@@ -108,8 +105,7 @@ fn named_entries(
 }
 
 fn is_photo_name(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| PHOTO_EXTENSIONS.contains(&e.to_string_lossy().to_lowercase().as_str()))
+    crate::audit::is_photo_name(&path.file_name().unwrap_or_default().to_string_lossy())
 }
 
 /// Subfolder names that match no label (their photos have no expected class), sorted.

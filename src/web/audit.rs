@@ -60,6 +60,15 @@ impl App {
     }
 }
 
+/// The photos among the files of a dropped or picked folder (their paths as JSON):
+/// `audit::FolderPlan` as JSON.
+#[wasm_bindgen(js_name = auditPlan)]
+pub fn audit_plan(paths_json: &str) -> Result<String, JsError> {
+    let paths: Vec<String> =
+        serde_json::from_str(paths_json).map_err(|e| JsError::new(&format!("bad paths: {e}")))?;
+    Ok(to_json(&audit::plan_folder(&paths)))
+}
+
 /// The audit so far: `audit::AuditSummary` as JSON, from the rows (JSON) of `total` photos
 /// after `elapsed_ms` of auditing.
 #[wasm_bindgen(js_name = auditSummary)]

@@ -592,3 +592,37 @@ export function mainThreadReport(page, since) {
     return { longTasks, maxGapMs: Math.max(0, ...gaps.map((g) => g.gap)), ticks: gaps.length };
   }, since);
 }
+
+/** Drops the folder `dir` on the page as a user drags one from the file manager: the
+ * browser's own drag events (DevTools protocol), whose items are directory entries. */
+export async function dropFolder(page, dir, at = { x: 200, y: 200 }) {
+  const cdp = await page.context().newCDPSession(page);
+  await page.mouse.move(at.x, at.y);
+  const data = { items: [], files: [dir], dragOperationsMask: 1 };
+  for (const type of ['dragEnter', 'dragOver', 'drop']) {
+    await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
+  }
+  await cdp.detach();
+}
+
+/** The entries of a zip archive of stored entries, read from its central directory:
+ * { name: Buffer }. */
+export function readZip(bytes) {
+  const end = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(end >= 0, 'a zip archive ends with its end-of-central-directory record');
+  const count = bytes.readUInt16LE(end + 10);
+  let at = bytes.readUInt32LE(end + 16);
+  const entries = {};
+  for (let i = 0; i < count; i++) {
+    assert.equal(bytes.readUInt32LE(at), 0x02014b50, 'a central directory record');
+    assert.equal(bytes.readUInt16LE(at + 10), 0, 'stored, not compressed');
+    const size = bytes.readUInt32LE(at + 24);
+    const nameLength = bytes.readUInt16LE(at + 28);
+    const local = bytes.readUInt32LE(at + 42);
+    const name = bytes.subarray(at + 46, at + 46 + nameLength).toString('utf8');
+    const data = local + 30 + bytes.readUInt16LE(local + 26) + bytes.readUInt16LE(local + 28);
+    entries[name] = bytes.subarray(data, data + size);
+    at += 46 + nameLength + bytes.readUInt16LE(at + 30) + bytes.readUInt16LE(at + 32);
+  }
+  return entries;
+}
