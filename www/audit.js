@@ -11,6 +11,7 @@ import {
   gridQuery, makeCell, showGrid, showProgress, showSummary,
 } from './audit-view.js';
 import { download } from './exports.js';
+import { showMemory } from './lifecycle.js';
 import { $, setStatus } from './screen.js';
 import { explorer, state } from './state.js';
 
@@ -201,6 +202,7 @@ async function refresh() {
     return; // the engine is restarting: the next photo refreshes
   }
   showProgress({ done: audit.rows.length, total: audit.items.length, summary: audit.summary, running: audit.running, what: audit.what });
+  showMemory();
   $('audit-zip').disabled = !audit.rows.some((r) => !r.error);
   $('audit-csv').disabled = $('audit-zip').disabled;
 }
