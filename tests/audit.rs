@@ -17,6 +17,7 @@ use gradcam_web::engine::Prediction;
 use gradcam_web::imageio::decode_photo;
 use gradcam_web::model::{Layer, Stage};
 use gradcam_web::render::ViewOptions;
+use gradcam_web::trust::{Metric, MetricValue, MetricsRequest, evaluate};
 use gradcam_web::{ExplainJob, Explainer};
 
 fn root() -> PathBuf {
@@ -46,7 +47,14 @@ fn a_photo_is_audited_as_the_explorer_explains_it_and_kept_small() {
     let top = &direct.top5[0];
     let file = format!("pets/{}/chelsea.png", top.label);
     let options = ViewOptions::default();
-    let audited = pollster::block_on(audit_photo(&explainer, &bytes, &file, request(), &options));
+    let audited = pollster::block_on(audit_photo(
+        &explainer,
+        &bytes,
+        &file,
+        request(),
+        &options,
+        None,
+    ));
     let row = &audited.row;
     assert_eq!(row.error, None);
     assert_eq!(row.file, file);
@@ -102,6 +110,7 @@ fn a_photo_is_audited_as_the_explorer_explains_it_and_kept_small() {
         "holiday/chelsea.png",
         request(),
         &options,
+        None,
     ));
     assert_eq!(
         (loose.row.folder.as_deref(), loose.row.expected),
@@ -113,6 +122,7 @@ fn a_photo_is_audited_as_the_explorer_explains_it_and_kept_small() {
         "pets/notes.jpg",
         request(),
         &options,
+        None,
     ));
     assert!(
         bad.row
@@ -140,6 +150,52 @@ fn a_photo_is_audited_as_the_explorer_explains_it_and_kept_small() {
     )
     .unwrap();
     assert_eq!(png, save);
+}
+
+#[test]
+fn a_scored_audit_keeps_each_maps_headline_scores_as_gradcam_evaluate_computes_them() {
+    let explainer = explainer();
+    let bytes = std::fs::read(root().join("tests/fixtures/chelsea.png")).unwrap();
+    let scoring = MetricsRequest {
+        metrics: vec![Metric::Deletion, Metric::Insertion],
+        steps: 8,
+        ..MetricsRequest::default()
+    };
+    let options = ViewOptions::default();
+    let audited = pollster::block_on(audit_photo(
+        &explainer,
+        &bytes,
+        "pets/chelsea.png",
+        request(),
+        &options,
+        Some(&scoring),
+    ));
+    let photo = decode_photo(&bytes).unwrap();
+    let direct =
+        pollster::block_on(explainer.explain(ExplainJob::photo(&photo, request()))).unwrap();
+    let input = explainer.input_tensor(&photo);
+    let report =
+        pollster::block_on(evaluate(&explainer, &input, &direct, &scoring, &|_| {})).unwrap();
+    let number = |key: &str| match report.metrics[key] {
+        MetricValue::Number(v) => v,
+        MetricValue::Array(_) => panic!("{key} is a number"),
+    };
+    let scores = &audited.row.scores;
+    assert_eq!(
+        scores.keys().collect::<Vec<_>>(),
+        ["deletion_auc", "insertion_auc"]
+    );
+    assert_eq!(scores["deletion_auc"], Some(number("deletion_auc")));
+    assert_eq!(scores["insertion_auc"], Some(number("insertion_auc")));
+    // The CSV gains their columns.
+    let text = audit::csv(std::slice::from_ref(&audited.row));
+    assert!(
+        text.starts_with(&format!(
+            "{},deletion_auc,insertion_auc\n",
+            CSV_HEADER.join(",")
+        )),
+        "{text}"
+    );
 }
 
 fn prediction(class: usize, prob: f32) -> Prediction {
@@ -225,6 +281,33 @@ fn the_grid_filters_and_sorts() {
     assert_eq!(pick(r#"{"sort":"predicted","show":"right"}"#), [0, 2]);
     assert_eq!(pick(r#"{"sort":"expected"}"#), [0, 1, 5, 2, 3, 4]);
     assert!(select(&rows, &query(r#"{"show":"odd"}"#)).is_err());
+    // Worst map first: the highest deletion AUC (lower is better), the lowest insertion AUC.
+    let mut scored = rows.clone();
+    for (row, (deletion, insertion)) in scored.iter_mut().zip([(0.2, 0.9), (0.7, 0.5), (0.4, 0.1)])
+    {
+        row.scores.insert("deletion_auc".to_owned(), Some(deletion));
+        row.scores
+            .insert("insertion_auc".to_owned(), Some(insertion));
+    }
+    let worst =
+        |metric: &str| select(&scored, &query(&format!(r#"{{"sort":"worst:{metric}"}}"#))).unwrap();
+    assert_eq!(worst("deletion")[..3], [1, 2, 0]);
+    assert_eq!(worst("insertion")[..3], [2, 1, 0]);
+    assert!(
+        worst("deletion")[3..].iter().all(|&i| i >= 3),
+        "unscored maps last"
+    );
+    assert!(select(&rows, &query(r#"{"sort":"worst:cascading-randomisation"}"#)).is_err());
+    let means = summarise(&scored, 6, 1.0).scores;
+    assert_eq!(
+        means
+            .iter()
+            .map(|m| (m.key.as_str(), m.maps))
+            .collect::<Vec<_>>(),
+        [("deletion_auc", 3), ("insertion_auc", 3)]
+    );
+    assert!((means[0].mean.unwrap() - 13.0 / 30.0).abs() < 1e-12);
+    assert!(!means[0].higher_is_better && means[1].higher_is_better);
     assert!(select(&rows, &query(r#"{"sort":"size"}"#)).is_err());
 }
 

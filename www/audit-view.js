@@ -41,11 +41,24 @@ export function showSummary(summary) {
     parts.push(`Folders that name no class: ${summary.unmatched_folders.join(', ')}.`);
   }
   if (summary.failed) parts.push(`${summary.failed} could not be explained.`);
+  for (const score of summary.scores) {
+    if (score.mean !== null) parts.push(`Mean ${score.label} ${score.mean.toFixed(3)} over ${score.maps} maps (${score.higher_is_better ? 'higher' : 'lower'} is better).`);
+  }
   line.textContent = parts.join(' ');
   line.hidden = summary.done === 0;
   line.dataset.accuracy = summary.accuracy ?? '';
   showMatrix(summary);
   showClassOptions(summary.classes);
+  showScoreOrders(summary.scores);
+}
+
+/** "worst … first" orders for the trust scores the audit holds. */
+function showScoreOrders(scores) {
+  const select = $('audit-sort');
+  const chosen = select.value;
+  for (const option of [...select.options]) if (option.value.startsWith('worst:')) option.remove();
+  for (const score of scores) select.append(new Option(`worst ${score.label} first`, `worst:${score.metric}`));
+  select.value = [...select.options].some((o) => o.value === chosen) ? chosen : 'found';
 }
 
 function showMatrix({ classes, matrix }) {
@@ -109,6 +122,13 @@ export function makeCell(index, row, bitmap, open) {
     const top = row.top5[0];
     const expected = row.expected === null ? '' : right ? ' ✓' : ` ✗ (expected ${row.folder})`;
     caption.textContent = `${top.label} ${percent(top.prob)}${expected}`;
+  }
+  const scores = Object.entries(row.scores || {}).filter(([, v]) => v !== null);
+  if (scores.length) {
+    const line = document.createElement('span');
+    line.className = 'scores';
+    line.textContent = scores.map(([key, v]) => `${key.replace(/_auc$/, '')} ${v.toFixed(2)}`).join(' · ');
+    caption.append(document.createElement('br'), line);
   }
   const file = document.createElement('span');
   file.className = 'file';

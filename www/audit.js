@@ -17,6 +17,8 @@ import { explorer, state } from './state.js';
 
 const REFRESH_MS = 400; // the summary and grid are brought up to date at most this often
 const ENGINE_TRIES = 2; // a photo that fails this many engines is marked failed
+/** The trust metrics "score each map" computes per photo (session::TrustSettings). */
+const SCORING = { metrics: ['deletion', 'insertion'], steps: 8 };
 
 const audit = {
   /** { file: File, path } per photo, in path order; `names` their output names. */
@@ -26,10 +28,11 @@ const audit = {
   rows: [],
   maps: [],
   cells: [],
-  /** The model, explain settings and view the audit uses (those of its start). */
+  /** The model, explain settings, view and trust scoring the audit uses (those of its start). */
   model: null,
   settings: null,
   view: null,
+  scoring: null,
   what: '',
   running: false,
   /** Bumped by a new audit: a loop of an older one stops. */
@@ -98,6 +101,7 @@ async function start(files) {
     model: state.loaded,
     settings: explorer.explainSettings({ class: null, other: null }),
     view: explorer.viewSettings(),
+    scoring: $('audit-score').checked ? SCORING : null,
     elapsedMs: 0,
     summary: null,
   });
@@ -161,7 +165,7 @@ async function auditNext(generation) {
     return { row: failedRow(item.path, `could not be read (${e.message || e})`), map: new Float32Array(), shape: [0, 0], bitmap: null };
   }
   try {
-    return await engine.call('auditPhoto', [bytes, item.path, audit.settings, audit.view], { transfer: [bytes.buffer] });
+    return await engine.call('auditPhoto', [bytes, item.path, audit.settings, audit.view, audit.scoring], { transfer: [bytes.buffer] });
   } catch (e) {
     if (generation !== audit.generation) return null;
     if (engine !== state.engine || !state.engine) {
@@ -176,7 +180,7 @@ async function auditNext(generation) {
 
 /** A photo the engine never answered for (unreadable, or failing the engine). */
 function failedRow(file, error) {
-  return { file, folder: null, expected: null, top5: [], method: '', layer: '', hot_box: null, width: 0, height: 0, error };
+  return { file, folder: null, expected: null, top5: [], method: '', layer: '', hot_box: null, width: 0, height: 0, scores: {}, error };
 }
 
 function add({ row, map, shape, bitmap }) {

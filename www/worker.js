@@ -173,9 +173,12 @@ const ops = {
   },
   /** The photos among a folder's file paths: audit::FolderPlan. */
   auditPlan: (paths) => ({ result: JSON.parse(auditPlan(JSON.stringify(paths))) }),
-  /** One photo of an audit: { row, map (Float32Array), shape: [h, w], bitmap (or null) }. */
-  async auditPhoto(bytes, file, settings, view) {
-    const [json, map, h, w, bitmap] = await app.auditPhoto(bytes, file, JSON.stringify(settings), JSON.stringify(view));
+  /** One photo of an audit (its map scored with the trust `scoring`, if any): { row, map
+   * (Float32Array), shape: [h, w], bitmap (or null) }. */
+  async auditPhoto(bytes, file, settings, view, scoring) {
+    const [json, map, h, w, bitmap] = await app.auditPhoto(
+      bytes, file, JSON.stringify(settings), JSON.stringify(view), scoring ? JSON.stringify(scoring) : undefined,
+    );
     return { result: { row: JSON.parse(json), map, shape: [h, w], bitmap }, transfer: [map.buffer, ...(bitmap ? [bitmap] : [])] };
   },
   auditSummary: (rows, total, elapsedMs) => ({ result: JSON.parse(auditSummary(JSON.stringify(rows), total, elapsedMs)) }),

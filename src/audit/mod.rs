@@ -10,6 +10,8 @@ mod record;
 mod select;
 mod summary;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::csv_line::csv_line;
@@ -25,7 +27,7 @@ pub use photo::{
 };
 pub use record::{CSV_HEADER, Record, format_hot_box};
 pub use select::{AuditQuery, DEFAULT_UNSURE_BELOW, QueryError, select};
-pub use summary::{AuditSummary, MatrixClass, summarise};
+pub use summary::{AuditSummary, MatrixClass, ScoreMean, summarise};
 
 /// One audited photo, as the page keeps it (its map and thumbnail travel beside it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +50,10 @@ pub struct AuditRow {
     pub width: u32,
     /// The photo's size.
     pub height: u32,
+    /// The map's trust scores when the audit scores maps: each asked metric's headline
+    /// number by its key (`deletion_auc`, …; NaN written as `null`).
+    #[serde(default)]
+    pub scores: BTreeMap<String, Option<f64>>,
     /// Why the photo could not be explained.
     pub error: Option<String>,
 }
@@ -65,6 +71,7 @@ impl AuditRow {
             hot_box: None,
             width: 0,
             height: 0,
+            scores: BTreeMap::new(),
             error: Some(why),
         }
     }
@@ -97,12 +104,24 @@ impl AuditRow {
     }
 }
 
-/// The explained rows as a results file, `gradcam explain --csv`'s columns and format
-/// (photos that failed are left out, as the CLI leaves them out).
+/// The explained rows as a results file: `gradcam explain --csv`'s columns and format
+/// (photos that failed are left out, as the CLI leaves them out), then a column per trust
+/// score the rows hold (6 decimals; empty where a row has none).
 pub fn csv(rows: &[AuditRow]) -> String {
-    let mut text = csv_line(&CSV_HEADER.map(str::to_owned));
-    for row in rows.iter().filter(|r| r.error.is_none()) {
-        text.push_str(&csv_line(&row.record().csv_fields()));
+    let explained: Vec<&AuditRow> = rows.iter().filter(|r| r.error.is_none()).collect();
+    let mut scores: Vec<&String> = explained.iter().flat_map(|r| r.scores.keys()).collect();
+    scores.sort();
+    scores.dedup();
+    let mut header: Vec<String> = CSV_HEADER.map(str::to_owned).to_vec();
+    header.extend(scores.iter().map(|k| (*k).clone()));
+    let mut text = csv_line(&header);
+    for row in explained {
+        let mut fields = row.record().csv_fields().to_vec();
+        fields.extend(scores.iter().map(|k| match row.scores.get(*k) {
+            Some(Some(v)) => format!("{v:.6}"),
+            _ => String::new(),
+        }));
+        text.push_str(&csv_line(&fields));
     }
     text
 }

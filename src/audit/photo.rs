@@ -3,6 +3,7 @@
 //! so that memory stays that of the rows however many photos there are. The full-size
 //! overlay is drawn again from the kept map when exported ([`overlay_png`]).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::cam::CamRequest;
@@ -12,6 +13,7 @@ use crate::display::{
 use crate::engine::{ExplainJob, Explainer};
 use crate::imageio::{DecodeError, decode_photo};
 use crate::render::ViewOptions;
+use crate::trust::{Metric, MetricValue, MetricsRequest, evaluate};
 
 use super::{AuditRow, class_folder};
 
@@ -40,8 +42,9 @@ pub struct AuditedPhoto {
 }
 
 /// Audits the photo file `bytes` found at `file` (a `/`-separated path whose folder may name
-/// its class): explains it as `request` asks and draws its thumbnail with `options`. A
-/// photo that cannot be decoded or explained gives a failed row, not an error: one bad
+/// its class): explains it as `request` asks, scores the map with `scoring`'s metrics when
+/// given (as `gradcam evaluate` scores it) and draws its thumbnail with `options`. A photo
+/// that cannot be decoded, explained or scored gives a failed row, not an error: one bad
 /// file does not stop a folder.
 pub async fn audit_photo(
     explainer: &Explainer,
@@ -49,6 +52,7 @@ pub async fn audit_photo(
     file: &str,
     request: CamRequest,
     options: &ViewOptions,
+    scoring: Option<&MetricsRequest>,
 ) -> AuditedPhoto {
     let failed = |why: String| AuditedPhoto {
         row: AuditRow::failed(file, why),
@@ -63,6 +67,16 @@ pub async fn audit_photo(
     let explanation = match explainer.explain(ExplainJob::photo(&photo, request)).await {
         Ok(explanation) => explanation,
         Err(e) => return failed(e.to_string()),
+    };
+    let scores = match scoring {
+        None => BTreeMap::new(),
+        Some(scoring) => {
+            let input = explainer.input_tensor(&photo);
+            match evaluate(explainer, &input, &explanation, scoring, &|_| {}).await {
+                Ok(report) => headline_scores(&report.metrics, &scoring.metrics),
+                Err(e) => return failed(format!("its map could not be scored: {e}")),
+            }
+        }
     };
     let cam = &explanation.cam;
     let shape = (cam.height, cam.width);
@@ -102,12 +116,28 @@ pub async fn audit_photo(
             hot_box,
             width: photo.width(),
             height: photo.height(),
+            scores,
             error: None,
         },
         map,
         map_shape,
         thumbnail: Some((thumbnail.width, thumbnail.height, thumbnail.rgba)),
     }
+}
+
+/// The headline number of each of `metrics` in a trust report's `values`.
+fn headline_scores(
+    values: &BTreeMap<String, MetricValue>,
+    metrics: &[Metric],
+) -> BTreeMap<String, Option<f64>> {
+    metrics
+        .iter()
+        .filter_map(|m| m.headline())
+        .filter_map(|h| match values.get(h.key) {
+            Some(MetricValue::Number(v)) => Some((h.key.to_owned(), v.is_finite().then_some(*v))),
+            _ => None,
+        })
+        .collect()
 }
 
 fn square(side: u32) -> DisplayBox {

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use super::AuditRow;
+use crate::trust::Metric;
 
 /// The grid's filter and order, as the page sends it:
 /// `{"show","class","below","sort"}`, every field optional.
@@ -19,8 +20,9 @@ pub struct AuditQuery {
     #[serde(default)]
     pub below: Option<f32>,
     /// `found` (default: the order the photos were found in), `confidence` (lowest first),
-    /// `confidence-desc`, `expected` (by class folder, then file) or `predicted` (by class
-    /// name, then file).
+    /// `confidence-desc`, `expected` (by class folder, then file), `predicted` (by class
+    /// name, then file) or `worst:<metric>` (the worst map by that trust metric's headline
+    /// score first, `worst:deletion`; maps without it last).
     #[serde(default)]
     pub sort: Option<String>,
 }
@@ -32,6 +34,8 @@ pub enum QueryError {
     Show(String),
     #[error("unknown order `{0}`")]
     Sort(String),
+    #[error(transparent)]
+    Metric(#[from] crate::trust::TrustError),
 }
 
 /// The confidence below which `unsure` shows a photo, when the query names none.
@@ -63,7 +67,32 @@ pub fn select(rows: &[AuditRow], query: &AuditQuery) -> Result<Vec<usize>, Query
         "confidence-desc" => picked.sort_by(|a, b| confidence(b).total_cmp(&confidence(a))),
         "expected" => picked.sort_by_key(|i| (rows[*i].folder.clone(), rows[*i].file.clone())),
         "predicted" => picked.sort_by_key(|i| (predicted(i), rows[*i].file.clone())),
-        other => return Err(QueryError::Sort(other.to_owned())),
+        other => match other.strip_prefix("worst:") {
+            Some(metric) => sort_worst_first(rows, &mut picked, metric.parse()?)?,
+            None => return Err(QueryError::Sort(other.to_owned())),
+        },
     }
     Ok(picked)
+}
+
+/// Orders `picked` worst map first by `metric`'s headline score (its own sense of better),
+/// maps without the score last.
+fn sort_worst_first(
+    rows: &[AuditRow],
+    picked: &mut [usize],
+    metric: Metric,
+) -> Result<(), QueryError> {
+    let headline = metric
+        .headline()
+        .ok_or_else(|| QueryError::Sort(format!("worst:{}", metric.name())))?;
+    let score = |i: &usize| rows[*i].scores.get(headline.key).copied().flatten();
+    // Worst first: the lowest when higher is better, else the highest; missing scores last.
+    let badness = |i: &usize| score(i).map(|v| if headline.higher_is_better { v } else { -v });
+    picked.sort_by(|a, b| match (badness(a), badness(b)) {
+        (Some(x), Some(y)) => x.total_cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    Ok(())
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::AuditRow;
+use crate::trust::Metric;
 
 /// The audit in numbers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,6 +29,23 @@ pub struct AuditSummary {
     pub per_minute: Option<f64>,
     /// Seconds until the `total` photos are done at that pace.
     pub seconds_left: Option<f64>,
+    /// Each trust score the rows hold: its mean over the maps that have it.
+    pub scores: Vec<ScoreMean>,
+}
+
+/// A trust score over the audited maps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreMean {
+    /// The report key (`deletion_auc`, …).
+    pub key: String,
+    /// Its name for people, and the metric's name (for `worst:<metric>` orders).
+    pub label: &'static str,
+    pub metric: &'static str,
+    /// Which way is better.
+    pub higher_is_better: bool,
+    /// The mean over the maps with a (finite) score, and how many they are.
+    pub mean: Option<f64>,
+    pub maps: usize,
 }
 
 /// A class in the confusion matrix.
@@ -98,6 +116,7 @@ pub fn summarise(rows: &[AuditRow], total: usize, elapsed_ms: f64) -> AuditSumma
     let per_minute = (done > 0 && elapsed_ms > 0.0).then(|| done as f64 * 60_000.0 / elapsed_ms);
     let seconds_left = per_minute.map(|rate| total.saturating_sub(done) as f64 * 60.0 / rate);
     AuditSummary {
+        scores: score_means(&explained),
         done,
         failed: done - explained.len(),
         with_expected: known.len(),
@@ -109,4 +128,28 @@ pub fn summarise(rows: &[AuditRow], total: usize, elapsed_ms: f64) -> AuditSumma
         per_minute,
         seconds_left,
     }
+}
+
+/// The mean of each trust score the rows hold, in report-key order.
+fn score_means(rows: &[&AuditRow]) -> Vec<ScoreMean> {
+    Metric::ALL
+        .iter()
+        .filter_map(|m| m.headline())
+        .filter(|h| rows.iter().any(|r| r.scores.contains_key(h.key)))
+        .map(|h| {
+            let values: Vec<f64> = rows
+                .iter()
+                .filter_map(|r| r.scores.get(h.key).copied().flatten())
+                .collect();
+            ScoreMean {
+                key: h.key.to_owned(),
+                label: h.label,
+                metric: h.metric,
+                higher_is_better: h.higher_is_better,
+                mean: (!values.is_empty())
+                    .then(|| values.iter().sum::<f64>() / values.len() as f64),
+                maps: values.len(),
+            }
+        })
+        .collect()
 }

@@ -9,7 +9,7 @@ use wasm_bindgen_futures::future_to_promise;
 use super::{App, canvas, js_error, to_json};
 use crate::archive::ZipWriter;
 use crate::audit::{self, AuditQuery, AuditRow};
-use crate::session::{ExplainSettings, ViewSettings};
+use crate::session::{ExplainSettings, TrustSettings, ViewSettings};
 
 fn rows(json: &str) -> Result<Vec<AuditRow>, JsError> {
     serde_json::from_str(json).map_err(|e| JsError::new(&format!("bad audit rows: {e}")))
@@ -23,7 +23,8 @@ fn view_options(view: &str) -> Result<crate::render::ViewOptions, JsError> {
 
 #[wasm_bindgen]
 impl App {
-    /// Audits the photo file `bytes` found at `file` with the explain `settings` and draws
+    /// Audits the photo file `bytes` found at `file` with the explain `settings`, scores its
+    /// map when `scoring` (trust settings JSON: `{"metrics","steps"}`) is given, and draws
     /// its thumbnail with `view`: resolves to `[row JSON, Float32Array map, map height, map
     /// width, ImageBitmap thumbnail or null]` (see `audit::audit_photo`; a bad photo gives a
     /// failed row).
@@ -34,6 +35,7 @@ impl App {
         file: String,
         settings: String,
         view: String,
+        scoring: Option<String>,
     ) -> Promise {
         let session = self.session.clone();
         future_to_promise(async move {
@@ -41,8 +43,20 @@ impl App {
                 .and_then(|s| s.request())
                 .map_err(|e| js_error(e.into()))?;
             let options = view_options(&view)?;
+            let scoring = scoring
+                .map(|json| TrustSettings::parse(&json).and_then(|t| t.request()))
+                .transpose()
+                .map_err(|e| js_error(e.into()))?;
             let explainer = session.borrow().explainer().map_err(js_error)?;
-            let audited = audit::audit_photo(&explainer, &bytes, &file, request, &options).await;
+            let audited = audit::audit_photo(
+                &explainer,
+                &bytes,
+                &file,
+                request,
+                &options,
+                scoring.as_ref(),
+            )
+            .await;
             let thumbnail = match &audited.thumbnail {
                 Some((w, h, rgba)) => canvas::rgba_to_bitmap(rgba, *w, *h)?.into(),
                 None => JsValue::NULL,

@@ -6,7 +6,8 @@
 // Every photo's row, the accuracy and the confusion matrix are checked against
 // `gradcam explain --csv` on the same folder with the same weights, the grid's filters and
 // orders against those rows, a click opens a photo in the explorer, and the ZIP holds the
-// CLI's CSV rows and overlays equal to the CLI's. Nothing leaves the page.
+// CLI's CSV rows and overlays equal to the CLI's. A class folder picked with "score each map"
+// gets `gradcam evaluate`'s deletion and insertion AUCs. Nothing leaves the page.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -16,8 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import {
-  FIXTURES, assertNoForeignRequests, assertVaries, compareImages, dropFolder, launchBrowser, openPage,
-  readZip, serveDist, waitReady,
+  FIXTURES, assertNoForeignRequests, assertVaries, compareImages, dropFolder, launchBrowser, nativeTrust,
+  openPage, readZip, serveDist, waitReady,
 } from './harness.mjs';
 
 const OUT = mkdtempSync(join(tmpdir(), 'gradcam-audit-'));
@@ -215,6 +216,34 @@ describe('auditing a folder in the page', { timeout: 900_000 }, () => {
     }, name, { timeout: 300_000 });
     const top = await page.textContent('[data-testid=top5] li .label');
     assert.equal(top, reference.get(inFolder(first.file)).predicted);
+    assertNoForeignRequests({ ...session, origin: server.origin });
+  });
+
+  test('scored maps carry gradcam evaluate\'s deletion and insertion AUC, worst first on demand', async () => {
+    const { page } = session;
+    await page.check('[data-testid=audit-score]');
+    await page.setInputFiles('[data-testid=audit-folder]', join(DATASET, 'rust'));
+    await page.waitForFunction(() => document.querySelector('[data-testid=audit]').dataset.state === 'done'
+      && document.querySelector('[data-testid=audit-status]').textContent.startsWith('Audited 2 of 2'), null, { timeout: 600_000 });
+    const csv = parseCsv((await saved(page, 'audit-csv')).bytes.toString('utf8'));
+    assert.equal(csv.length, 2);
+    const cli = {};
+    for (const row of csv) {
+      const photo = join(DATASET, 'rust', row.file.slice(row.file.lastIndexOf('/') + 1));
+      const native = nativeTrust(photo, WEIGHTS, ['--method', 'gradcam', '--metrics', 'deletion,insertion', '--steps', '8']).gradcam;
+      cli[row.file] = native;
+      for (const key of ['deletion_auc', 'insertion_auc']) {
+        assert.ok(Math.abs(Number(row[key]) - native[key]) <= 0.01, `${row.file}: ${key} ${row[key]} vs ${native[key]}`);
+      }
+    }
+    const mean = (key) => csv.reduce((sum, r) => sum + Number(r[key]), 0) / csv.length;
+    const accuracy = await page.textContent('[data-testid=audit-accuracy]');
+    assert.ok(accuracy.includes(`Mean Deletion AUC ${mean('deletion_auc').toFixed(3)} over 2 maps (lower is better).`), accuracy);
+    await page.selectOption('[data-testid=audit-sort]', 'worst:deletion');
+    const worst = Object.entries(cli).sort(([, a], [, b]) => b.deletion_auc - a.deletion_auc).map(([file]) => file);
+    await page.waitForFunction((first) => document.querySelector('[data-testid=audit-grid] button').title === first, worst[0]);
+    assert.deepEqual((await cells(page)).map((c) => c.file), worst);
+    assert.match((await cells(page))[0].caption, /deletion \d\.\d\d · insertion \d\.\d\d$/);
     assertNoForeignRequests({ ...session, origin: server.origin });
   });
 });
