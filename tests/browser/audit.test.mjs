@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -35,6 +36,7 @@ const LAYOUT = {
 const CHECKPOINT = join(OUT, 'resnet50-leaves.pth');
 const LABELS = join(OUT, 'leaves.txt');
 const WEIGHTS = join(OUT, 'cli.bpk');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 let server;
 let browser;
@@ -94,6 +96,7 @@ before(async () => {
   browser = await launchBrowser();
   session = await openPage(browser, server.origin, {
     query: '?model=efficientnet-lite0', withoutWebGpu: true, contextOptions: { acceptDownloads: true },
+    initScripts: [{ path: AXE }], // axe-core, to check the audit's controls, matrix and grid
   });
   const { page } = session;
   await waitReady(page);
@@ -170,6 +173,9 @@ describe('auditing a folder in the page', { timeout: 900_000 }, () => {
         assert.equal(await page.textContent(`[data-testid=${testid}]`), String(n), `${expected} → ${predicted}`);
       }
     }
+    const violations = await page.evaluate(async () => (await window.axe.run(document.querySelector('[data-testid=audit]'))).violations
+      .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+    assert.deepEqual(violations, [], 'axe-core finds nothing wrong in the audit with its results');
     const summary = JSON.parse(zip['summary.json'].toString('utf8'));
     assert.equal(summary.correct, correct);
 

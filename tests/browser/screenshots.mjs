@@ -3,10 +3,12 @@
 // and a desktop's size (tests/browser/layout.test.mjs checks those same views): the empty
 // page, a result, the grid and the Trust panel; at laptop size also the Trust panel's ROAD
 // plot and sanity-check strip, side by side, swipe, a threshold with the hover read-out,
-// and the dark theme. Not a test; run after ./dev build:
+// the dark theme and a folder audit (the fixture photos in ImageNet class folders, wrong
+// ones first). Not a test; run after ./dev build:
 //   GRADCAM_TEST_WEIGHTS=… node tests/browser/screenshots.mjs [OUT_DIR]
 
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   FIXTURES, ROOT, WINDOWS, dropFile, launchBrowser, openPage, serveDist, waitForResult, waitReady,
@@ -91,6 +93,19 @@ try {
   const dark = await open('laptop', { colorScheme: 'dark' });
   await explainChelsea(dark);
   await shot(dark, 'dark');
+
+  const folder = join(mkdtempSync(join(tmpdir(), 'gradcam-shots-')), 'photos');
+  const classes = { tabby: ['chelsea.png', 'coffee.png'], pier: ['china.jpg'], 'military uniform': ['grace_hopper.jpg', 'astronaut.png'], 'space shuttle': ['astronaut.png'] };
+  for (const [cls, photos] of Object.entries(classes)) {
+    mkdirSync(join(folder, cls), { recursive: true });
+    for (const photo of photos) copyFileSync(join(FIXTURES, photo), join(folder, cls, photo));
+  }
+  const audit = await open('laptop');
+  await audit.setInputFiles('[data-testid=audit-folder]', folder);
+  await audit.waitForFunction(() => document.querySelector('[data-testid=audit]').dataset.state === 'done', null, { timeout: 300_000 });
+  await audit.selectOption('[data-testid=audit-sort]', 'expected');
+  await audit.locator('[data-testid=audit]').evaluate((e) => e.scrollIntoView());
+  await shot(audit, 'audit-laptop');
 } finally {
   await browser.close();
   server.close();
