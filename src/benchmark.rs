@@ -4,6 +4,7 @@
 //! Every timed run ends with a read-back (logits, the map, or one value per stage), so the
 //! device has finished the work being timed. Runs after `warmup` untimed ones are kept.
 
+use burn::tensor::Tensor;
 use serde::Serialize;
 use web_time::Instant;
 
@@ -65,6 +66,14 @@ pub struct BenchReport {
 }
 
 /// Times the forward pass, a full Grad-CAM and each stage for `photo`.
+/// One forward pass of `input` (preprocessed) to the logits on the host, in milliseconds.
+pub async fn time_forward(explainer: &Explainer, input: &Tensor<4>) -> Result<f64, CamError> {
+    let start = Instant::now();
+    let logits = explainer.model().forward(input.clone());
+    read_f32(logits).await?;
+    Ok(elapsed_ms(start))
+}
+
 pub async fn run_benchmark(
     explainer: &Explainer,
     photo: &Photo,
@@ -73,12 +82,7 @@ pub async fn run_benchmark(
     let model = explainer.model();
     // Preprocessed once: the forward and stage timings cover the network alone.
     let input = explainer.input_tensor(photo);
-    let forward = || async {
-        let start = Instant::now();
-        let logits = model.forward(input.clone());
-        read_f32(logits).await?;
-        Ok::<_, CamError>(elapsed_ms(start))
-    };
+    let forward = || time_forward(explainer, &input);
     let first_forward_ms = forward().await?;
     let mut forward_ms = Vec::new();
     for i in 0..plan.warmup + plan.runs {

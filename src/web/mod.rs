@@ -19,7 +19,7 @@ use wasm_bindgen_futures::future_to_promise;
 use web_time::Instant;
 
 use crate::adapter::AdapterInfo;
-use crate::benchmark::{BenchPlan, run_benchmark};
+use crate::benchmark::{BenchPlan, run_benchmark, time_forward};
 use crate::cam::Phase;
 use crate::engine::{Explainer, elapsed_ms};
 use crate::render::HotBox;
@@ -318,6 +318,20 @@ impl App {
                 out.push(&bitmap);
             }
             Ok(out.into())
+        })
+    }
+
+    /// One forward pass of the current photo to the logits on the host (the benchmark's
+    /// forward): resolves to its milliseconds.
+    pub fn forward(&self) -> Promise {
+        let session = self.session.clone();
+        future_to_promise(async move {
+            let (explainer, photo) = session.borrow().model_and_photo().map_err(js_error)?;
+            let input = explainer.input_tensor(&photo);
+            let ms = time_forward(&explainer, &input)
+                .await
+                .map_err(|e| JsError::new(&e.to_string()))?;
+            Ok(JsValue::from_f64(ms))
         })
     }
 

@@ -44,7 +44,15 @@ async function ourEngine(browser, origin, allowGpu) {
       const loadMs = performance.now() - loadStart;
       await engine.call('setPhoto', [Uint8Array.from(atob(photo), (c) => c.charCodeAt(0))]);
       const report = await engine.call('benchmark', [warmup, runs]);
-      return { backend: engine.label, load_weights_ms: loadMs, ...report };
+      // GPU compute dispatches (what fusion cuts): one forward, then one Grad-CAM.
+      const { dispatches: forwardDispatches } = await engine.call('forward');
+      const before = engine.memory().dispatches;
+      await engine.call('explain', [{ method: 'gradcam', layer: 'layer4' }]);
+      const gradcamDispatches = engine.memory().dispatches - before;
+      return {
+        backend: engine.label, load_weights_ms: loadMs, dispatches_per_forward: forwardDispatches,
+        dispatches_per_gradcam: gradcamDispatches, ...report,
+      };
     }, { allowGpu, photo: readFileSync(PHOTO).toString('base64'), runs: RUNS, warmup: WARMUP, model: MODEL });
   } finally {
     await context.close();

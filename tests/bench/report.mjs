@@ -60,6 +60,9 @@ if (browser) {
   lines.push(`| Grad-CAM layer4 (map + top-5 read back) | — | ${ms(ours.gradcam_ms.median)} | — |`);
   lines.push(`| CPU fallback forward (flex in wasm, 1 thread) | — | ${ms(cpu.forward_ms.median)} | — |`);
   lines.push(`| CPU fallback Grad-CAM | — | ${ms(cpu.gradcam_ms.median)} | — |`, '');
+  if (ours.dispatches_per_forward !== undefined) {
+    lines.push(`GPU compute dispatches, ours: ${ours.dispatches_per_forward} per forward, ${ours.dispatches_per_gradcam} per Grad-CAM at layer4 (counted in the worker).`, '');
+  }
   lines.push('Per stage, ours (WebGPU / CPU fallback): '
     + ours.stages_ms.map(([s, t], i) => `${s} ${ms(t.median)} / ${ms(cpu.stages_ms[i][1].median)}`).join(', ') + '.', '');
   const warm = median(page.warm_heatmap_ms);
