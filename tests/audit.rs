@@ -76,15 +76,19 @@ fn a_photo_is_audited_as_the_explorer_explains_it_and_kept_small() {
         ..options
     };
     let shape = (direct.cam.height, direct.cam.width);
-    let expected_box = render_display(
-        &mut DisplayPhotos::default(),
-        &photo.rgb,
-        &direct.cam.map,
-        shape,
-        &hot,
-        DisplayBox::new(AUDIT_HOT_BOX_SIZE, Some(AUDIT_HOT_BOX_SIZE)).unwrap(),
-    )
-    .hot_box;
+    let drawn = |options: &ViewOptions, side: u32| {
+        let target = DisplayBox::new(side, Some(side)).unwrap();
+        let mut photos = DisplayPhotos::default();
+        render_display(
+            &mut photos,
+            &photo.rgb,
+            &direct.cam.map,
+            shape,
+            options,
+            target,
+        )
+    };
+    let expected_box = drawn(&hot, AUDIT_HOT_BOX_SIZE).hot_box;
     assert!(expected_box.is_some());
     assert_eq!(row.hot_box, expected_box);
     // The thumbnail: the explorer's overlay at 160 px on the long side, the photo's aspect.
@@ -93,14 +97,7 @@ fn a_photo_is_audited_as_the_explorer_explains_it_and_kept_small() {
     let aspect = f64::from(photo.width()) / f64::from(photo.height());
     assert!((f64::from(*w) / f64::from(*h) - aspect).abs() < 0.02);
     assert_eq!(rgba.len(), (w * h * 4) as usize);
-    let thumb = render_display(
-        &mut DisplayPhotos::default(),
-        &photo.rgb,
-        &direct.cam.map,
-        shape,
-        &options,
-        DisplayBox::new(AUDIT_THUMBNAIL_SIZE, Some(AUDIT_THUMBNAIL_SIZE)).unwrap(),
-    );
+    let thumb = drawn(&options, AUDIT_THUMBNAIL_SIZE);
     assert_eq!(&thumb.view.rgba, rgba);
 
     // A folder that names no class: no expected class; a file that is no photo: a failed row.

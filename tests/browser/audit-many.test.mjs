@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  FIXTURES, assertNoForeignRequests, launchBrowser, openPage, readZip, serveDist, waitReady,
+  FIXTURES, addOwnModel, assertNoForeignRequests, launchBrowser, openPage, readZip, serveDist, waitReady,
 } from './harness.mjs';
 
 const PHOTOS = 500;
@@ -53,13 +53,7 @@ before(async () => {
   });
   const { page } = session;
   await waitReady(page);
-  await page.click('[data-testid=own-open]');
-  await page.setInputFiles('[data-testid=own-file]', CHECKPOINT);
-  await page.waitForFunction(() => document.querySelector('[data-testid=own-found]').dataset.classes !== undefined, null, { timeout: 120_000 });
-  await page.setInputFiles('[data-testid=own-labels]', LABELS);
-  await page.click('[data-testid=own-add]');
-  await page.waitForFunction(() => document.body.dataset.model?.startsWith('own-') && document.body.dataset.ready === 'true'
-    && !document.querySelector('[data-testid=own]').open, null, { timeout: 300_000 });
+  await addOwnModel(page, CHECKPOINT, LABELS);
 });
 
 after(async () => {

@@ -626,3 +626,15 @@ export function readZip(bytes) {
   }
   return entries;
 }
+
+/** Adds the PyTorch state dict `checkpoint` with its class names `labels` through the "Your
+ * model…" dialog, and waits until the page has converted and loaded it. */
+export async function addOwnModel(page, checkpoint, labels) {
+  await page.click('[data-testid=own-open]');
+  await page.setInputFiles('[data-testid=own-file]', checkpoint);
+  await page.waitForFunction(() => document.querySelector('[data-testid=own-found]').dataset.classes !== undefined, null, { timeout: 120_000 });
+  await page.setInputFiles('[data-testid=own-labels]', labels);
+  await page.click('[data-testid=own-add]');
+  await page.waitForFunction(() => document.body.dataset.model?.startsWith('own-') && document.body.dataset.ready === 'true'
+    && !document.querySelector('[data-testid=own]').open, null, { timeout: 300_000 });
+}
