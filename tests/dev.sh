@@ -193,4 +193,28 @@ fi
 expect ".ci/run: CARGO_TARGET_DIR kept" "dev test in $SCRATCH/t" \
   "$(env -i PATH=/usr/bin:/bin CARGO_TARGET_DIR="$SCRATCH/t" bash "$clone/.ci/run" | grep '^dev')"
 
+# --- ./dev bench and --gpu ---------------------------------------------------------------
+# Every step stubbed: which runs time what, and on which device.
+new_case bench
+stub node 'exit 0'
+stub tee 'cat >/dev/null'
+stub python 'exit 0'
+bench_run() { # ARGS
+  in_dev root "setup_python_peers() { :; }; build_weights() { :; }; build_web() { :; }
+    gradcam_cli() { :; }; gradcam_release() { echo \"gradcam \$*\" >> '$SCRATCH/log'; }
+    PYREF='$STUBS/..'; mkdir -p '$STUBS/../bin'; cp '$STUBS/python' '$STUBS/../bin/python'
+    run_benchmarks $1" >/dev/null
+  calls | sed "s|$REPO/target/bench|DATA|g; s| --runs 10 --warmup 3||" | grep -E '^(gradcam bench|python .*--device|node tests/bench/browser-bench)' | paste -sd'|' -
+}
+expect "./dev bench: ours on the CPU, the browser on its default adapter" \
+  "gradcam bench --weights DATA/resnet101.bpk --device cpu --json|node tests/bench/browser-bench.mjs DATA" \
+  "$(bench_run '')"
+new_case bench-gpu
+stub node 'exit 0'
+stub tee 'cat >/dev/null'
+stub python 'exit 0'
+expect "./dev bench --gpu: ours on the CPU and on wgpu, PyTorch on CUDA, the browser on the GPU" \
+  "gradcam bench --weights DATA/resnet101.bpk --device cpu --json|gradcam bench --weights DATA/resnet101.bpk --device gpu --json|python tests/reference/bench_peer_pytorch.py --pth DATA/resnet101.pth --device cuda|node tests/bench/browser-bench.mjs DATA --gpu" \
+  "$(bench_run --gpu)"
+
 exit "$FAILED"

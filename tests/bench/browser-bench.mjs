@@ -3,12 +3,16 @@
 // Web's WebGPU execution provider on the same ResNet-101 weights; the real page's cold start,
 // first and warm heatmap and class switch; the payload. Prints one JSON object.
 //
-//   node tests/bench/browser-bench.mjs DATA_DIR [--runs N] [--warmup N]
+//   node tests/bench/browser-bench.mjs DATA_DIR [--runs N] [--warmup N] [--gpu]
+//
+// `--gpu` (./dev bench --gpu, on a machine with a GPU and its Vulkan driver): Chromium is
+// started on that GPU and the run stops at once when WebGPU offers only a software adapter,
+// so its figures are a GPU's; our WebGPU row then never falls back to a software GPU.
 //
 // DATA_DIR holds resnet101.bpk + models.json (ours) and resnet101.onnx (ORT), made from the
 // same .pth by ./dev bench. Timings include read-back of the result (logits or map).
 
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
@@ -18,10 +22,16 @@ import {
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
-  options: { runs: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' } },
+  options: {
+    runs: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' }, gpu: { type: 'boolean', default: false },
+  },
 });
 const DATA = positionals[0];
-if (!DATA) throw new Error('usage: node tests/bench/browser-bench.mjs DATA_DIR [--runs N] [--warmup N]');
+if (!DATA) throw new Error('usage: node tests/bench/browser-bench.mjs DATA_DIR [--runs N] [--warmup N] [--gpu]');
+const ON_GPU = options.gpu;
+// Chromium on the machine's GPU through Vulkan (headless Chromium otherwise renders and
+// runs WebGPU on SwiftShader).
+const GPU_ARGS = ['--enable-features=Vulkan', '--use-angle=vulkan', '--use-vulkan=native', '--ignore-gpu-blocklist', '--enable-gpu'];
 const RUNS = Number(options.runs);
 const WARMUP = Number(options.warmup);
 const PHOTO = join(FIXTURES, 'chelsea.png');
@@ -34,10 +44,11 @@ const log = (...args) => console.error('[bench]', ...args);
 async function ourEngine(browser, origin, allowGpu) {
   const { page, context } = await openPage(browser, origin, { query: 'bench/engine.html', withoutWebGpu: !allowGpu });
   try {
-    return await page.evaluate(async ({ allowGpu, photo, runs, warmup, model }) => {
+    return await page.evaluate(async ({ allowGpu, onGpu, photo, runs, warmup, model }) => {
       const { startEngine } = await import('/engine.js');
-      // WebGPU even where it is only a software adapter: this row times the WebGPU path.
-      const engine = await startEngine({ allowGpu, allowSoftwareGpu: allowGpu });
+      // WebGPU even where it is only a software adapter (this row times the WebGPU path),
+      // except with --gpu, whose figures must be a real GPU's.
+      const engine = await startEngine({ allowGpu, allowSoftwareGpu: allowGpu && !onGpu });
       const weights = new Uint8Array(await (await fetch(`/weights/${model}.bpk`)).arrayBuffer());
       const loadStart = performance.now();
       await engine.call('loadWeights', [weights]);
@@ -53,7 +64,7 @@ async function ourEngine(browser, origin, allowGpu) {
         backend: engine.label, load_weights_ms: loadMs, dispatches_per_forward: forwardDispatches,
         dispatches_per_gradcam: gradcamDispatches, ...report,
       };
-    }, { allowGpu, photo: readFileSync(PHOTO).toString('base64'), runs: RUNS, warmup: WARMUP, model: MODEL });
+    }, { allowGpu, onGpu: ON_GPU, photo: readFileSync(PHOTO).toString('base64'), runs: RUNS, warmup: WARMUP, model: MODEL });
   } finally {
     await context.close();
   }
@@ -135,8 +146,8 @@ function payload() {
       brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
     };
   };
-  const files = ['gradcam-web_bg.wasm', 'gradcam-web.js', 'app.js', 'explorer.js', 'views.js', 'exports.js', 'engine.js',
-    'worker.js', 'weights.js', 'sw.js', 'index.html', 'style.css'];
+  // Every file the page loads: the wasm, its glue, each script, the HTML and the CSS.
+  const files = readdirSync(DIST).filter((f) => /\.(wasm|js|html|css)$/.test(f)).sort();
   const each = Object.fromEntries(files.map((f) => [f, sizes(f)]));
   const total = (key) => files.reduce((sum, f) => sum + each[f][key], 0);
   const weights = JSON.parse(readFileSync(join(DIST, 'weights/models.json'), 'utf8')).models
@@ -145,10 +156,33 @@ function payload() {
   return { files: each, total: { raw: total('raw'), gzip: total('gzip'), brotli: total('brotli') }, weights };
 }
 
+/** The browser's WebGPU adapter as the page's worker describes it: { name, software }. */
+async function adapterOf(browser, origin) {
+  const { page, context } = await openPage(browser, origin, { query: 'bench/engine.html' });
+  try {
+    return await page.evaluate(async () => {
+      const adapter = navigator.gpu && await navigator.gpu.requestAdapter();
+      if (!adapter) return { name: 'none (no WebGPU adapter)', software: true };
+      const { default: init, describeAdapter } = await import('/gradcam-web.js');
+      await init({ module_or_path: '/gradcam-web_bg.wasm' });
+      const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info || {};
+      return JSON.parse(describeAdapter(JSON.stringify({ vendor, architecture, device, description, isFallbackAdapter })));
+    });
+  } finally {
+    await context.close();
+  }
+}
+
 const server = await serveDist({ weights: DATA, mounts: { ort: ORT_DIST, bench: join(ROOT, 'tests/bench'), 'bench-data': DATA } });
-const browser = await launchBrowser();
+const browser = await launchBrowser(ON_GPU ? GPU_ARGS : []);
 try {
-  const result = { date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, chromium: browser.version() };
+  const result = { date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, chromium: browser.version(), gpu: ON_GPU };
+  const adapter = await adapterOf(browser, server.origin);
+  log(`WebGPU adapter: ${adapter.name}${adapter.software ? ' (software)' : ''}`);
+  if (ON_GPU && adapter.software) {
+    throw new Error(`--gpu needs a hardware WebGPU adapter; this Chromium offers ${adapter.name} (a GPU with a Vulkan driver, and Chromium built with Vulkan, are needed)`);
+  }
+  result.adapter = adapter;
   log('payload'); result.payload = payload();
   log('ours, WebGPU'); result.ours_webgpu = await ourEngine(browser, server.origin, true);
   log('ours, CPU (flex in wasm)'); result.ours_cpu = await ourEngine(browser, server.origin, false);

@@ -15,6 +15,8 @@ const read = (name) => (existsSync(join(data, name)) ? JSON.parse(readFileSync(j
 const torch = read('pytorch.json');
 const native = read('native.json');
 const browser = read('browser.json');
+const nativeGpu = read('native-gpu.json');
+const torchGpu = read('pytorch-gpu.json');
 
 const ms = (v) => (v === undefined || v === null ? '—' : `${v >= 100 ? Math.round(v).toLocaleString('en') : v.toFixed(1)} ms`);
 const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '—');
@@ -26,7 +28,8 @@ const goals = [];
 const goal = (what, value, limit, shown) => goals.push(`| ${what} | ${shown} | ≤ ${limit} | ${value <= limit ? 'met' : '**not met**'} |`);
 
 lines.push(`## ${new Date().toISOString().slice(0, 10)}: \`${command}\``, '');
-lines.push(`Machine: ${cpus().length} CPU cores (${cpus()[0].model.trim()}), no GPU. Each figure is the median of the timed`
+const gpuNamed = browser?.gpu ? `GPU: ${browser.adapter.name}` : 'no GPU used';
+lines.push(`Machine: ${cpus().length} CPU cores (${cpus()[0].model.trim()}), ${gpuNamed}. Each figure is the median of the timed`
   + ' runs after warm-up, measured after read-back of the result.', '');
 
 if (native && torch) {
@@ -44,6 +47,15 @@ if (native && torch) {
   goal('native forward / PyTorch forward', r.forward_ms.median / torch.forward_ms.median, 0.8, ratio(r.forward_ms.median, torch.forward_ms.median));
   goal('native Grad-CAM / pytorch-grad-cam', r.gradcam_ms.median / torch.gradcam_ms.median, 0.35, ratio(r.gradcam_ms.median, torch.gradcam_ms.median));
   goal('Grad-CAM / our own forward (native)', r.gradcam_ms.median / r.forward_ms.median, 1.15, ratio(r.gradcam_ms.median, r.forward_ms.median));
+}
+
+if (nativeGpu && torchGpu) {
+  const r = nativeGpu.report;
+  lines.push(`### Native GPU: ResNet-101, ours (burn on wgpu, \`${nativeGpu.profile}\` profile) vs PyTorch ${torchGpu.torch} on ${torchGpu.device} + pytorch-grad-cam`, '');
+  lines.push('| what | PyTorch | ours | ours / PyTorch |', '|---|---:|---:|---:|');
+  lines.push(`| first forward (kernels compiled) | — | ${ms(r.first_forward_ms)} | — |`);
+  lines.push(`| warm forward (logits read back) | ${ms(torchGpu.forward_ms.median)} | ${ms(r.forward_ms.median)} | ${ratio(r.forward_ms.median, torchGpu.forward_ms.median)} |`);
+  lines.push(`| warm Grad-CAM layer4, whole call | ${ms(torchGpu.gradcam_ms.median)} | ${ms(r.gradcam_ms.median)} | ${ratio(r.gradcam_ms.median, torchGpu.gradcam_ms.median)} |`, '');
 }
 
 if (browser) {

@@ -4,7 +4,7 @@ NOT a CI test; run by hand (issue 7: ours vs PyTorch natively, ours vs ONNX Runt
 Nothing under tests/ runs it. Needs torch, torchvision, grad-cam (pytorch-grad-cam), pillow,
 numpy; `--export-onnx` also needs the `onnx` package.
 
-    python tests/reference/bench_peer_pytorch.py [--pth FILE] [--threads N] \
+    python tests/reference/bench_peer_pytorch.py [--pth FILE] [--threads N] [--device cuda] \
         [--runs 10] [--warmup 3] \
         [--export-onnx /var/cache/gradcam-web/bench/resnet101.onnx] \
         [--save-pth /var/cache/gradcam-web/bench/resnet101.pth]
@@ -26,6 +26,8 @@ Measured with time.perf_counter, `--warmup` untimed calls then `--runs` timed on
               (the library's normal usage; the hooks are registered once, outside the timing);
   stages_ms   medians of each stage alone on its real input, under inference_mode: stem
               (conv1, bn1, relu, maxpool), layer1..layer4, head (avgpool, flatten, fc).
+`--device cuda` (or `mps`) runs the same on that device (`./dev bench --gpu`); every timed
+call then ends with the device synchronised, as ours ends with a read-back.
 stdout gets one JSON object; progress and a human-readable summary go to stderr.
 
 Run it on an idle machine: with as many torch threads as cores, one other busy process makes
@@ -79,14 +81,25 @@ def load_input():
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)[None]))
 
 
-def timed(fn, runs, warmup):
-    """Calls fn `warmup` times untimed, then `runs` times; {median, min, all} in ms."""
+def synchronize(device):
+    """Waits until `device` has finished its queued work (nothing to wait for on the CPU)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def timed(fn, runs, warmup, device=torch.device("cpu")):
+    """Calls fn `warmup` times untimed, then `runs` times, each until `device` has finished;
+    {median, min, all} in ms."""
     for _ in range(warmup):
         fn()
+    synchronize(device)
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         fn()
+        synchronize(device)
         times.append((time.perf_counter() - start) * 1e3)
     return {"median": statistics.median(times), "min": min(times), "all": times}
 
@@ -131,6 +144,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs before them")
     parser.add_argument("--export-onnx", metavar="OUT.onnx", help="also export the model as ONNX")
     parser.add_argument("--save-pth", metavar="OUT.pth", help="also save the model's state dict")
+    parser.add_argument("--device", default="cpu", help="torch device to time on (cpu, cuda, mps)")
     args = parser.parse_args()
 
     loadavg = os.getloadavg()
@@ -141,14 +155,16 @@ def main():
         save_pth(model, args.save_pth)
     if args.export_onnx:
         export_onnx(model, x, args.export_onnx)
+    device = torch.device(args.device)
+    model, x = model.to(device), x.to(device)
 
-    log(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+    log(f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads, "
         f"{args.warmup} warm-up + {args.runs} timed runs each")
 
     with torch.inference_mode():
         logits = model(x)
         top1 = int(logits.argmax(1))
-        forward = timed(lambda: model(x), args.runs, args.warmup)
+        forward = timed(lambda: model(x), args.runs, args.warmup, device)
     log(f"forward   median {forward['median']:8.1f} ms   min {forward['min']:8.1f} ms   (top-1 {top1})")
 
     stage_ms = {}
@@ -156,19 +172,22 @@ def main():
         h = x
         for name, stage in stages(model):
             inp = h
-            stage_ms[name] = timed(lambda: stage(inp), args.runs, args.warmup)["median"]
+            stage_ms[name] = timed(lambda: stage(inp), args.runs, args.warmup, device)["median"]
             h = stage(inp)
-        assert torch.equal(h, logits), "the stages do not compose to the model's forward"
+        # A GPU may pick other convolution algorithms per call: the same to rounding there.
+        same = torch.equal(h, logits) if device.type == "cpu" else torch.allclose(h, logits, rtol=1e-3)
+        assert same, "the stages do not compose to the model's forward"
     log("stages    " + "  ".join(f"{k} {v:.1f}" for k, v in stage_ms.items())
         + f"  (sum {sum(stage_ms.values()):.1f} ms)")
 
     targets = [ClassifierOutputTarget(top1)]
     with GradCAM(model=model, target_layers=[model.layer4[-1]]) as cam:
-        gradcam = timed(lambda: cam(input_tensor=x, targets=targets), args.runs, args.warmup)
+        gradcam = timed(lambda: cam(input_tensor=x, targets=targets), args.runs, args.warmup, device)
     log(f"gradcam   median {gradcam['median']:8.1f} ms   min {gradcam['min']:8.1f} ms")
 
     print(json.dumps({
         "torch": torch.__version__,
+        "device": str(device),
         "threads": torch.get_num_threads(),
         "runs": args.runs,
         "warmup": args.warmup,
