@@ -87,7 +87,13 @@ async function start(files) {
     $('audit-status').textContent = 'The model is not loaded yet: choose the folder again once it is.';
     return;
   }
-  const plan = await state.engine.call('auditPlan', [files.map((f) => f.path)]);
+  let plan;
+  try {
+    plan = await state.engine.call('auditPlan', [files.map((f) => f.path)]);
+  } catch (e) {
+    $('audit-status').textContent = `The folder could not be audited: ${e.message || e}. Choose it again once the engine is ready.`;
+    return;
+  }
   if (!plan.photos.length) {
     $('audit-status').textContent = `No photos there (JPEG, PNG, GIF, WebP, BMP or TIFF): ${files.length} other files.`;
     return;
@@ -162,7 +168,7 @@ async function auditNext(generation) {
   try {
     bytes = new Uint8Array(await item.file.arrayBuffer());
   } catch (e) {
-    return { row: failedRow(item.path, `could not be read (${e.message || e})`), map: new Float32Array(), shape: [0, 0], bitmap: null };
+    return failedPhoto(item.path, `could not be read (${e.message || e})`);
   }
   try {
     return await engine.call('auditPhoto', [bytes, item.path, audit.settings, audit.view, audit.scoring], { transfer: [bytes.buffer] });
@@ -172,15 +178,18 @@ async function auditNext(generation) {
       // The engine failed or was replaced: this photo is done again on the next one.
       item.tries = (item.tries || 0) + 1;
       if (item.tries < ENGINE_TRIES) return null;
-      return { row: failedRow(item.path, `the engine failed on it (${e.message || e})`), map: new Float32Array(), shape: [0, 0], bitmap: null };
+      return failedPhoto(item.path, `the engine failed on it (${e.message || e})`);
     }
-    throw e;
+    // The engine refused this photo (it answers bad photos with a failed row, so this is rare).
+    return failedPhoto(item.path, e.message || String(e));
   }
 }
 
-/** A photo the engine never answered for (unreadable, or failing the engine). */
-function failedRow(file, error) {
-  return { file, folder: null, expected: null, top5: [], method: '', layer: '', hot_box: null, width: 0, height: 0, scores: {}, error };
+/** A photo the engine gave no row for (unreadable, refused, or failing the engine), as
+ * auditPhoto's result: a failed row (audit::AuditRow), no map, no thumbnail. */
+function failedPhoto(file, error) {
+  const row = { file, folder: null, expected: null, top5: [], method: '', layer: '', hot_box: null, width: 0, height: 0, scores: {}, error };
+  return { row, map: new Float32Array(), shape: [0, 0], bitmap: null };
 }
 
 function add({ row, map, shape, bitmap }) {
