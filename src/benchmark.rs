@@ -65,7 +65,6 @@ pub struct BenchReport {
     pub stages_ms: Vec<(String, Timings)>,
 }
 
-/// Times the forward pass, a full Grad-CAM and each stage for `photo`.
 /// One forward pass of `input` (preprocessed) to the logits on the host, in milliseconds.
 pub async fn time_forward(explainer: &Explainer, input: &Tensor<4>) -> Result<f64, CamError> {
     let start = Instant::now();
@@ -74,6 +73,7 @@ pub async fn time_forward(explainer: &Explainer, input: &Tensor<4>) -> Result<f6
     Ok(elapsed_ms(start))
 }
 
+/// Times the forward pass, a full Grad-CAM and each stage for `photo`.
 pub async fn run_benchmark(
     explainer: &Explainer,
     photo: &Photo,

@@ -332,6 +332,13 @@ fn the_csv_is_the_clis_with_failed_photos_left_out() {
     // Rows travel through the page as JSON and come back the same.
     let json = serde_json::to_string(&rows).unwrap();
     assert_eq!(serde_json::from_str::<Vec<AuditRow>>(&json).unwrap(), rows);
+    // The page's own failed row (a file it could not read) names only the file and why.
+    let page_row: AuditRow =
+        serde_json::from_str(r#"{"file":"gone.jpg","error":"could not be read"}"#).unwrap();
+    assert_eq!(
+        page_row,
+        AuditRow::failed("gone.jpg", "could not be read".to_owned())
+    );
 }
 
 #[test]

@@ -22,7 +22,6 @@ fn gradcam(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// The keys and shapes of a torchvision ResNet state dict.
 /// `explain --json` of the converter fixture's input with `weights` on the CPU: the top-5.
 fn top5_on_fixture_input(weights: &str) -> Value {
     let run = gradcam(&[
@@ -44,6 +43,7 @@ fn top5_on_fixture_input(weights: &str) -> Value {
     line["top5"].clone()
 }
 
+/// The keys and shapes of a torchvision ResNet state dict.
 fn resnet_shapes(block: BlockKind, depths: [usize; 4], classes: usize) -> Shapes {
     let mut shapes = Shapes::new();
     let bn = |shapes: &mut Shapes, name: String, c: usize| {

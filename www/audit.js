@@ -186,10 +186,10 @@ async function auditNext(generation) {
 }
 
 /** A photo the engine gave no row for (unreadable, refused, or failing the engine), as
- * auditPhoto's result: a failed row (audit::AuditRow), no map, no thumbnail. */
+ * auditPhoto's result: a failed row (audit::AuditRow reads its absent fields as empty), no
+ * map, no thumbnail. */
 function failedPhoto(file, error) {
-  const row = { file, folder: null, expected: null, top5: [], method: '', layer: '', hot_box: null, width: 0, height: 0, scores: {}, error };
-  return { row, map: new Float32Array(), shape: [0, 0], bitmap: null };
+  return { row: { file, error }, map: new Float32Array(), shape: [0, 0], bitmap: null };
 }
 
 function add({ row, map, shape, bitmap }) {
@@ -238,8 +238,7 @@ function showButtons(running = audit.running) {
 
 /** Opens audited photo `index` in the explorer, with every control. */
 function open(index) {
-  const item = audit.items[index];
-  openInExplorer(new File([item.file], item.path.slice(item.path.lastIndexOf('/') + 1), { type: item.file.type }));
+  openInExplorer(audit.items[index].file); // a File's name is the file's own, not its path
   $('dropzone').closest('.workspace').scrollIntoView({ block: 'start' });
 }
 

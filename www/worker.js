@@ -16,6 +16,12 @@ let app = null;
 let wasm = null;
 let exporting = null; // the audit export being written (audit::ZipWriter)
 
+/** The export being written (exportStart begins one). */
+function writer() {
+  if (!exporting) throw new Error('no export is being written');
+  return exporting;
+}
+
 const post = (message, transfer = []) => postMessage(message, transfer);
 
 // GPUDevices the engine creates: the wasm asks for its device through WebGPU's JS API, and
@@ -206,17 +212,10 @@ const ops = {
     exporting = new AuditExport();
     return { result: null };
   },
-  exportOverlay(name, bytes, map, h, w, view) {
-    if (!exporting) throw new Error('no export is being written');
-    return bytesOut(exporting.overlay(name, bytes, map, h, w, JSON.stringify(view)));
-  },
-  exportFile(name, bytes) {
-    if (!exporting) throw new Error('no export is being written');
-    return bytesOut(exporting.file(name, bytes));
-  },
+  exportOverlay: (name, bytes, map, h, w, view) => bytesOut(writer().overlay(name, bytes, map, h, w, JSON.stringify(view))),
+  exportFile: (name, bytes) => bytesOut(writer().file(name, bytes)),
   exportFinish() {
-    if (!exporting) throw new Error('no export is being written');
-    const done = exporting;
+    const done = writer();
     exporting = null;
     return bytesOut(done.finish());
   },

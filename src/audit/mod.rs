@@ -29,8 +29,10 @@ pub use record::{CSV_HEADER, Record, format_hot_box};
 pub use select::{AuditQuery, DEFAULT_UNSURE_BELOW, QueryError, select};
 pub use summary::{AuditSummary, MatrixClass, ScoreMean, summarise};
 
-/// One audited photo, as the page keeps it (its map and thumbnail travel beside it).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One audited photo, as the page keeps it (its map and thumbnail travel beside it). Absent
+/// fields read as empty: a row the page makes for a file it could not read is `{file, error}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AuditRow {
     /// The photo's path as dropped or picked (`photos/cats/001.jpg`).
     pub file: String,
@@ -52,7 +54,6 @@ pub struct AuditRow {
     pub height: u32,
     /// The map's trust scores when the audit scores maps: each asked metric's headline
     /// number by its key (`deletion_auc`, …; NaN written as `null`).
-    #[serde(default)]
     pub scores: BTreeMap<String, Option<f64>>,
     /// Why the photo could not be explained.
     pub error: Option<String>,
@@ -64,15 +65,8 @@ impl AuditRow {
         AuditRow {
             file: file.to_owned(),
             folder: class_folder(file).map(str::to_owned),
-            expected: None,
-            top5: Vec::new(),
-            method: String::new(),
-            layer: String::new(),
-            hot_box: None,
-            width: 0,
-            height: 0,
-            scores: BTreeMap::new(),
             error: Some(why),
+            ..AuditRow::default()
         }
     }
 

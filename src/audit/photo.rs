@@ -13,7 +13,7 @@ use crate::display::{
 use crate::engine::{ExplainJob, Explainer};
 use crate::imageio::{DecodeError, decode_photo};
 use crate::render::ViewOptions;
-use crate::trust::{Metric, MetricValue, MetricsRequest, evaluate};
+use crate::trust::{Metric, MetricsRequest, TrustReport, evaluate};
 
 use super::{AuditRow, class_folder};
 
@@ -64,19 +64,19 @@ pub async fn audit_photo(
         Ok(photo) => photo,
         Err(e) => return failed(decode_message(&e)),
     };
-    let explanation = match explainer.explain(ExplainJob::photo(&photo, request)).await {
+    // Preprocessed once: the explanation and the scoring read the same input.
+    let input = explainer.input_tensor(&photo);
+    let job = ExplainJob::tensor(input.clone(), 0.0, request);
+    let explanation = match explainer.explain(job).await {
         Ok(explanation) => explanation,
         Err(e) => return failed(e.to_string()),
     };
     let scores = match scoring {
         None => BTreeMap::new(),
-        Some(scoring) => {
-            let input = explainer.input_tensor(&photo);
-            match evaluate(explainer, &input, &explanation, scoring, &|_| {}).await {
-                Ok(report) => headline_scores(&report.metrics, &scoring.metrics),
-                Err(e) => return failed(format!("its map could not be scored: {e}")),
-            }
-        }
+        Some(scoring) => match evaluate(explainer, &input, &explanation, scoring, &|_| {}).await {
+            Ok(report) => headline_scores(&report, &scoring.metrics),
+            Err(e) => return failed(format!("its map could not be scored: {e}")),
+        },
     };
     let cam = &explanation.cam;
     let shape = (cam.height, cam.width);
@@ -125,17 +125,14 @@ pub async fn audit_photo(
     }
 }
 
-/// The headline number of each of `metrics` in a trust report's `values`.
-fn headline_scores(
-    values: &BTreeMap<String, MetricValue>,
-    metrics: &[Metric],
-) -> BTreeMap<String, Option<f64>> {
+/// The headline number of each of `metrics` in `report` (NaN as `None`).
+fn headline_scores(report: &TrustReport, metrics: &[Metric]) -> BTreeMap<String, Option<f64>> {
     metrics
         .iter()
         .filter_map(|m| m.headline())
-        .filter_map(|h| match values.get(h.key) {
-            Some(MetricValue::Number(v)) => Some((h.key.to_owned(), v.is_finite().then_some(*v))),
-            _ => None,
+        .filter_map(|h| {
+            let v = report.get(h.key)?;
+            Some((h.key.to_owned(), v.is_finite().then_some(v)))
         })
         .collect()
 }

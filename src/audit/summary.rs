@@ -1,6 +1,8 @@
 //! What a folder's audit found so far: accuracy over the photos whose class is known, the
 //! confusion matrix, the folders that name no class, and how fast the audit goes.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::AuditRow;
@@ -70,39 +72,31 @@ pub fn summarise(rows: &[AuditRow], total: usize, elapsed_ms: f64) -> AuditSumma
         .collect();
     let correct = known.iter().filter(|(_, e, p)| e == p).count();
 
-    let mut classes: Vec<MatrixClass> = Vec::new();
-    let mut note = |class: usize, label: &str| {
-        if !classes.iter().any(|c| c.class == class) {
-            classes.push(MatrixClass {
-                class,
-                label: label.to_owned(),
-                photos: 0,
-                correct: 0,
-            });
-        }
-    };
+    // Every class expected or predicted, by index, named as its folder or prediction names it.
+    let mut names: BTreeMap<usize, &str> = BTreeMap::new();
     for (row, expected, _) in &known {
-        note(*expected, row.folder.as_deref().unwrap_or_default());
+        names.insert(*expected, row.folder.as_deref().unwrap_or_default());
     }
     for (row, _, _) in &known {
         let top = row.predicted().expect("known rows have a prediction");
-        note(top.class, &top.label);
+        names.entry(top.class).or_insert(&top.label);
     }
-    classes.sort_by_key(|c| c.class);
-    let at = |class: usize| {
-        classes
-            .iter()
-            .position(|c| c.class == class)
-            .expect("noted")
-    };
-    let mut matrix = vec![vec![0; classes.len()]; classes.len()];
+    let order: Vec<usize> = names.keys().copied().collect();
+    let at = |class: usize| order.binary_search(&class).expect("every class is named");
+    let mut matrix = vec![vec![0; order.len()]; order.len()];
     for &(_, e, p) in &known {
         matrix[at(e)][at(p)] += 1;
     }
-    for (i, c) in classes.iter_mut().enumerate() {
-        c.photos = matrix[i].iter().sum();
-        c.correct = matrix[i][i];
-    }
+    let classes: Vec<MatrixClass> = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, (class, label))| MatrixClass {
+            class,
+            label: label.to_owned(),
+            photos: matrix[i].iter().sum(),
+            correct: matrix[i][i],
+        })
+        .collect();
 
     let mut unmatched_folders: Vec<String> = explained
         .iter()

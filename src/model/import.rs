@@ -93,9 +93,7 @@ pub fn convert_checkpoint(
     device: &Device,
 ) -> Result<Converted, ImportError> {
     let checkpoint = read(bytes, name)?;
-    let shapes = checkpoint.shapes();
-    let arch = architecture_of(&shapes, name, options.preset.as_ref())?;
-    let network = load(&checkpoint, name, &arch, device)?;
+    let (network, arch) = import_read(&checkpoint, name, options.preset.as_ref(), device)?;
     let labels = match &options.labels {
         Some((labels, file)) => {
             labels.check_count(file, arch.num_classes())?;
@@ -118,7 +116,7 @@ pub fn convert_checkpoint(
     Ok(Converted {
         bytes,
         info,
-        tensors: shapes.len(),
+        tensors: checkpoint.shapes().len(),
     })
 }
 
@@ -192,9 +190,19 @@ pub fn import_checkpoint(
     preset: Option<&Architecture>,
     device: &Device,
 ) -> Result<(Network, Architecture), ImportError> {
-    let checkpoint = read(bytes, name)?;
+    import_read(&read(bytes, name)?, name, preset, device)
+}
+
+/// The network in a checkpoint already read, as `preset`'s layout or the one its keys and
+/// shapes describe, and that architecture.
+fn import_read(
+    checkpoint: &Checkpoint<'_>,
+    name: &str,
+    preset: Option<&Architecture>,
+    device: &Device,
+) -> Result<(Network, Architecture), ImportError> {
     let arch = architecture_of(&checkpoint.shapes(), name, preset)?;
-    let network = load(&checkpoint, name, &arch, device)?;
+    let network = load(checkpoint, name, &arch, device)?;
     Ok((network, arch))
 }
 

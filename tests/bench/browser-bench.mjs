@@ -156,17 +156,16 @@ function payload() {
   return { files: each, total: { raw: total('raw'), gzip: total('gzip'), brotli: total('brotli') }, weights };
 }
 
-/** The browser's WebGPU adapter as the page's worker describes it: { name, software }. */
-async function adapterOf(browser, origin) {
+/** The backend the page's engine starts on when it declines a software GPU (the worker's
+ * own adapter check): { onGpu, label }. */
+async function backendOf(browser, origin) {
   const { page, context } = await openPage(browser, origin, { query: 'bench/engine.html' });
   try {
     return await page.evaluate(async () => {
-      const adapter = navigator.gpu && await navigator.gpu.requestAdapter();
-      if (!adapter) return { name: 'none (no WebGPU adapter)', software: true };
-      const { default: init, describeAdapter } = await import('/gradcam-web.js');
-      await init({ module_or_path: '/gradcam-web_bg.wasm' });
-      const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info || {};
-      return JSON.parse(describeAdapter(JSON.stringify({ vendor, architecture, device, description, isFallbackAdapter })));
+      const { startEngine } = await import('/engine.js');
+      const engine = await startEngine({ allowGpu: true, allowSoftwareGpu: false });
+      engine.dispose();
+      return { onGpu: engine.onGpu, label: engine.label };
     });
   } finally {
     await context.close();
@@ -177,12 +176,12 @@ const server = await serveDist({ weights: DATA, mounts: { ort: ORT_DIST, bench: 
 const browser = await launchBrowser(ON_GPU ? GPU_ARGS : []);
 try {
   const result = { date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, chromium: browser.version(), gpu: ON_GPU };
-  const adapter = await adapterOf(browser, server.origin);
-  log(`WebGPU adapter: ${adapter.name}${adapter.software ? ' (software)' : ''}`);
-  if (ON_GPU && adapter.software) {
-    throw new Error(`--gpu needs a hardware WebGPU adapter; this Chromium offers ${adapter.name} (a GPU with a Vulkan driver, and Chromium built with Vulkan, are needed)`);
+  const backend = await backendOf(browser, server.origin);
+  log(`the engine, declining a software GPU: ${backend.label}`);
+  if (ON_GPU && !backend.onGpu) {
+    throw new Error(`--gpu needs a hardware WebGPU adapter; the engine runs on ${backend.label}. A GPU with a Vulkan driver, and Chromium built with Vulkan, are needed.`);
   }
-  result.adapter = adapter;
+  result.backend = backend;
   log('payload'); result.payload = payload();
   log('ours, WebGPU'); result.ours_webgpu = await ourEngine(browser, server.origin, true);
   log('ours, CPU (flex in wasm)'); result.ours_cpu = await ourEngine(browser, server.origin, false);

@@ -28,7 +28,7 @@ const goals = [];
 const goal = (what, value, limit, shown) => goals.push(`| ${what} | ${shown} | ≤ ${limit} | ${value <= limit ? 'met' : '**not met**'} |`);
 
 lines.push(`## ${new Date().toISOString().slice(0, 10)}: \`${command}\``, '');
-const gpuNamed = browser?.gpu ? `GPU: ${browser.adapter.name}` : 'no GPU used';
+const gpuNamed = browser?.gpu ? `GPU: ${browser.backend.label}` : 'no GPU used';
 lines.push(`Machine: ${cpus().length} CPU cores (${cpus()[0].model.trim()}), ${gpuNamed}. Each figure is the median of the timed`
   + ' runs after warm-up, measured after read-back of the result.', '');
 
