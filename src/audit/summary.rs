@@ -75,7 +75,9 @@ pub fn summarise(rows: &[AuditRow], total: usize, elapsed_ms: f64) -> AuditSumma
     // Every class expected or predicted, by index, named as its folder or prediction names it.
     let mut names: BTreeMap<usize, &str> = BTreeMap::new();
     for (row, expected, _) in &known {
-        names.insert(*expected, row.folder.as_deref().unwrap_or_default());
+        names
+            .entry(*expected)
+            .or_insert(row.folder.as_deref().unwrap_or_default());
     }
     for (row, _, _) in &known {
         let top = row.predicted().expect("known rows have a prediction");
