@@ -76,22 +76,31 @@ fi
 # --- the wasm32 toolchain ----------------------------------------------------------------
 SYSROOT=$SCRATCH/sysroot
 WASM_LIB=$SYSROOT/lib/rustlib/wasm32-unknown-unknown/lib
+STD_SRC=$SYSROOT/lib/rustlib/src/rust/library
 new_case wasm-present
-mkdir -p "$WASM_LIB"
+mkdir -p "$WASM_LIB" "$STD_SRC"
 stub rustc "echo $SYSROOT"
 stub rustup 'exit 1'
-expect "wasm target installed: toolchain on PATH, rustup untouched" "WASM_ENV=0" \
+expect "wasm target and std sources installed: toolchain on PATH, rustup untouched" "WASM_ENV=0" \
   "$(in_dev root 'setup_wasm_toolchain; echo WASM_ENV=${#WASM_ENV[@]}' | grep WASM_ENV)"
-expect "wasm target installed: no rustup call" "rustc --print sysroot" "$(calls)"
+expect "wasm target and std sources installed: no rustup call" "" "$(calls | grep rustup)"
 
 new_case wasm-rustup
 rm -rf "$SYSROOT"
 stub rustc "echo $SYSROOT"
-stub rustup "mkdir -p $WASM_LIB"
-expect "rustup adds the target: toolchain on PATH" "WASM_ENV=0" \
+stub rustup 'case "$1" in target) mkdir -p '"$WASM_LIB"' ;; component) mkdir -p '"$STD_SRC"' ;; esac'
+expect "rustup adds the target and the std sources: toolchain on PATH" "WASM_ENV=0" \
   "$(in_dev root 'setup_wasm_toolchain; echo WASM_ENV=${#WASM_ENV[@]}' | grep WASM_ENV)"
-expect "rustup adds the target: rustup target add was called" "rustup target add wasm32-unknown-unknown" \
-  "$(calls | grep rustup)"
+expect "rustup adds the target, then the std sources (for the threaded build)" \
+  "rustup target add wasm32-unknown-unknown|rustup component add rust-src" "$(calls | grep rustup | paste -sd'|' -)"
+
+new_case wasm-rustup-no-src
+rm -rf "$SYSROOT"
+mkdir -p "$WASM_LIB"
+stub rustc "echo $SYSROOT"
+stub rustup 'exit 1'
+expect "std sources missing and rustup cannot add them: the Debian route" "debian" \
+  "$(in_dev root 'setup_debian_wasm() { echo debian; }; setup_wasm_toolchain' | grep -x debian)"
 
 new_case wasm-debian
 rm -rf "$SYSROOT"

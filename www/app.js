@@ -196,10 +196,21 @@ function softwareGpuChanged(allowed) {
 
 // ---- start -----------------------------------------------------------------------------
 
+const RELOADED_FOR_ISOLATION = 'gradcam-web.reloadedForIsolation';
+
 function registerServiceWorker() {
   // The app works offline after the first visit; weights are cached by weights.js.
   if ('serviceWorker' in navigator && window.isSecureContext) {
     navigator.serviceWorker.register('./sw.js').catch(() => {});
+    // Not isolated (a static host without the headers): once sw.js controls the page, a
+    // reload is isolated and gets the threaded engine. Once per tab, and only before a photo.
+    if (!window.crossOriginIsolated && !sessionStorage.getItem(RELOADED_FOR_ISOLATION)) {
+      navigator.serviceWorker.addEventListener('controllerchange', () => {
+        if (state.photo) return;
+        sessionStorage.setItem(RELOADED_FOR_ISOLATION, '1');
+        location.reload();
+      }, { once: true });
+    }
   }
 }
 

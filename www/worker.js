@@ -5,15 +5,15 @@
 // used any more (GPU device lost, wasm trap). Requests run one at a time, in order; a queued
 // request carrying a `supersede` key is dropped when a newer one with the same key arrives.
 
-import init, {
-  App, AuditExport, auditCsv, auditPlan, auditSelect, auditSummary, catalogue, convertCheckpoint,
-  describeAdapter, inspectCheckpoint,
-} from './gradcam-web.js';
+// Two builds of the engine: ./gradcam-web.js (WebGPU and a one-thread CPU backend) and
+// ./threads/gradcam-web.js (the CPU backend only, on a pool of threads that share its memory,
+// see cpu-thread.js), which needs a cross-origin isolated page. `start` picks one.
+const BUILDS = { main: './gradcam-web.js', threads: './threads/gradcam-web.js' };
+const THREAD = new URL('./cpu-thread.js', import.meta.url);
 
-const WASM = new URL('./gradcam-web_bg.wasm', import.meta.url);
-
+let engine = null; // the build's module: its exports (App, catalogue, …) and its wasm
+let threads = 1; // the CPU backend's thread count
 let app = null;
-let wasm = null;
 let exporting = null; // the audit export being written (audit::ZipWriter)
 
 /** The export being written (exportStart begins one). */
@@ -75,6 +75,37 @@ function crash(error) {
 addEventListener('error', (e) => { if (isTrap(e.error)) crash(e.error); });
 addEventListener('unhandledrejection', (e) => { if (isTrap(e.reason)) crash(e.reason); });
 
+/** Loads and instantiates one of BUILDS: its module's exports, with `build` and `memory`. */
+async function load(build) {
+  const module = await import(build);
+  const exports = await module.default({ module_or_path: new URL(build.replace(/\.js$/, '_bg.wasm'), import.meta.url) });
+  return { ...module, build, memory: exports.memory };
+}
+
+/**
+ * Starts the threaded build's pool of `n` threads, each in a worker (cpu-thread.js) on this
+ * instance's module and memory; resolves to the pool's size. While the pool computes, this
+ * worker waits inside the wasm and cannot hear its threads, so a thread that traps tells the
+ * page itself, on the BroadcastChannel named `faults` (engine.js listens).
+ */
+async function startThreads(n, faults) {
+  const [module, memory] = engine.threadShare();
+  const workers = Array.from({ length: n }, () => new Worker(THREAD, { type: 'module', name: 'gradcam-cpu-thread' }));
+  try {
+    await Promise.all(workers.map((thread) => new Promise((ready, fail) => {
+      const failed = (why) => fail(new Error(`the CPU threads did not start (${why})`));
+      thread.addEventListener('message', ({ data }) => (data.ready ? ready() : failed(data.error)), { once: true });
+      thread.addEventListener('error', (e) => failed(e.message || 'the worker failed'), { once: true });
+      thread.postMessage({ module, memory, faults });
+    })));
+  } catch (e) {
+    for (const thread of workers) thread.terminate();
+    throw e;
+  }
+  engine.startThreadPool(n);
+  return engine.threadCount();
+}
+
 /**
  * Why WebGPU is not used here, or the adapter's name: { name, softwareGpu } or
  * { reason, softwareGpu }. A software rasteriser posing as a GPU (SwiftShader, llvmpipe) is
@@ -87,7 +118,7 @@ async function probeGpu(allowSoftware) {
     const adapter = await navigator.gpu.requestAdapter();
     if (!adapter) return { reason: 'no WebGPU adapter is available' };
     const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info || {};
-    const { name, software } = JSON.parse(describeAdapter(JSON.stringify({
+    const { name, software } = JSON.parse(engine.describeAdapter(JSON.stringify({
       vendor, architecture, device, description, isFallbackAdapter,
     })));
     const softwareGpu = software ? name : null;
@@ -104,7 +135,7 @@ function memory() {
   if (!app) return null;
   const stats = JSON.parse(app.memoryStats());
   return {
-    wasmBytes: wasm.memory.buffer.byteLength, gpuBytes: stats.in_use, gpuReserved: stats.reserved, dispatches,
+    wasmBytes: engine.memory.buffer.byteLength, gpuBytes: stats.in_use, gpuReserved: stats.reserved, dispatches,
   };
 }
 
@@ -122,25 +153,61 @@ function pngOut(write) {
   return { blob: new Blob(chunks, { type: 'image/png' }), info: info ? JSON.parse(info) : null };
 }
 
+const catalogue = () => JSON.parse(engine.catalogue());
+
+/** `start`'s reply for an engine on the CPU: the label says how many threads, and why not the
+ * GPU (`reason`) and why not threads (`single`). */
+function cpuStarted(reason, single, gpu) {
+  const cpu = threads > 1 ? `CPU, ${threads} threads` : 'CPU, 1 thread';
+  const label = `${cpu} (${[reason, single].filter(Boolean).join('; ')})`;
+  return { result: { onGpu: false, label, threads, softwareGpu: gpu.softwareGpu ?? null, catalogue: catalogue() } };
+}
+
 const ops = {
-  async start(allowGpu, whyNot, allowSoftwareGpu) {
-    wasm = await init({ module_or_path: WASM });
+  /** `faults`: the BroadcastChannel the threads report a trap on; `noThreads`: why the
+   * threaded build must not be used (null: use it where it can work). */
+  async start(allowGpu, whyNot, allowSoftwareGpu, faults, noThreads) {
+    // Threads need a cross-origin isolated page and more than one core.
+    const cores = navigator.hardwareConcurrency || 1;
+    let single = noThreads || (!self.crossOriginIsolated ? 'threads need a cross-origin isolated page'
+      : cores < 2 ? 'this machine has one core' : null);
+    // The build for the CPU, smaller, is also the one that asks whether the GPU is worth using.
+    engine = await load(single ? BUILDS.main : BUILDS.threads).catch((e) => {
+      if (single) throw e;
+      single = `the threaded build did not load (${e.message || e})`;
+      return load(BUILDS.main);
+    });
     const gpu = allowGpu ? await probeGpu(allowSoftwareGpu) : { reason: whyNot };
-    newDevices = [];
-    app = await App.create(Boolean(gpu.name));
-    const onGpu = app.backend.startsWith('webgpu');
-    const device = onGpu ? newDevices.at(-1) : null;
-    newDevices = [];
-    if (device) {
-      device.lost.then((info) => post({
-        type: 'failed',
-        why: `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`,
-      }));
+    let reason = gpu.reason;
+    if (gpu.name) {
+      engine = await load(BUILDS.main);
+      newDevices = [];
+      app = await engine.App.create(true);
+      const device = newDevices.at(-1);
+      newDevices = [];
+      if (app.backend.startsWith('webgpu')) {
+        device?.lost.then((info) => post({
+          type: 'failed',
+          why: `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`,
+        }));
+        return { result: { onGpu: true, label: `WebGPU (${gpu.name})`, threads: null, softwareGpu: gpu.softwareGpu ?? null, catalogue: catalogue() } };
+      }
+      // WebGPU failed after all: the CPU, on threads where they can run.
+      // wgpu's errors carry the JS error's stack (`undefined` here) on a second line.
+      reason = app.backend.replace(/^cpu \((.*)\)$/s, '$1').replace(/\n(undefined)?/g, ' ').trim();
+      if (single) return cpuStarted(reason, single, gpu);
+      app.free();
+      engine = await load(BUILDS.threads);
     }
-    // wgpu's errors carry the JS error's stack (`undefined` here) on a second line.
-    const reason = gpu.reason || app.backend.replace(/^cpu \((.*)\)$/s, '$1').replace(/\n(undefined)?/g, ' ').trim();
-    const label = onGpu ? `WebGPU (${gpu.name})` : `CPU (${reason})`;
-    return { result: { onGpu, label, softwareGpu: gpu.softwareGpu ?? null, catalogue: JSON.parse(catalogue()) } };
+    if (engine.build === BUILDS.threads) {
+      threads = await startThreads(cores, faults).catch((e) => {
+        single = e.message;
+        return 1;
+      });
+      if (single) engine = await load(BUILDS.main);
+    }
+    app = await engine.App.create(false);
+    return cpuStarted(reason, single, gpu);
   },
   loadWeights: (bytes) => ({ result: JSON.parse(app.loadWeights(bytes)) }),
   unloadWeights: () => ({ result: app.unloadWeights() }),
@@ -187,14 +254,14 @@ const ops = {
     return { result: summary, transfer: bitmaps };
   },
   /** What a PyTorch state dict holds (session::CheckpointReport), nothing converted. */
-  inspectCheckpoint: (bytes, name) => ({ result: JSON.parse(inspectCheckpoint(bytes, name)) }),
+  inspectCheckpoint: (bytes, name) => ({ result: JSON.parse(engine.inspectCheckpoint(bytes, name)) }),
   /** The state dict converted (session::OwnModelSettings): { weights (burnpack bytes), report }. */
   convertCheckpoint(bytes, name, settings) {
-    const [weights, json] = convertCheckpoint(bytes, name, JSON.stringify(settings));
+    const [weights, json] = engine.convertCheckpoint(bytes, name, JSON.stringify(settings));
     return { result: { weights, report: JSON.parse(json) }, transfer: [weights.buffer] };
   },
   /** The photos among a folder's file paths: audit::FolderPlan. */
-  auditPlan: (paths) => ({ result: JSON.parse(auditPlan(JSON.stringify(paths))) }),
+  auditPlan: (paths) => ({ result: JSON.parse(engine.auditPlan(JSON.stringify(paths))) }),
   /** One photo of an audit (its map scored with the trust `scoring`, if any): { row, map
    * (Float32Array), shape: [h, w], bitmap (or null) }. */
   async auditPhoto(bytes, file, settings, view, scoring) {
@@ -203,13 +270,13 @@ const ops = {
     );
     return { result: { row: JSON.parse(json), map, shape: [h, w], bitmap }, transfer: [map.buffer, ...(bitmap ? [bitmap] : [])] };
   },
-  auditSummary: (rows, total, elapsedMs) => ({ result: JSON.parse(auditSummary(JSON.stringify(rows), total, elapsedMs)) }),
-  auditSelect: (rows, query) => ({ result: Array.from(auditSelect(JSON.stringify(rows), JSON.stringify(query))) }),
-  auditCsv: (rows) => ({ result: auditCsv(JSON.stringify(rows)) }),
+  auditSummary: (rows, total, elapsedMs) => ({ result: JSON.parse(engine.auditSummary(JSON.stringify(rows), total, elapsedMs)) }),
+  auditSelect: (rows, query) => ({ result: Array.from(engine.auditSelect(JSON.stringify(rows), JSON.stringify(query))) }),
+  auditCsv: (rows) => ({ result: engine.auditCsv(JSON.stringify(rows)) }),
   /** The audit's ZIP, entry by entry: each call returns the bytes to append. */
   exportStart() {
     exporting?.free();
-    exporting = new AuditExport();
+    exporting = new engine.AuditExport();
     return { result: null };
   },
   exportOverlay: (name, bytes, map, h, w, view) => bytesOut(writer().overlay(name, bytes, map, h, w, JSON.stringify(view))),

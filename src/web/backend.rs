@@ -11,6 +11,9 @@ pub async fn select(try_gpu: bool) -> (Device, String) {
             "cpu (WebGPU is not available in this browser)".into(),
         );
     }
+    #[cfg(not(feature = "webgpu"))]
+    return (Device::flex(), "cpu (this build has no WebGPU)".into());
+    #[cfg(feature = "webgpu")]
     match Device::wgpu_options().init_async().await {
         Ok(device) => (device, "webgpu".into()),
         Err(e) => {

@@ -6,6 +6,8 @@
 mod audit;
 mod backend;
 mod canvas;
+#[cfg(feature = "threads")]
+mod threads;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -150,10 +150,18 @@ function payload() {
   const files = readdirSync(DIST).filter((f) => /\.(wasm|js|html|css)$/.test(f)).sort();
   const each = Object.fromEntries(files.map((f) => [f, sizes(f)]));
   const total = (key) => files.reduce((sum, f) => sum + each[f][key], 0);
+  // The threaded build, loaded instead of the main build's wasm and glue on the CPU path.
+  const threaded = readdirSync(join(DIST, 'threads')).map((f) => `threads/${f}`).sort();
+  const threads = Object.fromEntries(threaded.map((f) => [f, sizes(f)]));
+  const threadsTotal = (key) => threaded.reduce((sum, f) => sum + threads[f][key], 0);
   const weights = JSON.parse(readFileSync(join(DIST, 'weights/models.json'), 'utf8')).models
     .map((m) => ({ name: m.name, bytes: m.bytes }));
   weights.push({ name: `${MODEL} (bench, f16)`, bytes: statSync(join(DATA, `${MODEL}.bpk`)).size });
-  return { files: each, total: { raw: total('raw'), gzip: total('gzip'), brotli: total('brotli') }, weights };
+  return {
+    files: each, total: { raw: total('raw'), gzip: total('gzip'), brotli: total('brotli') },
+    threads: { files: threads, total: { raw: threadsTotal('raw'), gzip: threadsTotal('gzip'), brotli: threadsTotal('brotli') } },
+    weights,
+  };
 }
 
 /** The backend the page's engine starts on when it declines a software GPU (the worker's
@@ -172,7 +180,10 @@ async function backendOf(browser, origin) {
   }
 }
 
-const server = await serveDist({ weights: DATA, mounts: { ort: ORT_DIST, bench: join(ROOT, 'tests/bench'), 'bench-data': DATA } });
+const mounts = { ort: ORT_DIST, bench: join(ROOT, 'tests/bench'), 'bench-data': DATA };
+const server = await serveDist({ weights: DATA, mounts });
+// Without the isolation headers: the one-thread build, for the CPU row beside the threaded one.
+const plain = await serveDist({ weights: DATA, mounts, isolated: false });
 const browser = await launchBrowser(ON_GPU ? GPU_ARGS : []);
 try {
   const result = { date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, chromium: browser.version(), gpu: ON_GPU };
@@ -184,7 +195,8 @@ try {
   result.backend = backend;
   log('payload'); result.payload = payload();
   log('ours, WebGPU'); result.ours_webgpu = await ourEngine(browser, server.origin, true);
-  log('ours, CPU (flex in wasm)'); result.ours_cpu = await ourEngine(browser, server.origin, false);
+  log('ours, CPU (flex in wasm, threads)'); result.ours_cpu = await ourEngine(browser, server.origin, false);
+  log('ours, CPU (flex in wasm, 1 thread)'); result.ours_cpu_one_thread = await ourEngine(browser, plain.origin, false);
   log('ONNX Runtime Web, WebGPU'); result.ort_webgpu = await ortWeb(browser, server.origin);
   log('ONNX Runtime Web, node placement'); result.ort_placement = await ortPlacement(browser, server.origin);
   log('the page'); result.page = await page(browser, server.origin);
@@ -192,4 +204,5 @@ try {
 } finally {
   await browser.close();
   server.close();
+  plain.close();
 }

@@ -2,7 +2,7 @@
 // all, an adapter request that fails, a device that cannot be created, and a device lost in
 // the middle of a run (GPUDevice.destroy() from the test). The engine lives in a Web Worker,
 // so the faults are set up in that worker (server.workerScripts) and the device is destroyed
-// there. Each ends on a working backend,
+// there. Each ends on a working backend (the CPU on threads: the test server isolates the page),
 // says what happened, and never shows a map from before the fault as current.
 //
 // EfficientNet-Lite0 (trained, small) keeps the WebGPU runs on SwiftShader short.
@@ -45,18 +45,18 @@ const assertNativeHeatmap = (page, what) => assertCanvasMatchesNative(page, nati
 
 describe('WebGPU unavailable or failing at start: the CPU takes over and the page says why', { timeout: 300_000 }, () => {
   const cases = [
-    ['no navigator.gpu', { withoutWebGpu: true }, /CPU \(this browser has no WebGPU\)/],
+    ['no navigator.gpu', { withoutWebGpu: true }, /CPU, \d+ threads \(this browser has no WebGPU\)/],
     ['requestAdapter() rejects', {
       workerScripts: [() => { GPU.prototype.requestAdapter = async () => { throw new Error('test: adapter refused'); }; }],
-    }, /CPU \(the WebGPU adapter request failed \(test: adapter refused\)\)/],
+    }, /CPU, \d+ threads \(the WebGPU adapter request failed \(test: adapter refused\)\)/],
     ['requestAdapter() finds no adapter', {
       workerScripts: [() => { GPU.prototype.requestAdapter = async () => null; }],
-    }, /CPU \(no WebGPU adapter is available\)/],
+    }, /CPU, \d+ threads \(no WebGPU adapter is available\)/],
     ['requestDevice() rejects', {
       workerScripts: [() => {
         GPUAdapter.prototype.requestDevice = async () => { throw new DOMException('test: device refused', 'OperationError'); };
       }],
-    }, /CPU \(WebGPU failed: .+\)/],
+    }, /CPU, \d+ threads \(WebGPU failed: .+\)/],
   ];
   for (const [what, { workerScripts, ...options }, expected] of cases) {
     test(what, async () => {
@@ -132,7 +132,7 @@ describe('a GPU device lost during a run', { timeout: 600_000 }, () => {
     await page.waitForFunction(() => document.body.dataset.engineRestarts === '2', null, { timeout: 60_000 });
     assert.equal(await waitForResult(page), 'ready');
     assert.equal(await page.evaluate(() => document.body.dataset.backend), 'cpu');
-    assert.match(await backendText(page), /CPU \(the GPU failed earlier in this session\)/);
+    assert.match(await backendText(page), /CPU, \d+ threads \(the GPU failed earlier in this session\)/);
     assert.match(await page.textContent('[data-testid=engine-note]'), /restarted on CPU/);
     await assertNativeHeatmap(page, 'after moving to the CPU');
     assert.equal(await explainChelsea(page), 'ready', 'later photos work');

@@ -34,6 +34,9 @@ export const SERVE_HEADERS = (() => {
   return headers;
 })();
 
+/** The headers that make the page cross-origin isolated (the threaded engine needs it). */
+const ISOLATION_HEADERS = new Set(['cross-origin-opener-policy', 'cross-origin-embedder-policy']);
+
 /** The window sizes the page is checked and pictured at (Playwright context options). */
 export const WINDOWS = {
   phone: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
@@ -89,14 +92,17 @@ function classify(req, host, target, file, overridden) {
 
 /**
  * Serves dist/ on a free loopback port, with /weights/* from `weights` (default WEIGHTS_DIR)
- * and `/<prefix>/*` from `mounts[prefix]` (the benchmarks' extra folders).
+ * and `/<prefix>/*` from `mounts[prefix]` (the benchmarks' extra folders), with
+ * SERVE_HEADERS; `isolated: false` leaves out the cross-origin isolation headers (a static
+ * host that cannot send them).
  * Resolves to { origin, close, hits, log, strayRequests, override, restore, workerScripts }:
  * `hits` maps each URL path to its number of requests; `log` lists every request
  * ({ method, url, host, kind }, see `classify`), and `strayRequests()` those that were not
  * the page's own static files; `override(path, handler)` answers that path with
  * `handler(req, res, file)` (see `faults`) until `restore(path)`.
  */
-export function serveDist({ weights = WEIGHTS_DIR, mounts = {} } = {}) {
+export function serveDist({ weights = WEIGHTS_DIR, mounts = {}, isolated = true } = {}) {
+  const headers = Object.entries(SERVE_HEADERS).filter(([key]) => isolated || !ISOLATION_HEADERS.has(key.toLowerCase()));
   const hits = new Map();
   const log = [];
   const overrides = new Map();
@@ -115,7 +121,7 @@ export function serveDist({ weights = WEIGHTS_DIR, mounts = {} } = {}) {
     log.push({ method: req.method, url: req.url, host: req.headers.host, kind });
     if (kind === 'foreign') { res.writeHead(403).end(); return; } // never forwarded
     hits.set(path, (hits.get(path) || 0) + 1);
-    for (const [key, value] of Object.entries(SERVE_HEADERS)) res.setHeader(key, value);
+    for (const [key, value] of headers) res.setHeader(key, value);
     if (!file) { res.writeHead(403).end(); return; }
     if (overrides.has(path)) { overrides.get(path)(req, res, file); return; }
     try {
