@@ -349,3 +349,74 @@ fn method_names_round_trip() {
     );
     assert!("gradcam+++".parse::<Method>().is_err());
 }
+
+/// `aug_smooth` runs the six inputs as one batch for the gradient methods: the result must be
+/// the average of the six maps computed one input at a time (each at layer3 + layer4 fused,
+/// the flipped ones flipped back), for every such method and for a contrast target. Max
+/// |Δ| ≤ 1e-4 on maps in [0, 1] (a batch sums in another order than a single input).
+#[test]
+fn aug_smooth_as_one_batch_equals_six_single_passes() {
+    let Fixture { json, model } = fixture("tiny_bottleneck");
+    let photo = &json["photos"][0];
+    let x = input(photo, &Device::flex());
+    let [_, _, size, _] = x.dims();
+    let top1 = photo["ranking"][0].as_u64().unwrap() as usize;
+    let second = photo["ranking"][1].as_u64().unwrap() as usize;
+    let augmentations = [
+        (false, 1.0),
+        (false, 0.9),
+        (false, 1.1),
+        (true, 0.9),
+        (true, 1.0),
+        (true, 1.1),
+    ];
+    let batched_methods = Method::ALL
+        .into_iter()
+        .filter(|m| m.gradient_rule().is_some() && !matches!(m, Method::EigenGradCam));
+    let targets = [
+        Target::Class(top1),
+        Target::Contrast {
+            class: second,
+            other: top1,
+        },
+    ];
+    let mut checked = 0;
+    for method in batched_methods {
+        for target in targets {
+            let mut request = CamRequest::new(method, Stage::Layer3, target);
+            request.layers.push(Stage::Layer4.into());
+            let mut expected = vec![0f64; size * size];
+            for (flip, factor) in augmentations {
+                let mut xa = x.clone().mul_scalar(factor);
+                if flip {
+                    xa = xa.flip([3]);
+                }
+                let mut map = run(&model, &xa, &request).map;
+                if flip {
+                    map.chunks_mut(size).for_each(<[f32]>::reverse);
+                }
+                expected
+                    .iter_mut()
+                    .zip(&map)
+                    .for_each(|(e, &v)| *e += f64::from(v));
+            }
+            let expected: Vec<f32> = expected.iter().map(|&e| (e / 6.0) as f32).collect();
+            request.aug_smooth = true;
+            let cam = run(&model, &x, &request);
+            assert_eq!((cam.height, cam.width), (size, size));
+            assert_eq!(cam.class, target_class(target));
+            let diff = max_abs_diff(&cam.map, &expected);
+            println!("{method} {target:?} aug_smooth batched vs one by one: max |Δ| {diff:.2e}");
+            assert!(diff <= 1e-4, "{method} {target:?}: {diff}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 10, "five gradient methods × two targets");
+}
+
+fn target_class(target: Target) -> usize {
+    match target {
+        Target::Class(c) | Target::Contrast { class: c, .. } => c,
+        Target::TopClass => unreachable!("the test names its classes"),
+    }
+}

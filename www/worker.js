@@ -7,7 +7,8 @@
 
 // Two builds of the engine: ./gradcam-web.js (WebGPU and a one-thread CPU backend) and
 // ./threads/gradcam-web.js (the CPU backend only, on a pool of threads that share its memory,
-// see cpu-thread.js), which needs a cross-origin isolated page. `start` picks one.
+// see cpu-thread.js), which needs a cross-origin isolated page. `start` picks one: the main
+// build where WebGPU is used, the threaded one on the CPU wherever it can run.
 const BUILDS = { main: './gradcam-web.js', threads: './threads/gradcam-web.js' };
 const THREAD = new URL('./cpu-thread.js', import.meta.url);
 
@@ -106,29 +107,33 @@ async function startThreads(n, faults) {
   return engine.threadCount();
 }
 
-/**
- * Why WebGPU is not used here, or the adapter's name: { name, softwareGpu } or
- * { reason, softwareGpu }. A software rasteriser posing as a GPU (SwiftShader, llvmpipe) is
- * far slower than the CPU backend, so it is used only when `allowSoftware` is set;
- * `softwareGpu` names it whenever the adapter is one (the page offers to use it anyway).
- */
-async function probeGpu(allowSoftware) {
+/** The WebGPU adapter's info ({ info }), or why there is none ({ reason }): JS alone, so that
+ * a machine without a GPU never downloads the main build. */
+async function findAdapter() {
   if (!('gpu' in navigator) || !navigator.gpu) return { reason: 'this browser has no WebGPU' };
   try {
     const adapter = await navigator.gpu.requestAdapter();
     if (!adapter) return { reason: 'no WebGPU adapter is available' };
     const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info || {};
-    const { name, software } = JSON.parse(engine.describeAdapter(JSON.stringify({
-      vendor, architecture, device, description, isFallbackAdapter,
-    })));
-    const softwareGpu = software ? name : null;
-    if (software && !allowSoftware) {
-      return { reason: `only a software GPU is available (${name}), slower than the CPU`, softwareGpu };
-    }
-    return { name, softwareGpu };
+    return { info: { vendor, architecture, device, description, isFallbackAdapter } };
   } catch (e) {
     return { reason: `the WebGPU adapter request failed (${e.message || e})` };
   }
+}
+
+/**
+ * Whether to use the adapter `info` (the engine's rule, adapter.rs): { name, softwareGpu } or
+ * { reason, softwareGpu }. A software rasteriser posing as a GPU (SwiftShader, llvmpipe) is
+ * far slower than the CPU backend, so it is used only when `allowSoftware` is set;
+ * `softwareGpu` names it whenever the adapter is one (the page offers to use it anyway).
+ */
+function judgeAdapter(info, allowSoftware) {
+  const { name, software } = JSON.parse(engine.describeAdapter(JSON.stringify(info)));
+  const softwareGpu = software ? name : null;
+  if (software && !allowSoftware) {
+    return { reason: `only a software GPU is available (${name}), slower than the CPU`, softwareGpu };
+  }
+  return { name, softwareGpu };
 }
 
 function memory() {
@@ -171,16 +176,17 @@ const ops = {
     const cores = navigator.hardwareConcurrency || 1;
     let single = noThreads || (!self.crossOriginIsolated ? 'threads need a cross-origin isolated page'
       : cores < 2 ? 'this machine has one core' : null);
-    // The build for the CPU, smaller, is also the one that asks whether the GPU is worth using.
-    engine = await load(single ? BUILDS.main : BUILDS.threads).catch((e) => {
-      if (single) throw e;
+    // With an adapter, the main build (it judges the adapter, and runs WebGPU); without one,
+    // only the CPU build is downloaded.
+    const adapter = allowGpu ? await findAdapter() : { reason: whyNot };
+    engine = await load(adapter.info || single ? BUILDS.main : BUILDS.threads).catch((e) => {
+      if (single || adapter.info) throw e;
       single = `the threaded build did not load (${e.message || e})`;
       return load(BUILDS.main);
     });
-    const gpu = allowGpu ? await probeGpu(allowSoftwareGpu) : { reason: whyNot };
+    const gpu = adapter.info ? judgeAdapter(adapter.info, allowSoftwareGpu) : adapter;
     let reason = gpu.reason;
     if (gpu.name) {
-      engine = await load(BUILDS.main);
       newDevices = [];
       app = await engine.App.create(true);
       const device = newDevices.at(-1);
@@ -197,7 +203,13 @@ const ops = {
       reason = app.backend.replace(/^cpu \((.*)\)$/s, '$1').replace(/\n(undefined)?/g, ' ').trim();
       if (single) return cpuStarted(reason, single, gpu);
       app.free();
-      engine = await load(BUILDS.threads);
+      app = null;
+    }
+    if (!single && engine.build !== BUILDS.threads) {
+      engine = await load(BUILDS.threads).catch((e) => {
+        single = `the threaded build did not load (${e.message || e})`;
+        return engine;
+      });
     }
     if (engine.build === BUILDS.threads) {
       threads = await startThreads(cores, faults).catch((e) => {

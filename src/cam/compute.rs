@@ -5,7 +5,7 @@ use burn::tensor::Tensor;
 
 use super::eigen::first_component_projection;
 use super::gradient_rules::contributions;
-use super::method::Method;
+use super::method::{GradientRule, Method};
 use super::perturbation::{ablation_cam_weights, score_cam_weights};
 use super::pixel::{SmoothGradOptions, saliency, smooth_grad};
 use super::target::{ResolvedTarget, Target};
@@ -122,23 +122,17 @@ pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
         let at_input = request.layers.len() > 1;
         return compute_once(model, input, request, None, at_input, cached, progress).await;
     }
+    if let Some(rule) = batchable_rule(request) {
+        return aug_smooth_batched(model, input, request, rule, progress).await;
+    }
     // The plain pass fixes the target; each augmentation explains that same target.
     let mut plain =
         compute_once(model, input.clone(), request, None, true, cached, progress).await?;
     let resolved = Some(plain.target());
     let width = plain.width;
     let mut sum: Vec<f64> = plain.map.iter().map(|&v| f64::from(v)).collect();
-    for (flip, factor) in [
-        (false, 0.9),
-        (false, 1.1),
-        (true, 0.9),
-        (true, 1.0),
-        (true, 1.1),
-    ] {
-        let mut x = input.clone().mul_scalar(factor);
-        if flip {
-            x = x.flip([3]);
-        }
+    for &(flip, factor) in &AUGMENTATIONS[1..] {
+        let x = augmented(&input, flip, factor);
         let mut cam = compute_once(model, x, request, resolved, true, None, progress).await?;
         if flip {
             flip_rows(&mut cam.map, width);
@@ -148,12 +142,116 @@ pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
             .zip(&cam.map)
             .for_each(|(s, &v)| *s += f64::from(v));
     }
-    plain.map = sum.into_iter().map(|s| (s / 6.0) as f32).collect();
+    plain.map = sum
+        .into_iter()
+        .map(|s| (s / AUGMENTATIONS.len() as f64) as f32)
+        .collect();
     Ok(plain)
+}
+
+/// `aug_smooth`'s inputs (pytorch-grad-cam's ttach set): (flipped left-right, brightness
+/// factor), the plain input first.
+const AUGMENTATIONS: [(bool, f32); 6] = [
+    (false, 1.0),
+    (false, 0.9),
+    (false, 1.1),
+    (true, 0.9),
+    (true, 1.0),
+    (true, 1.1),
+];
+
+fn augmented(input: &Tensor<4>, flip: bool, factor: f32) -> Tensor<4> {
+    let x = input.clone().mul_scalar(factor);
+    if flip { x.flip([3]) } else { x }
 }
 
 fn flip_rows(map: &mut [f32], width: usize) {
     map.chunks_mut(width).for_each(<[f32]>::reverse);
+}
+
+/// The gradient rule when `request`'s `aug_smooth` can run as one batch: a gradient method
+/// whose map is the channel sum (the principal component is taken per map, the perturbation
+/// methods batch their own masks).
+fn batchable_rule(request: &CamRequest) -> Option<GradientRule> {
+    let projected =
+        request.eigen_smooth || matches!(request.method, Method::EigenCam | Method::EigenGradCam);
+    request.method.gradient_rule().filter(|_| !projected)
+}
+
+/// `aug_smooth` for a gradient method as one batch of the six inputs: one forward and one
+/// backward pass per layer instead of six. The plain input (row 0) fixes the target; each
+/// row's layer maps are normalised, resized and fused as [`compute_once`] does, flipped back,
+/// and averaged.
+async fn aug_smooth_batched<M: StagedClassifier + ?Sized>(
+    model: &M,
+    input: Tensor<4>,
+    request: &CamRequest,
+    rule: GradientRule,
+    progress: &dyn Fn(Phase),
+) -> Result<CamOutput, CamError> {
+    let [_, _, in_h, in_w] = input.dims();
+    let rows = AUGMENTATIONS.len();
+    let batch = Tensor::cat(
+        AUGMENTATIONS
+            .iter()
+            .map(|&(flip, factor)| augmented(&input, flip, factor))
+            .collect(),
+        0,
+    );
+    let mut fused = vec![vec![0f32; in_h * in_w]; rows];
+    let mut plain: Option<CamOutput> = None;
+    for &layer in &request.layers {
+        progress(Phase::Forward);
+        let activations = model.forward_until(layer, batch.clone());
+        let [_, _, height, width] = activations.dims();
+        let leaf = activations.clone().autodiff().require_grad();
+        let logits_t = model.forward_from(layer, leaf.clone());
+        let logits = read_f32(logits_t.clone().without_autodiff()).await?;
+        let classes = logits.len() / rows;
+        let target = match &plain {
+            Some(first) => first.target(),
+            None => request.target.resolve(&logits[..classes])?,
+        };
+        progress(Phase::Backward);
+        let grads = target.score(logits_t).sum().backward();
+        let gradients = leaf
+            .grad(&grads)
+            .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;
+        progress(Phase::Map);
+        let maps = read_f32(contributions(rule, activations.clone(), gradients).sum_dim(1)).await?;
+        let plane = height * width;
+        for (sum, map) in fused.iter_mut().zip(maps.chunks(plane)) {
+            let map: Vec<f32> = map.iter().map(|v| v.max(0.0)).collect();
+            add_scaled(sum, &map, (height, width), (in_h, in_w));
+        }
+        if plain.is_none() {
+            let first = activations.narrow(0, 0, 1);
+            plain = Some(CamOutput::new(
+                Vec::new(),
+                (in_h, in_w),
+                target,
+                logits[..classes].to_vec(),
+                layer,
+                Some(first),
+                request.method,
+            ));
+        }
+    }
+    let mut sum = vec![0f64; in_h * in_w];
+    for (map, &(flip, _)) in fused.iter_mut().zip(&AUGMENTATIONS) {
+        map.iter_mut()
+            .for_each(|v| *v /= request.layers.len() as f32);
+        scale_like_pytorch_grad_cam(map);
+        if flip {
+            flip_rows(map, in_w);
+        }
+        sum.iter_mut()
+            .zip(map.iter())
+            .for_each(|(s, &v)| *s += f64::from(v));
+    }
+    let mut out = plain.ok_or(CamError::NoLayer)?;
+    out.map = sum.into_iter().map(|s| (s / rows as f64) as f32).collect();
+    Ok(out)
 }
 
 async fn compute_once<M: StagedClassifier + ?Sized>(

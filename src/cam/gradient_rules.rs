@@ -7,14 +7,14 @@ use burn::tensor::activation::relu;
 
 use super::method::GradientRule;
 
-/// Sum over the two spatial axes, kept as `[1, C, 1, 1]`.
+/// Sum over the two spatial axes, kept as `[b, C, 1, 1]`.
 fn spatial_sum(x: Tensor<4>) -> Tensor<4> {
     x.sum_dim(3).sum_dim(2)
 }
 
-/// Contributions `[1, C, h, w]` by `rule` from `activations` and `gradients` (both
-/// `[1, C, h, w]`); the map is their sum over channels (or their first principal component
-/// with `eigen_smooth`).
+/// Contributions `[b, C, h, w]` by `rule` from `activations` and `gradients` (both
+/// `[b, C, h, w]`, each row on its own); the map is their sum over channels (or their first
+/// principal component with `eigen_smooth`).
 pub fn contributions(
     rule: GradientRule,
     activations: Tensor<4>,

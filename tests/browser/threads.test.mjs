@@ -3,7 +3,8 @@
 // thread per core, draws the map the native CLI draws and runs the forward pass faster than
 // the one-thread build; without isolation it runs the one-thread build and says why; a CPU
 // thread that fails while the engine starts leaves the page on the one-thread build, saying
-// so. Prints the forward pass on each build.
+// so; a browser without WebGPU downloads the threaded build alone. Prints the forward pass on
+// each build.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ const MODEL = 'efficientnet-lite0';
 const QUERY = `?model=${MODEL}`;
 const PHOTO = join(FIXTURES, 'chelsea.png');
 const THREADED_WASM = '/threads/gradcam-web_bg.wasm';
+const MAIN_WASM = '/gradcam-web_bg.wasm';
 
 let browser;
 let isolated; // serves the isolation headers, as `trunk serve` does
@@ -64,6 +66,20 @@ test('an isolated page computes on every core and draws what the native CLI draw
     assert.equal(hits(isolated, THREADED_WASM), before + 1, 'the threaded build was loaded');
     assert.equal(hits(isolated, '/cpu-thread.js'), cores, 'one worker per thread');
     await explainMatchesNative(page, 'the threaded CPU engine');
+  } finally {
+    await context.close();
+  }
+});
+
+test('without a WebGPU adapter only the threaded build is downloaded', async () => {
+  const main = hits(isolated, MAIN_WASM);
+  const threaded = hits(isolated, THREADED_WASM);
+  const { page, context } = await openPage(browser, isolated.origin, { query: QUERY, withoutWebGpu: true, contextOptions: NO_SW });
+  try {
+    await waitReady(page);
+    assert.match(await backend(page), /^Backend: CPU, \d+ threads \(this browser has no WebGPU\)$/);
+    assert.equal(hits(isolated, THREADED_WASM), threaded + 1);
+    assert.equal(hits(isolated, MAIN_WASM), main, 'the main build (WebGPU) was not downloaded');
   } finally {
     await context.close();
   }
