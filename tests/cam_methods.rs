@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use gradcam_web::cam::{
-    CamRequest, Deviation, Method, Target, ablation_weights, compute_cam,
+    AUGMENTATIONS, CamRequest, Deviation, Method, Target, ablation_weights, compute_cam,
     scale_like_pytorch_grad_cam,
 };
 use gradcam_web::imageio::read_npy_f32;
@@ -362,14 +362,6 @@ fn aug_smooth_as_one_batch_equals_six_single_passes() {
     let [_, _, size, _] = x.dims();
     let top1 = photo["ranking"][0].as_u64().unwrap() as usize;
     let second = photo["ranking"][1].as_u64().unwrap() as usize;
-    let augmentations = [
-        (false, 1.0),
-        (false, 0.9),
-        (false, 1.1),
-        (true, 0.9),
-        (true, 1.0),
-        (true, 1.1),
-    ];
     let batched_methods = Method::ALL
         .into_iter()
         .filter(|m| m.gradient_rule().is_some() && !matches!(m, Method::EigenGradCam));
@@ -386,7 +378,7 @@ fn aug_smooth_as_one_batch_equals_six_single_passes() {
             let mut request = CamRequest::new(method, Stage::Layer3, target);
             request.layers.push(Stage::Layer4.into());
             let mut expected = vec![0f64; size * size];
-            for (flip, factor) in augmentations {
+            for (flip, factor) in AUGMENTATIONS {
                 let mut xa = x.clone().mul_scalar(factor);
                 if flip {
                     xa = xa.flip([3]);
@@ -400,7 +392,10 @@ fn aug_smooth_as_one_batch_equals_six_single_passes() {
                     .zip(&map)
                     .for_each(|(e, &v)| *e += f64::from(v));
             }
-            let expected: Vec<f32> = expected.iter().map(|&e| (e / 6.0) as f32).collect();
+            let expected: Vec<f32> = expected
+                .iter()
+                .map(|&e| (e / AUGMENTATIONS.len() as f64) as f32)
+                .collect();
             request.aug_smooth = true;
             let cam = run(&model, &x, &request);
             assert_eq!((cam.height, cam.width), (size, size));

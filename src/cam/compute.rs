@@ -151,7 +151,7 @@ pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
 
 /// `aug_smooth`'s inputs (pytorch-grad-cam's ttach set): (flipped left-right, brightness
 /// factor), the plain input first.
-const AUGMENTATIONS: [(bool, f32); 6] = [
+pub const AUGMENTATIONS: [(bool, f32); 6] = [
     (false, 1.0),
     (false, 0.9),
     (false, 1.1),

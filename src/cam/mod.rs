@@ -18,7 +18,7 @@ mod readback;
 mod target;
 
 pub use compute::{
-    CachedActivations, CamRequest, Phase, compute_cam, compute_cam_reusing,
+    AUGMENTATIONS, CachedActivations, CamRequest, Phase, compute_cam, compute_cam_reusing,
     scale_like_pytorch_grad_cam,
 };
 pub use deviation::{ABLATION_SCORE_EPSILON, Deviation};
