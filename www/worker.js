@@ -13,7 +13,6 @@ const BUILDS = { main: './gradcam-web.js', threads: './threads/gradcam-web.js' }
 const THREAD = new URL('./cpu-thread.js', import.meta.url);
 
 let engine = null; // the build's module: its exports (App, catalogue, …) and its wasm
-let threads = 1; // the CPU backend's thread count
 let app = null;
 let exporting = null; // the audit export being written (audit::ZipWriter)
 
@@ -158,14 +157,12 @@ function pngOut(write) {
   return { blob: new Blob(chunks, { type: 'image/png' }), info: info ? JSON.parse(info) : null };
 }
 
-const catalogue = () => JSON.parse(engine.catalogue());
-
-/** `start`'s reply for an engine on the CPU: the label says how many threads, and why not the
- * GPU (`reason`) and why not threads (`single`). */
-function cpuStarted(reason, single, gpu) {
-  const cpu = threads > 1 ? `CPU, ${threads} threads` : 'CPU, 1 thread';
-  const label = `${cpu} (${[reason, single].filter(Boolean).join('; ')})`;
-  return { result: { onGpu: false, label, threads, softwareGpu: gpu.softwareGpu ?? null, catalogue: catalogue() } };
+/** `start`'s reply: the backend's label, its thread count on the CPU (null on WebGPU), the
+ * software GPU declined or chosen, and the catalogue. */
+function started(label, threads, gpu) {
+  return {
+    result: { onGpu: threads === null, label, threads, softwareGpu: gpu.softwareGpu ?? null, catalogue: JSON.parse(engine.catalogue()) },
+  };
 }
 
 const ops = {
@@ -179,11 +176,7 @@ const ops = {
     // With an adapter, the main build (it judges the adapter, and runs WebGPU); without one,
     // only the CPU build is downloaded.
     const adapter = allowGpu ? await findAdapter() : { reason: whyNot };
-    engine = await load(adapter.info || single ? BUILDS.main : BUILDS.threads).catch((e) => {
-      if (single || adapter.info) throw e;
-      single = `the threaded build did not load (${e.message || e})`;
-      return load(BUILDS.main);
-    });
+    if (adapter.info) engine = await load(BUILDS.main);
     const gpu = adapter.info ? judgeAdapter(adapter.info, allowSoftwareGpu) : adapter;
     let reason = gpu.reason;
     if (gpu.name) {
@@ -196,30 +189,31 @@ const ops = {
           type: 'failed',
           why: `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''})`,
         }));
-        return { result: { onGpu: true, label: `WebGPU (${gpu.name})`, threads: null, softwareGpu: gpu.softwareGpu ?? null, catalogue: catalogue() } };
+        return started(`WebGPU (${gpu.name})`, null, gpu);
       }
       // WebGPU failed after all: the CPU, on threads where they can run.
       // wgpu's errors carry the JS error's stack (`undefined` here) on a second line.
       reason = app.backend.replace(/^cpu \((.*)\)$/s, '$1').replace(/\n(undefined)?/g, ' ').trim();
-      if (single) return cpuStarted(reason, single, gpu);
       app.free();
       app = null;
     }
-    if (!single && engine.build !== BUILDS.threads) {
+    let threads = 1;
+    if (!single) {
       engine = await load(BUILDS.threads).catch((e) => {
         single = `the threaded build did not load (${e.message || e})`;
-        return engine;
+        return null;
       });
+      if (engine) {
+        threads = await startThreads(cores, faults).catch((e) => {
+          single = e.message;
+          return 1;
+        });
+      }
     }
-    if (engine.build === BUILDS.threads) {
-      threads = await startThreads(cores, faults).catch((e) => {
-        single = e.message;
-        return 1;
-      });
-      if (single) engine = await load(BUILDS.main);
-    }
+    if (single) engine = await load(BUILDS.main);
     app = await engine.App.create(false);
-    return cpuStarted(reason, single, gpu);
+    const cpu = threads > 1 ? `CPU, ${threads} threads` : 'CPU, 1 thread';
+    return started(`${cpu} (${[reason, single].filter(Boolean).join('; ')})`, threads, gpu);
   },
   loadWeights: (bytes) => ({ result: JSON.parse(app.loadWeights(bytes)) }),
   unloadWeights: () => ({ result: app.unloadWeights() }),

@@ -138,9 +138,7 @@ pub async fn compute_cam_reusing<M: StagedClassifier + ?Sized>(
             flip_rows(&mut cam.map, width);
         }
         plain.deviation = plain.deviation.or(cam.deviation);
-        sum.iter_mut()
-            .zip(&cam.map)
-            .for_each(|(s, &v)| *s += f64::from(v));
+        accumulate(&mut sum, &cam.map);
     }
     plain.map = sum
         .into_iter()
@@ -163,6 +161,13 @@ pub const AUGMENTATIONS: [(bool, f32); 6] = [
 fn augmented(input: &Tensor<4>, flip: bool, factor: f32) -> Tensor<4> {
     let x = input.clone().mul_scalar(factor);
     if flip { x.flip([3]) } else { x }
+}
+
+/// Adds `map` to the running sum of `aug_smooth`'s maps (in f64, as pytorch-grad-cam's mean).
+fn accumulate(sum: &mut [f64], map: &[f32]) {
+    sum.iter_mut()
+        .zip(map)
+        .for_each(|(s, &v)| *s += f64::from(v));
 }
 
 fn flip_rows(map: &mut [f32], width: usize) {
@@ -208,10 +213,11 @@ async fn aug_smooth_batched<M: StagedClassifier + ?Sized>(
         let logits_t = model.forward_from(layer, leaf.clone());
         let logits = read_f32(logits_t.clone().without_autodiff()).await?;
         let classes = logits.len() / rows;
-        let target = match &plain {
-            Some(first) => first.target(),
-            None => request.target.resolve(&logits[..classes])?,
-        };
+        let target = resolve(
+            plain.as_ref().map(CamOutput::target),
+            request.target,
+            &logits[..classes],
+        )?;
         progress(Phase::Backward);
         let grads = target.score(logits_t).sum().backward();
         let gradients = leaf
@@ -239,15 +245,11 @@ async fn aug_smooth_batched<M: StagedClassifier + ?Sized>(
     }
     let mut sum = vec![0f64; in_h * in_w];
     for (map, &(flip, _)) in fused.iter_mut().zip(&AUGMENTATIONS) {
-        map.iter_mut()
-            .for_each(|v| *v /= request.layers.len() as f32);
-        scale_like_pytorch_grad_cam(map);
+        finish_fused(map, request.layers.len());
         if flip {
             flip_rows(map, in_w);
         }
-        sum.iter_mut()
-            .zip(map.iter())
-            .for_each(|(s, &v)| *s += f64::from(v));
+        accumulate(&mut sum, map);
     }
     let mut out = plain.ok_or(CamError::NoLayer)?;
     out.map = sum.into_iter().map(|s| (s / rows as f64) as f32).collect();
@@ -319,14 +321,17 @@ async fn compute_once<M: StagedClassifier + ?Sized>(
         first.deviation = first.deviation.or(cam.deviation);
         add_scaled(&mut fused, &cam.map, (cam.height, cam.width), (in_h, in_w));
     }
-    fused
-        .iter_mut()
-        .for_each(|v| *v /= request.layers.len() as f32);
-    scale_like_pytorch_grad_cam(&mut fused);
+    finish_fused(&mut fused, request.layers.len());
     first.map = fused;
     first.height = in_h;
     first.width = in_w;
     Ok(first)
+}
+
+/// The mean of `layers` maps summed by [`add_scaled`], normalised again.
+fn finish_fused(sum: &mut [f32], layers: usize) {
+    sum.iter_mut().for_each(|v| *v /= layers as f32);
+    scale_like_pytorch_grad_cam(sum);
 }
 
 /// Adds a layer's map, normalised and resized to the input, to the running sum.

@@ -146,22 +146,20 @@ function payload() {
       brotli: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length } }).length,
     };
   };
-  // Every file the page loads: the wasm, its glue, each script, the HTML and the CSS.
-  const files = readdirSync(DIST).filter((f) => /\.(wasm|js|html|css)$/.test(f)).sort();
-  const each = Object.fromEntries(files.map((f) => [f, sizes(f)]));
-  const total = (key) => files.reduce((sum, f) => sum + each[f][key], 0);
-  // The threaded build, loaded instead of the main build's wasm and glue on the CPU path.
-  const threaded = readdirSync(join(DIST, 'threads')).map((f) => `threads/${f}`).sort();
-  const threads = Object.fromEntries(threaded.map((f) => [f, sizes(f)]));
-  const threadsTotal = (key) => threaded.reduce((sum, f) => sum + threads[f][key], 0);
+  /** Sizes of `files` (paths under dist/): { files: { path: sizes }, total: sizes }. */
+  const measure = (files) => {
+    const each = Object.fromEntries(files.map((f) => [f, sizes(f)]));
+    const total = (key) => files.reduce((sum, f) => sum + each[f][key], 0);
+    return { files: each, total: { raw: total('raw'), gzip: total('gzip'), brotli: total('brotli') } };
+  };
+  // Every file the page loads: the wasm, its glue, each script, the HTML and the CSS; and the
+  // threaded build, loaded instead of the main build's wasm and glue on the CPU path.
+  const page = measure(readdirSync(DIST).filter((f) => /\.(wasm|js|html|css)$/.test(f)).sort());
+  const threads = measure(readdirSync(join(DIST, 'threads')).map((f) => `threads/${f}`).sort());
   const weights = JSON.parse(readFileSync(join(DIST, 'weights/models.json'), 'utf8')).models
     .map((m) => ({ name: m.name, bytes: m.bytes }));
   weights.push({ name: `${MODEL} (bench, f16)`, bytes: statSync(join(DATA, `${MODEL}.bpk`)).size });
-  return {
-    files: each, total: { raw: total('raw'), gzip: total('gzip'), brotli: total('brotli') },
-    threads: { files: threads, total: { raw: threadsTotal('raw'), gzip: threadsTotal('gzip'), brotli: threadsTotal('brotli') } },
-    weights,
-  };
+  return { ...page, threads, weights };
 }
 
 /** The backend the page's engine starts on when it declines a software GPU (the worker's
