@@ -313,6 +313,8 @@ impl Explainer {
         let clock = PhaseClock::new(progress);
         let cam =
             compute_cam_reusing(&self.model, input, &request, cached, &|p| clock.enter(p)).await?;
+        // The last phase closes here, before the whole is read: the phases lie inside `cam_ms`.
+        let phases_ms = clock.finish();
         let cam_ms = elapsed_ms(start);
         let top5 = top_k_named(&cam.logits, 5, &self.labels);
         Ok(Explanation {
@@ -321,7 +323,7 @@ impl Explainer {
             timings: Timings {
                 preprocess_ms,
                 cam_ms,
-                phases_ms: clock.finish(),
+                phases_ms,
             },
             request,
             host_activations: Arc::default(),
