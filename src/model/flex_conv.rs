@@ -217,10 +217,11 @@ const BAND_PIXELS: usize = 512;
 
 /// The output rows of each band: one band, threaded inside, below four bands' worth of
 /// pixels (ResNet's layer2 to layer4: one product large enough to share); otherwise bands of
-/// about [`BAND_PIXELS`], one thread each, whose im2col stays in cache.
+/// about [`BAND_PIXELS`] whose im2col stays in cache, one thread each (one after the other
+/// in a build without threads).
 fn bands(g: &Geometry) -> Vec<Range<usize>> {
     let [out_h, out_w] = g.out_hw;
-    if !PARALLEL || g.out_pixels() < 4 * BAND_PIXELS {
+    if g.out_pixels() < 4 * BAND_PIXELS {
         return core::iter::once(0..out_h).collect();
     }
     let rows = (BAND_PIXELS / out_w).max(1);
