@@ -196,7 +196,7 @@ impl Plan {
             };
             match bands.as_slice() {
                 [rows] => job(rows.clone(), PARALLEL),
-                _ => for_each_band(&bands, |rows| job(rows, false)),
+                _ => for_each_range(&bands, |rows| job(rows, false)),
             }
         }
         let shape = Shape::from(vec![g.batch, g.channels_out, g.out_hw[0], g.out_hw[1]]);
@@ -239,6 +239,17 @@ struct OutPtr(*mut f32);
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
+impl OutPtr {
+    /// The element `offset` past the plane's start.
+    ///
+    /// # Safety
+    /// `offset` lies inside the plane.
+    unsafe fn at(self, offset: usize) -> *mut f32 {
+        // SAFETY: the caller's promise.
+        unsafe { self.0.add(offset) }
+    }
+}
+
 /// Computes output rows `rows` of one image: im2col of those rows, then
 /// `out[:, rows] (+)= weight · col`, with threads inside when `threaded`.
 ///
@@ -275,36 +286,68 @@ unsafe fn band(
     };
     let (m, k) = (g.channels_out, g.col_rows());
     assert!(weight.len() >= m * k && rhs.len() >= (k - 1) * rhs_stride + pixels);
-    // SAFETY: `weight` is `[m, k]` and `rhs` `[k, pixels]` with row stride `rhs_stride`
-    // (checked above); `out + first` with row stride OH·OW is this band's part of the plane
-    // (the caller's promise), which aliases neither operand.
-    unsafe {
-        gemm::gemm(
-            m,
-            pixels,
-            k,
-            out.0.add(first),
-            1,
-            g.out_pixels() as isize,
-            accumulate,
-            weight.as_ptr(),
-            1,
-            k as isize,
-            rhs.as_ptr(),
-            1,
-            rhs_stride as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism(threaded && m * pixels * k >= 192 * 192 * 192),
-        );
+    let share = threaded && shares_work(m, pixels, k);
+    let product = |channels: Range<usize>, parallelism| {
+        // SAFETY: `weight` is `[m, k]` and `rhs` `[k, pixels]` with row stride `rhs_stride`
+        // (checked above); `out + first` with row stride OH·OW is this band's part of the
+        // plane (the caller's promise), of which `channels` are written here; it aliases
+        // neither operand.
+        unsafe {
+            gemm::gemm(
+                channels.len(),
+                pixels,
+                k,
+                out.at(first + channels.start * g.out_pixels()),
+                1,
+                g.out_pixels() as isize,
+                accumulate,
+                weight.as_ptr().add(channels.start * k),
+                1,
+                k as isize,
+                rhs.as_ptr(),
+                1,
+                rhs_stride as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                parallelism,
+            );
+        }
+    };
+    match channel_split(m).filter(|_| share) {
+        Some(split) => for_each_range(&split, |channels| {
+            product(channels, gemm::Parallelism::None)
+        }),
+        None => product(0..m, parallelism(share)),
     }
 }
 
-/// gemm's threads (rayon's pool) for a product worth sharing; burn-flex's threshold is
+/// Whether a product `[m, k] · [k, n]` is worth sharing among threads: burn-flex's threshold,
 /// `m·n·k ≥ 192³`.
+fn shares_work(m: usize, n: usize, k: usize) -> bool {
+    m * n * k >= 192 * 192 * 192
+}
+
+/// The output channels cut into one block per thread (16-channel multiples: gemm's AVX-512
+/// register height), each block multiplied on its thread without gemm's own threads. Where
+/// there are at least 16 channels per thread this beats handing the whole product to gemm's
+/// threads (ResNet-101's layer3 ≈ 75 → 66 ms on 2 cores, BENCHMARKS.md); otherwise `None`.
+fn channel_split(m: usize) -> Option<Vec<Range<usize>>> {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    {
+        let threads = rayon::current_num_threads();
+        if threads > 1 && m >= 16 * threads {
+            let per = m.div_ceil(threads).next_multiple_of(16);
+            return Some((0..m).step_by(per).map(|c| c..(c + per).min(m)).collect());
+        }
+    }
+    let _ = m;
+    None
+}
+
+/// gemm's threads (rayon's pool) for a product worth sharing.
 fn parallelism(share: bool) -> gemm::Parallelism {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     if share {
@@ -326,15 +369,16 @@ fn for_each_chunk(data: &mut [f32], len: usize, f: impl Fn((usize, &mut [f32])) 
     data.chunks_exact_mut(len).enumerate().for_each(f);
 }
 
-/// `f(band)` for each band, on rayon's threads where the build has them.
-fn for_each_band(bands: &[Range<usize>], f: impl Fn(Range<usize>) + Send + Sync) {
+/// `f(range)` for each range (bands of rows, blocks of channels), on rayon's threads where
+/// the build has them.
+fn for_each_range(ranges: &[Range<usize>], f: impl Fn(Range<usize>) + Send + Sync) {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     {
         use rayon::prelude::*;
-        bands.par_iter().cloned().for_each(f);
+        ranges.par_iter().cloned().for_each(f);
     }
     #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
-    bands.iter().cloned().for_each(f);
+    ranges.iter().cloned().for_each(f);
 }
 
 /// One im2col row for output rows `rows`: input channel `c` shifted by kernel offset
@@ -405,6 +449,8 @@ mod tests {
             ([3, 5], [3, 3], [2, 2], Same, [17, 16]),
             ([4, 6], [5, 3], [1, 2], Explicit(2, 0, 1, 3), [6, 5]),
             ([2, 3], [3, 3], [1, 1], Explicit(4, 4, 4, 4), [2, 3]),
+            // One band, its product split by output channels among threads.
+            ([64, 48], [3, 3], [1, 1], Explicit(1, 1, 1, 1), [20, 21]),
             // Outputs of ≥ 4 bands: split among threads, the last band short.
             ([4, 6], [3, 3], [1, 1], Explicit(1, 1, 1, 1), [50, 45]),
             ([5, 4], [1, 1], [1, 1], Valid, [48, 47]),
@@ -419,7 +465,7 @@ mod tests {
     #[test]
     fn equals_burns_convolution_on_every_shape() {
         let device = Device::flex();
-        let mut banded = false;
+        let (mut banded, mut split) = (false, false);
         for (channels, kernel, stride, padding, [h, w]) in cases() {
             for bias in [false, true] {
                 let conv = Conv2dConfig::new(channels, kernel)
@@ -431,7 +477,11 @@ mod tests {
                 let what = format!("{channels:?} k{kernel:?} s{stride:?} {padding:?} bias {bias}");
                 let plan =
                     plan(&conv, &x).unwrap_or_else(|| panic!("{what}: not on the fast path"));
-                banded |= bands(&plan.geometry).len() > 1;
+                let g = plan.geometry;
+                banded |= bands(&g).len() > 1;
+                split |= bands(&g).len() == 1
+                    && shares_work(g.channels_out, g.out_pixels(), g.col_rows())
+                    && channel_split(g.channels_out).is_some();
                 let ours = conv2d(&conv, x.clone());
                 let reference = conv.forward(x);
                 assert_eq!(ours.dims(), reference.dims(), "{what}");
@@ -440,6 +490,10 @@ mod tests {
             }
         }
         assert!(banded, "no case was split into bands");
+        assert!(
+            split || rayon::current_num_threads() == 1,
+            "no product was split by channels"
+        );
     }
 
     #[test]
