@@ -13,8 +13,9 @@
 //! - gemm writes `[O, OH·OW]`, which is the image's NCHW output, onto the bias it was filled
 //!   with;
 //! - a small output (ResNet's layer2 to layer4) is one product, its output channels cut into
-//!   one block per thread, and im2col's rows shared among the threads; a large one (the stem, layer1) is cut into bands of output rows, one thread per
-//!   band, so that each band's im2col stays in cache.
+//!   one block per thread, and im2col's rows shared among the threads; a large one (the stem,
+//!   layer1) is cut into bands of output rows, one thread per band, so that each band's
+//!   im2col stays in cache.
 //!
 //! Anything else (another backend, autodiff tensors, groups, dilation, other dtypes) goes
 //! through burn's own `Conv2d::forward`, so gradients are untouched.
