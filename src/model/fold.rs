@@ -14,7 +14,7 @@ use burn::tensor::Tensor;
 
 /// `conv` followed by `bn` when it is still there (unfolded), or `conv` alone once folded.
 pub(crate) fn conv_bn(conv: &Conv2d, bn: Option<&BatchNorm>, x: Tensor<4>) -> Tensor<4> {
-    let out = super::flex_conv::conv2d(conv, x);
+    let out = super::flex_ops::conv2d(conv, x);
     match bn {
         Some(bn) => bn.forward(out),
         None => out,

@@ -6,7 +6,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod efficientnet;
 pub mod efficientnet_config;
-mod flex_conv;
+mod flex_ops;
 mod fold;
 pub mod import;
 pub mod infer;

@@ -10,6 +10,7 @@ use burn::tensor::{Device, Tensor, activation::relu};
 
 use super::block::{ResidualBlock, batch_norm, conv};
 use super::config::ResNetConfig;
+use super::flex_ops::max_pool2d;
 use super::fold::{conv_bn, fold};
 use super::stage::Stage;
 use super::staged::{StagedClassifier, pool_and_classify};
@@ -153,9 +154,10 @@ impl StagedClassifier for ResNet {
 
     fn enter(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
         match stage {
-            Stage::Stem => self
-                .maxpool
-                .forward(relu(conv_bn(&self.conv1, self.bn1.as_ref(), x))),
+            Stage::Stem => max_pool2d(
+                &self.maxpool,
+                relu(conv_bn(&self.conv1, self.bn1.as_ref(), x)),
+            ),
             _ => x,
         }
     }

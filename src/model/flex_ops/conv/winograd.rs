@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::Bytes;
 
-use super::{Geometry, scratch, threads};
+use super::Geometry;
+use crate::model::flex_ops::{scratch, threads};
 
 /// Positions in a transformed 4×4 tile.
 const POSITIONS: usize = 16;
@@ -47,7 +48,7 @@ struct Cached {
     transformed: Arc<[f32]>,
 }
 
-/// The transformed kernel `U[c][ξ][o]` of `weight` (`[O, C, 3, 3]`), from the cache or made
+/// The transformed kernel `U[ξ][c][o]` of `weight` (`[O, C, 3, 3]`), from the cache or made
 /// now; `None` when the convolution is not one for this path, or the weights are a view
 /// (not their buffer's contiguous start).
 pub(super) fn kernel(weight: &FlexTensor, g: &Geometry) -> Option<Arc<[f32]>> {
@@ -74,11 +75,12 @@ pub(super) fn kernel(weight: &FlexTensor, g: &Geometry) -> Option<Arc<[f32]>> {
     Some(transformed)
 }
 
-/// `U[c][ξ][o] = (G g[o][c] Gᵀ)[ξ]` for weights `[O, C, 3, 3]`, an input channel per
-/// thread. Each `U[ξ]` is column-major (`o` contiguous), which gemm reads in place.
+/// `U[ξ][c][o] = (G g[o][c] Gᵀ)[ξ]` for weights `[O, C, 3, 3]`: each `U[ξ]` contiguous and
+/// column-major (`o` contiguous), which gemm reads in place. Made an input channel per
+/// thread (`[c][ξ][o]`), then regrouped by position.
 fn transform_kernels(weights: &[f32], [outs, ins]: [usize; 2]) -> Vec<f32> {
-    let mut transformed = vec![0.0f32; ins * POSITIONS * outs];
-    threads::for_each_chunk(&mut transformed, POSITIONS * outs, |(channel, dst)| {
+    let mut by_channel = vec![0.0f32; ins * POSITIONS * outs];
+    threads::for_each_chunk(&mut by_channel, POSITIONS * outs, |(channel, dst)| {
         for out in 0..outs {
             let g = &weights[(out * ins + channel) * 9..][..9];
             for (position, value) in kernel_tile(g).into_iter().enumerate() {
@@ -86,6 +88,12 @@ fn transform_kernels(weights: &[f32], [outs, ins]: [usize; 2]) -> Vec<f32> {
             }
         }
     });
+    let mut transformed = vec![0.0f32; POSITIONS * ins * outs];
+    for (position, dst) in transformed.chunks_exact_mut(ins * outs).enumerate() {
+        for (channel, column) in dst.chunks_exact_mut(outs).enumerate() {
+            column.copy_from_slice(&by_channel[(channel * POSITIONS + position) * outs..][..outs]);
+        }
+    }
     transformed
 }
 
@@ -130,12 +138,12 @@ pub(super) fn convolve(
 }
 
 /// `M[ξ] = U[ξ] · V[ξ]` (`[O, C] · [C, tiles]`) for each position, one product per thread:
-/// `kernel` is `U[c][ξ][o]`, `patches` `V[c][ξ][t]`, `products` `M[ξ][o][t]`.
+/// `kernel` is `U[ξ][c][o]`, `patches` `V[c][ξ][t]`, `products` `M[ξ][o][t]`.
 fn multiply(kernel: &[f32], patches: &[f32], [outs, ins, count]: [usize; 3], products: &mut [f32]) {
     assert!(kernel.len() >= ins * POSITIONS * outs && patches.len() >= ins * POSITIONS * count);
     threads::for_each_chunk(products, outs * count, |(position, dst)| {
         // SAFETY: `dst` is `[O, tiles]` (row stride `tiles`); the lhs `[O, C]` starts at
-        // `position·O` of `kernel` with column stride `16·O`, the rhs `[C, tiles]` at
+        // `position·C·O` of `kernel` with column stride `O`, the rhs `[C, tiles]` at
         // `position·tiles` of `patches` with row stride `16·tiles`, both inside their
         // slices (asserted above); `dst` aliases neither.
         unsafe {
@@ -147,8 +155,8 @@ fn multiply(kernel: &[f32], patches: &[f32], [outs, ins, count]: [usize; 3], pro
                 1,
                 count as isize,
                 false,
-                kernel.as_ptr().add(position * outs),
-                (POSITIONS * outs) as isize,
+                kernel.as_ptr().add(position * ins * outs),
+                outs as isize,
                 1,
                 patches.as_ptr().add(position * count),
                 1,
@@ -212,46 +220,58 @@ fn transform_input(x: &[f32], g: &Geometry, tiles: &Tiles, channel: usize, dst: 
     let [tile_rows, tile_cols] = tiles.grid;
     let half = padded_w / 2;
     let count = tiles.count();
-    // columns[parity][row·half + k]: padded column 2k + parity.
-    let mut columns: [Vec<f32>; 2] = core::array::from_fn(|_| vec![0.0f32; padded_h * half]);
-    // down[parity][a][k]: (Bᵀ d) row `a` of the tile row's 4 input rows, at that column.
-    let mut down: [[Vec<f32>; 4]; 2] =
-        core::array::from_fn(|_| core::array::from_fn(|_| vec![0.0f32; half]));
     // Input rows and columns past the last tile's patch are never read.
     let (rows, cols) = (h.min(padded_h - pad_top), w.min(padded_w - pad_left));
-    for image in 0..tiles.batch {
-        let plane = &x[(image * g.channels_in + channel) * h * w..][..h * w];
-        for (row, src) in plane.chunks_exact(w).take(rows).enumerate() {
-            let start = (row + pad_top) * half;
-            for (col, &value) in src[..cols].iter().enumerate() {
-                let padded = col + pad_left;
-                columns[padded % 2][start + padded / 2] = value;
-            }
-        }
-        for tile_row in 0..tile_rows {
-            for (parity, plane) in columns.iter().enumerate() {
-                let r: [&[f32]; 4] =
-                    core::array::from_fn(|i| &plane[(2 * tile_row + i) * half..][..half]);
-                let [d0, d1, d2, d3] = &mut down[parity];
-                for k in 0..half {
-                    let v = input_1d([r[0][k], r[1][k], r[2][k], r[3][k]]);
-                    (d0[k], d1[k], d2[k], d3[k]) = (v[0], v[1], v[2], v[3]);
+    scratch::with(2 * padded_h * half + 8 * half, |buffer| {
+        // columns[parity][row·half + k]: padded column 2k + parity; its border stays zero.
+        let (columns, down) = buffer.split_at_mut(2 * padded_h * half);
+        columns.fill(0.0);
+        let (evens, odds) = columns.split_at_mut(padded_h * half);
+        // down[parity][a][k]: (Bᵀ d) row `a` of the tile row's 4 input rows at that column.
+        let (down_even, down_odd) = down.split_at_mut(4 * half);
+        for image in 0..tiles.batch {
+            let plane = &x[(image * g.channels_in + channel) * h * w..][..h * w];
+            for (row, src) in plane.chunks_exact(w).take(rows).enumerate() {
+                let start = (row + pad_top) * half;
+                for (parity, plane) in [(0, &mut *evens), (1, &mut *odds)] {
+                    // The first input column whose padded column has this parity.
+                    let col = (parity + pad_left) % 2;
+                    let at = start + (col + pad_left) / 2;
+                    let values = src[..cols].iter().skip(col).step_by(2);
+                    for (dst, &value) in plane[at..].iter_mut().zip(values) {
+                        *dst = value;
+                    }
                 }
             }
-            let first = tiles.index(image, tile_row * tile_cols);
-            let [evens, odds] = &down;
-            for (a, (even, odd)) in evens.iter().zip(odds).enumerate() {
-                let (even, odd) = (&even[..=tile_cols], &odd[..=tile_cols]);
-                let mut out: [&mut [f32]; 4] = split_rows(dst, 4 * a, count, first, tile_cols);
-                for t in 0..tile_cols {
-                    let v = input_1d([even[t], odd[t], even[t + 1], odd[t + 1]]);
-                    for (row, value) in out.iter_mut().zip(v) {
-                        row[t] = value;
+            for tile_row in 0..tile_rows {
+                for (plane, down) in [(&*evens, &mut *down_even), (&*odds, &mut *down_odd)] {
+                    let r: [&[f32]; 4] =
+                        core::array::from_fn(|i| &plane[(2 * tile_row + i) * half..][..half]);
+                    let (d0, rest) = down.split_at_mut(half);
+                    let (d1, rest) = rest.split_at_mut(half);
+                    let (d2, d3) = rest.split_at_mut(half);
+                    for k in 0..half {
+                        let v = input_1d([r[0][k], r[1][k], r[2][k], r[3][k]]);
+                        (d0[k], d1[k], d2[k], d3[k]) = (v[0], v[1], v[2], v[3]);
+                    }
+                }
+                let first = tiles.index(image, tile_row * tile_cols);
+                let pairs = down_even
+                    .chunks_exact(half)
+                    .zip(down_odd.chunks_exact(half));
+                for (a, (even, odd)) in pairs.enumerate() {
+                    let (even, odd) = (&even[..=tile_cols], &odd[..=tile_cols]);
+                    let mut out = split_rows(dst, 4 * a, count, first, tile_cols);
+                    for t in 0..tile_cols {
+                        let v = input_1d([even[t], odd[t], even[t + 1], odd[t + 1]]);
+                        for (row, value) in out.iter_mut().zip(v) {
+                            row[t] = value;
+                        }
                     }
                 }
             }
         }
-    }
+    });
 }
 
 /// Rows `first_row..first_row + 4` of the `[_, stride]` matrix `data`, each cut to the
@@ -276,31 +296,46 @@ fn split_rows(
 fn transform_output(tiles: &Tiles, rows: &[&[f32]; POSITIONS], offset: f32, dst: &mut [f32]) {
     let [h, w] = tiles.out_hw;
     let [tile_rows, tile_cols] = tiles.grid;
-    // across[a][j][t]: (M A) row `a`, column `j`, of tile `t` of the row.
-    let mut across: [[Vec<f32>; 2]; 4] =
-        core::array::from_fn(|_| core::array::from_fn(|_| vec![0.0f32; tile_cols]));
-    for tile_row in 0..tile_rows {
-        let m: [&[f32]; POSITIONS] =
-            core::array::from_fn(|p| &rows[p][tile_row * tile_cols..][..tile_cols]);
-        for (a, [left, right]) in across.iter_mut().enumerate() {
-            let [m0, m1, m2, m3] = [m[4 * a], m[4 * a + 1], m[4 * a + 2], m[4 * a + 3]];
-            for t in 0..tile_cols {
-                [left[t], right[t]] = output_1d([m0[t], m1[t], m2[t], m3[t]]);
+    scratch::with(12 * tile_cols, |buffer| {
+        // across[2a + j][t]: (M A) row `a`, column `j`, of tile `t` of the row;
+        // pixels[2i + j][t]: output pixel (i, j) of tile `t`.
+        let (across, pixels) = buffer.split_at_mut(8 * tile_cols);
+        for tile_row in 0..tile_rows {
+            let m: [&[f32]; POSITIONS] =
+                core::array::from_fn(|p| &rows[p][tile_row * tile_cols..][..tile_cols]);
+            for (a, pair) in across.chunks_exact_mut(2 * tile_cols).enumerate() {
+                let (left, right) = pair.split_at_mut(tile_cols);
+                let [m0, m1, m2, m3] = [m[4 * a], m[4 * a + 1], m[4 * a + 2], m[4 * a + 3]];
+                for t in 0..tile_cols {
+                    [left[t], right[t]] = output_1d([m0[t], m1[t], m2[t], m3[t]]);
+                }
+            }
+            for j in 0..2 {
+                let by_row: [&[f32]; 4] =
+                    core::array::from_fn(|a| &across[(2 * a + j) * tile_cols..][..tile_cols]);
+                let (top, bottom) = pixels.split_at_mut(2 * tile_cols);
+                let (top, bottom) = (&mut top[j * tile_cols..], &mut bottom[j * tile_cols..]);
+                for t in 0..tile_cols {
+                    let y = output_1d(by_row.map(|row| row[t]));
+                    (top[t], bottom[t]) = (y[0] + offset, y[1] + offset);
+                }
+            }
+            for i in 0..2 {
+                let oh = 2 * tile_row + i;
+                if oh >= h {
+                    break;
+                }
+                let (left, right) = pixels[2 * i * tile_cols..].split_at(tile_cols);
+                let out = dst[oh * w..][..w].chunks_mut(2);
+                for (pair, (&l, &r)) in out.zip(left.iter().zip(right)) {
+                    pair[0] = l;
+                    if let Some(second) = pair.get_mut(1) {
+                        *second = r;
+                    }
+                }
             }
         }
-        for i in 0..2 {
-            let oh = 2 * tile_row + i;
-            if oh >= h {
-                break;
-            }
-            let out = &mut dst[oh * w..][..w];
-            for (ow, pixel) in out.iter_mut().enumerate() {
-                let (t, j) = (ow / 2, ow % 2);
-                let y = output_1d(core::array::from_fn(|a| across[a][j][t]));
-                *pixel = y[i] + offset;
-            }
-        }
-    }
+    });
 }
 
 /// `Bᵀ d` along one axis: `[d0 − d2, d1 + d2, d2 − d1, d1 − d3]`.

@@ -3,7 +3,8 @@
 
 use core::ops::Range;
 
-use super::{Geometry, scratch, threads};
+use super::Geometry;
+use crate::model::flex_ops::{scratch, threads};
 
 /// `output = conv(x)` for every image of the batch: `x` is `[N, C, H, W]`, `weight`
 /// `[O, C·kh·kw]`, `output` `[N, O, OH, OW]` (zeros).

@@ -8,7 +8,7 @@
 //!   image (the weights `[O, C, kh, kw]` already are that matrix), in bands of output rows
 //!   for large outputs, its output channels shared among threads for small ones.
 //!
-//! Both keep their working memory per thread between calls ([`scratch`]).
+//! Both keep their working memory per thread between calls ([`super::scratch`]).
 //!
 //! burn-flex's own convolution re-lays the weights out and copies the input to NHWC on one
 //! thread on every call, builds im2col on one thread when a layer has a single 512-pixel tile
@@ -19,15 +19,14 @@
 //! through burn's own `Conv2d::forward`, so gradients are untouched.
 
 mod im2col;
-mod scratch;
-mod threads;
 mod winograd;
 
-use burn::backend::Flex;
-use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::flex::FlexTensor;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
-use burn::tensor::{Bytes, DType, Shape, Tensor};
+use burn::tensor::Tensor;
+
+use super::{dims, flex_f32, into_tensor, row_major};
 
 /// `conv.forward(x)`, on flex's plain tensors by the product above.
 pub(crate) fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
@@ -150,25 +149,6 @@ fn padding(
     }
 }
 
-/// `tensor` as a plain (not autodiff) f32 flex primitive, or `None`.
-fn flex_f32<const D: usize>(tensor: Tensor<D>) -> Option<FlexTensor> {
-    let tensor = tensor.try_into_primitive::<Flex>().ok()?;
-    (tensor.dtype() == DType::F32).then_some(tensor)
-}
-
-fn dims(tensor: &FlexTensor) -> Option<[usize; 4]> {
-    <[usize; 4]>::try_from(&tensor.layout().shape()[..]).ok()
-}
-
-/// The tensor's elements in row-major order (copied only when its layout is not).
-fn row_major(tensor: &FlexTensor) -> FlexTensor {
-    if tensor.is_contiguous() && tensor.layout().start_offset() == 0 {
-        tensor.clone()
-    } else {
-        tensor.to_contiguous()
-    }
-}
-
 impl Plan {
     fn run(self) -> Tensor<4> {
         let g = self.geometry;
@@ -185,13 +165,7 @@ impl Plan {
                 im2col::convolve(x, weight, bias, &g, &mut output);
             }
         }
-        let shape = Shape::from(vec![g.batch, g.channels_out, g.out_hw[0], g.out_hw[1]]);
-        let tensor = FlexTensor::new(
-            Bytes::from_elems(output),
-            Layout::contiguous(shape),
-            DType::F32,
-        );
-        Tensor::from_primitive::<Flex>(tensor)
+        into_tensor(output, [g.batch, g.channels_out, g.out_hw[0], g.out_hw[1]])
     }
 }
 
