@@ -22,12 +22,11 @@ use crate::model::flex_ops::{scratch, threads};
 /// Positions in a transformed 4×4 tile.
 const POSITIONS: usize = 16;
 
-/// Fewest tiles (over the batch) worth this path. The transformed kernel is 16/9 the size of
-/// the weights and is read once per call, so with few tiles per call the products wait on
-/// memory: in ResNet-101 at batch 1, layer3 (14×14, 49 tiles) ran no faster than by im2col
-/// (layer3 ≈ 60 ms either way) and layer4 (7×7, 16 tiles) slower, while layer1 (784 tiles)
-/// and layer2 (196) gained 15–20 % (BENCHMARKS.md). Batches (aug_smooth, Score-CAM) reach it
-/// sooner.
+/// Fewest tiles (over the batch) worth this path. A transformed kernel is 16/9 the size of
+/// its weights, made once and read once per call. In ResNet-101 at batch 1 (BENCHMARKS.md),
+/// layer3 (14×14: 49 tiles) ran ≈ 5 % faster with it, but its 23 kernels took 97 MB and
+/// ≈ 135 ms more on the first forward; layer4 (7×7: 16 tiles) ran slower; layer1 (784 tiles)
+/// and layer2 (196) gain. Batches (aug_smooth, Score-CAM) reach it sooner.
 const MIN_TILES: usize = 64;
 
 /// Whether the convolution is one this path computes (it also needs `groups = 1` and no
@@ -38,8 +37,8 @@ pub(super) fn applies(g: &Geometry) -> bool {
 
 /// Transformed kernels, each with the weight buffer it came from. Holding that buffer keeps
 /// flex from changing it in place (a shared buffer is copied before it is written), so a
-/// buffer found here still holds the weights its kernel was made from; an entry is dropped
-/// once nothing else holds its buffer.
+/// buffer found here still holds the weights its kernel was made from. An entry whose buffer
+/// nothing else holds (its network was dropped) goes at the next call of this path.
 static KERNELS: Mutex<Vec<Cached>> = Mutex::new(Vec::new());
 
 struct Cached {
