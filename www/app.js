@@ -92,11 +92,12 @@ function nextPhoto(step) {
 // ---- a setting -------------------------------------------------------------------------
 
 /** A control changed: `kind` 'explain' needs a new map (a new epoch), 'draw' only a redraw of
- * the map on screen (an explanation still coming draws with the new settings itself). */
-function settingsChanged(kind) {
+ * the map on screen (an explanation still coming draws with the new settings itself). The
+ * frame's timings count from `inputAt`, when the user's input happened. */
+function settingsChanged(kind, _changes, inputAt = performance.now()) {
   if (!state.photo || !state.loaded) return;
   if (state.decoded !== state.photo) { showPhoto(state.photo); return; } // e.g. after Stop
-  const startedAt = performance.now();
+  const startedAt = inputAt;
   if (kind === 'explain') {
     if (cancelLongWork('a newer setting')) return; // the restarted engine explains it
     explainShown(nextEpoch(), startedAt);

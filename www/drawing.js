@@ -116,6 +116,11 @@ export async function drawShown(startedAt, decodeMs = null, rendered = null) {
   canvas.dataset.flat = drawn.flat ? 'true' : 'false'; // whether the map had no positive evidence
   const ms = Math.round(performance.now() - startedAt);
   canvas.dataset.ms = String(ms);
+  // Input to frame: until the animation frame that first shows this picture.
+  delete canvas.dataset.frameMs;
+  requestAnimationFrame((frameAt) => {
+    if (state.shown === now) canvas.dataset.frameMs = String(Math.round(frameAt - startedAt));
+  });
   // Time spent in the engine (worker) for this frame: the whole explain-and-render request,
   // or every picture's render.
   const engineMs = rendered ? rendered.engineMs : [overlay, ...extras].reduce((sum, p) => sum + p.info.engine_ms, 0);

@@ -51,7 +51,7 @@ export function parseClass(text, labels) {
 export const classText = (index, labels) => (index === null ? '' : `${labels[index]} (${index})`);
 
 export class Explorer {
-  /** `onChange(kind)` hears 'explain' or 'draw' after each user change. */
+  /** `onChange(kind, changes, inputAt)` hears 'explain' or 'draw' after each user change. */
   constructor(onChange) {
     this.onChange = onChange;
     this.settings = { ...DEFAULTS };
@@ -115,13 +115,14 @@ export class Explorer {
     this.showSettings();
   }
 
-  /** Changes settings as the user did: controls, fragment, then the owner is told. */
-  update(changes) {
+  /** Changes settings as the user did: controls, fragment, then the owner is told.
+   * `inputAt` is when the user's input happened (its event's `timeStamp`; now by default). */
+  update(changes, inputAt = performance.now()) {
     Object.assign(this.settings, changes);
     this.showSettings();
     this.writeFragment();
     const explain = Object.keys(changes).some((k) => EXPLAIN_KEYS.has(k));
-    this.onChange(explain ? 'explain' : 'draw', changes);
+    this.onChange(explain ? 'explain' : 'draw', changes, inputAt);
   }
 
   /** What the engine is asked to explain. */
@@ -205,9 +206,9 @@ export class Explorer {
 
   /** Wires every control to `update`. */
   wire() {
-    const on = (id, event, read) => $(id).addEventListener(event, () => {
+    const on = (id, event, read) => $(id).addEventListener(event, (e) => {
       const changes = read($(id));
-      if (changes) this.update(changes);
+      if (changes) this.update(changes, e.timeStamp);
     });
     on('method', 'change', (el) => ({ method: el.value }));
     on('layer', 'input', (el) => ({ layer: this.layers[Number(el.value)] }));

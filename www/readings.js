@@ -34,7 +34,7 @@ export function showPredictions(top5, chosenClass) {
     fill.style.setProperty('--share', `${(100 * p.prob).toFixed(2)}%`);
     bar.append(fill);
     button.append(label, value, bar);
-    button.addEventListener('click', () => explorer.update({ class: p.class }));
+    button.addEventListener('click', (e) => explorer.update({ class: p.class }, e.timeStamp));
     li.append(button);
     return li;
   });

@@ -3,10 +3,10 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
-use burn::tensor::{Device, Tensor, activation::relu};
+use burn::tensor::{Device, Tensor};
 
 use super::config::BlockKind;
-use super::fold::{conv_bn, fold};
+use super::fold::{conv_bn, conv_bn_relu, fold};
 
 /// A bias-free `k×k` convolution with torchvision's initialisation
 /// (Kaiming normal, fan-out, ReLU gain) and "same" padding for odd `k`.
@@ -101,12 +101,14 @@ impl ResidualBlock {
             Some(down) => conv_bn(&down.conv, down.bn.as_ref(), x.clone()),
             None => x.clone(),
         };
-        let mut out = relu(conv_bn(&self.conv1, self.bn1.as_ref(), x));
-        out = conv_bn(&self.conv2, self.bn2.as_ref(), out);
-        if let Some(conv3) = &self.conv3 {
-            out = conv_bn(conv3, self.bn3.as_ref(), relu(out));
+        let out = conv_bn_relu(&self.conv1, self.bn1.as_ref(), x, None);
+        match &self.conv3 {
+            Some(conv3) => {
+                let out = conv_bn_relu(&self.conv2, self.bn2.as_ref(), out, None);
+                conv_bn_relu(conv3, self.bn3.as_ref(), out, Some(identity))
+            }
+            None => conv_bn_relu(&self.conv2, self.bn2.as_ref(), out, Some(identity)),
         }
-        relu(out + identity)
     }
 
     /// The same block with every batch norm folded into its convolution.

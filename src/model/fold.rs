@@ -11,14 +11,35 @@ use burn::module::{Param, ParamId};
 use burn::nn::BatchNorm;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+
+use super::flex_ops;
 
 /// `conv` followed by `bn` when it is still there (unfolded), or `conv` alone once folded.
 pub(crate) fn conv_bn(conv: &Conv2d, bn: Option<&BatchNorm>, x: Tensor<4>) -> Tensor<4> {
-    let out = super::flex_ops::conv2d(conv, x);
+    let out = flex_ops::conv2d(conv, x);
     match bn {
         Some(bn) => bn.forward(out),
         None => out,
     }
+}
+
+/// `relu(conv_bn(conv, bn, x) + residual)` (no residual: `relu(conv_bn(conv, bn, x))`); once
+/// folded, the convolution adds the residual and applies the ReLU as it writes its output.
+pub(crate) fn conv_bn_relu(
+    conv: &Conv2d,
+    bn: Option<&BatchNorm>,
+    x: Tensor<4>,
+    residual: Option<Tensor<4>>,
+) -> Tensor<4> {
+    let Some(bn) = bn else {
+        return flex_ops::conv2d_relu(conv, x, residual);
+    };
+    let out = bn.forward(flex_ops::conv2d(conv, x));
+    relu(match residual {
+        Some(residual) => out + residual,
+        None => out,
+    })
 }
 
 /// Folds `bn` (in inference mode: running statistics) into `conv`, returning the

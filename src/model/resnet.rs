@@ -6,12 +6,12 @@ use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, Initializer, Linear, LinearConfig, PaddingConfig2d};
-use burn::tensor::{Device, Tensor, activation::relu};
+use burn::tensor::{Device, Tensor};
 
 use super::block::{ResidualBlock, batch_norm, conv};
 use super::config::ResNetConfig;
 use super::flex_ops::max_pool2d;
-use super::fold::{conv_bn, fold};
+use super::fold::{conv_bn_relu, fold};
 use super::stage::Stage;
 use super::staged::{StagedClassifier, pool_and_classify};
 
@@ -156,7 +156,7 @@ impl StagedClassifier for ResNet {
         match stage {
             Stage::Stem => max_pool2d(
                 &self.maxpool,
-                relu(conv_bn(&self.conv1, self.bn1.as_ref(), x)),
+                conv_bn_relu(&self.conv1, self.bn1.as_ref(), x, None),
             ),
             _ => x,
         }

@@ -12,7 +12,7 @@ use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::tensor::{Bytes, DType, Shape, Tensor};
 
-pub(crate) use conv::conv2d;
+pub(crate) use conv::{conv2d, conv2d_relu};
 pub(crate) use max_pool::max_pool2d;
 
 /// `tensor` as a plain (not autodiff) f32 flex primitive, or `None`.

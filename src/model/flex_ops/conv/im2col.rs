@@ -1,18 +1,19 @@
 //! The general path: im2col `[C·kh·kw, OH·OW]` from the NCHW input, then one product
-//! `[O, C·kh·kw] · im2col` per image, written into the output plane onto its bias.
+//! `[O, C·kh·kw] · im2col` per image, written into the output plane onto its bias (and
+//! residual), ReLU applied to each block of it once written.
 
 use core::ops::Range;
 
-use super::Geometry;
+use super::{Epilogue, Geometry, relu_in_place};
 use crate::model::flex_ops::{scratch, threads};
 
-/// `output = conv(x)` for every image of the batch: `x` is `[N, C, H, W]`, `weight`
-/// `[O, C·kh·kw]`, `output` `[N, O, OH, OW]` (zeros).
+/// `output = conv(x)` with `epilogue`, for every image of the batch: `x` is `[N, C, H, W]`,
+/// `weight` `[O, C·kh·kw]`, `output` `[N, O, OH, OW]` (zeros).
 pub(super) fn convolve(
     x: &[f32],
     weight: &[f32],
-    bias: Option<&[f32]>,
     g: &Geometry,
+    epilogue: Epilogue<'_>,
     output: &mut [f32],
 ) {
     let out_plane = g.channels_out * g.out_pixels();
@@ -20,16 +21,22 @@ pub(super) fn convolve(
     let bands = bands(g);
     for (image, out) in output.chunks_exact_mut(out_plane).enumerate() {
         let input = &x[image * in_plane..(image + 1) * in_plane];
-        if let Some(bias) = bias {
+        if let Some(residual) = epilogue.residual {
+            out.copy_from_slice(&residual[image * out_plane..][..out_plane]);
+        }
+        if let Some(bias) = epilogue.bias {
             for (plane, &b) in out.chunks_exact_mut(g.out_pixels()).zip(bias) {
-                plane.fill(b);
+                match epilogue.residual {
+                    Some(_) => plane.iter_mut().for_each(|value| *value += b),
+                    None => plane.fill(b),
+                }
             }
         }
         let out = OutPtr(out.as_mut_ptr());
         let job = |rows: Range<usize>, threaded| {
             // SAFETY: each band writes only its own output columns (`rows` × OW) of the
             // `[O, OH·OW]` plane `out` points to, and the bands do not overlap.
-            unsafe { band(input, weight, g, rows, out, bias.is_some(), threaded) }
+            unsafe { band(input, weight, g, rows, out, epilogue, threaded) }
         };
         match bands.as_slice() {
             [rows] => job(rows.clone(), threads::count() > 1),
@@ -63,13 +70,21 @@ const BAND_PIXELS: usize = 512;
 /// The output rows of each band: one band, threaded inside, below four bands' worth of
 /// pixels (ResNet's layer2 to layer4: one product large enough to share); otherwise bands of
 /// about [`BAND_PIXELS`] whose im2col stays in cache, one thread each (one after the other
-/// in a build without threads).
+/// in a build without threads). Where a few rows fewer per band make the bands share out
+/// evenly among the threads, they do (ResNet's layer1, 56 rows: 8 bands of 7 rather than 7
+/// of 9 on 2 threads).
 pub(super) fn bands(g: &Geometry) -> Vec<Range<usize>> {
     let [out_h, out_w] = g.out_hw;
     if g.out_pixels() < 4 * BAND_PIXELS {
         return core::iter::once(0..out_h).collect();
     }
-    let rows = (BAND_PIXELS / out_w).max(1);
+    let target = (BAND_PIXELS / out_w).max(1);
+    let threads = threads::count();
+    let even = |rows: &usize| out_h.div_ceil(*rows).is_multiple_of(threads);
+    let rows = (target.div_ceil(2)..=target)
+        .rev()
+        .find(even)
+        .unwrap_or(target);
     (0..out_h)
         .step_by(rows)
         .map(|first| first..(first + rows).min(out_h))
@@ -88,7 +103,7 @@ unsafe fn band(
     g: &Geometry,
     rows: Range<usize>,
     out: OutPtr,
-    accumulate: bool,
+    epilogue: Epilogue<'_>,
     threaded: bool,
 ) {
     let out_w = g.out_hw[1];
@@ -104,7 +119,7 @@ unsafe fn band(
                 g,
                 columns.clone(),
                 out,
-                accumulate,
+                epilogue,
                 threaded,
             )
         };
@@ -124,7 +139,7 @@ unsafe fn band(
                 g,
                 columns.clone(),
                 out,
-                accumulate,
+                epilogue,
                 threaded,
             )
         }
@@ -132,7 +147,7 @@ unsafe fn band(
 }
 
 /// `out[:, columns] (+)= weight · rhs`, `rhs` being `[C·kh·kw, columns.len()]` with the
-/// given row stride.
+/// given row stride, then ReLU if the epilogue asks.
 ///
 /// # Safety
 /// As for [`band`]: `out` is the image's output plane, `columns` written by no one else.
@@ -142,7 +157,7 @@ unsafe fn multiply(
     g: &Geometry,
     columns: Range<usize>,
     out: OutPtr,
-    accumulate: bool,
+    epilogue: Epilogue<'_>,
     threaded: bool,
 ) {
     let (first, pixels) = (columns.start, columns.len());
@@ -162,7 +177,7 @@ unsafe fn multiply(
                 out.at(first + channels.start * g.out_pixels()),
                 1,
                 g.out_pixels() as isize,
-                accumulate,
+                epilogue.accumulates(),
                 weight.as_ptr().add(channels.start * k),
                 1,
                 k as isize,
@@ -176,6 +191,19 @@ unsafe fn multiply(
                 false,
                 parallelism,
             );
+        }
+        if epilogue.relu {
+            for channel in channels {
+                // SAFETY: this channel's columns of the band, just written above and written
+                // by no one else (as for the product).
+                let row = unsafe {
+                    core::slice::from_raw_parts_mut(
+                        out.at(first + channel * g.out_pixels()),
+                        pixels,
+                    )
+                };
+                relu_in_place(row);
+            }
         }
     };
     match share.then(|| channel_split(m)).flatten() {

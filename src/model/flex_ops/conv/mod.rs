@@ -25,14 +25,62 @@ use burn::backend::flex::FlexTensor;
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
 
 use super::{dims, flex_f32, into_tensor, row_major};
 
-/// `conv.forward(x)`, on flex's plain tensors by the product above.
+/// `conv.forward(x)`, on flex's plain tensors by one of the paths above.
 pub(crate) fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     match plan(conv, &x) {
-        Some(plan) => plan.run(),
+        Some(plan) => plan.run(None, false),
         None => conv.forward(x),
+    }
+}
+
+/// `relu(conv.forward(x) + residual)`, or `relu(conv.forward(x))` without a residual: on
+/// flex's plain tensors the residual and the ReLU are applied as the output is written (the
+/// product accumulates onto the residual), not in passes of their own.
+pub(crate) fn conv2d_relu(conv: &Conv2d, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
+    let fast = plan(conv, &x).and_then(|plan| {
+        let residual = match &residual {
+            Some(r) => Some(flex_f32(r.clone()).filter(|r| dims(r) == Some(plan.out_dims()))?),
+            None => None,
+        };
+        Some((plan, residual))
+    });
+    match fast {
+        Some((plan, residual)) => plan.run(residual.as_ref(), true),
+        None => {
+            let out = conv.forward(x);
+            relu(match residual {
+                Some(residual) => out + residual,
+                None => out,
+            })
+        }
+    }
+}
+
+/// What is written with the product: the bias, then a residual, then ReLU.
+#[derive(Clone, Copy)]
+struct Epilogue<'a> {
+    /// Per output channel.
+    bias: Option<&'a [f32]>,
+    /// `[N, O, OH, OW]`, as the output.
+    residual: Option<&'a [f32]>,
+    relu: bool,
+}
+
+impl Epilogue<'_> {
+    /// Whether the product is added onto a prefilled output (bias or residual).
+    fn accumulates(&self) -> bool {
+        self.bias.is_some() || self.residual.is_some()
+    }
+}
+
+/// ReLU over `values` in place.
+fn relu_in_place(values: &mut [f32]) {
+    for value in values {
+        *value = value.max(0.0);
     }
 }
 
@@ -150,22 +198,36 @@ fn padding(
 }
 
 impl Plan {
-    fn run(self) -> Tensor<4> {
+    /// The output's dimensions, `[N, O, OH, OW]`.
+    fn out_dims(&self) -> [usize; 4] {
+        let g = &self.geometry;
+        [g.batch, g.channels_out, g.out_hw[0], g.out_hw[1]]
+    }
+
+    /// The convolution, `residual` (of the output's dimensions) added and ReLU applied if
+    /// asked.
+    fn run(self, residual: Option<&FlexTensor>, relu: bool) -> Tensor<4> {
         let g = self.geometry;
+        let len = g.batch * g.channels_out * g.out_pixels();
         let x = row_major(&self.x);
         let bias = self.bias.as_ref().map(row_major);
+        let residual = residual.map(row_major);
         let x: &[f32] = &x.storage()[..g.batch * g.channels_in * g.in_hw[0] * g.in_hw[1]];
-        let bias: Option<&[f32]> = bias.as_ref().map(|b| &b.storage()[..g.channels_out]);
-        let mut output = vec![0.0f32; g.batch * g.channels_out * g.out_pixels()];
+        let epilogue = Epilogue {
+            bias: bias.as_ref().map(|b| &b.storage()[..g.channels_out]),
+            residual: residual.as_ref().map(|r| &r.storage()[..len]),
+            relu,
+        };
+        let mut output = vec![0.0f32; len];
         match winograd::kernel(&self.weight, &g) {
-            Some(kernel) => winograd::convolve(x, &kernel, bias, &g, &mut output),
+            Some(kernel) => winograd::convolve(x, &kernel, &g, epilogue, &mut output),
             None => {
                 let weight = row_major(&self.weight);
                 let weight: &[f32] = &weight.storage()[..g.channels_out * g.col_rows()];
-                im2col::convolve(x, weight, bias, &g, &mut output);
+                im2col::convolve(x, weight, &g, epilogue, &mut output);
             }
         }
-        into_tensor(output, [g.batch, g.channels_out, g.out_hw[0], g.out_hw[1]])
+        into_tensor(output, self.out_dims())
     }
 }
 
@@ -240,10 +302,19 @@ mod tests {
                     && shares_work(g.channels_out, g.out_pixels(), g.col_rows())
                     && channel_split(g.channels_out).is_some();
                 let ours = conv2d(&conv, x.clone());
-                let reference = conv.forward(x);
+                let reference = conv.forward(x.clone());
                 assert_eq!(ours.dims(), reference.dims(), "{what}");
-                let diff = max_abs_diff(ours, reference);
+                let diff = max_abs_diff(ours, reference.clone());
                 assert!(diff < 1e-5, "{what}: max |Δ| {diff}");
+                // The same with ReLU, and with a residual added first.
+                let residual =
+                    Tensor::<4>::random(reference.dims(), Distribution::Normal(0.0, 1.0), &device);
+                let fused = conv2d_relu(&conv, x.clone(), None);
+                let diff = max_abs_diff(fused, relu(reference.clone()));
+                assert!(diff < 1e-5, "{what}, ReLU: max |Δ| {diff}");
+                let fused = conv2d_relu(&conv, x, Some(residual.clone()));
+                let diff = max_abs_diff(fused, relu(reference + residual));
+                assert!(diff < 1e-5, "{what}, residual and ReLU: max |Δ| {diff}");
             }
         }
         assert!(winograd, "no case took the Winograd path");
@@ -252,6 +323,37 @@ mod tests {
             split || rayon::current_num_threads() == 1,
             "no product was split by channels"
         );
+    }
+
+    #[test]
+    fn bands_share_out_evenly_among_the_threads() {
+        let threads = rayon::current_num_threads();
+        // ResNet's stem and layer1 outputs, and two odd sizes.
+        for [h, w] in [[112, 112], [56, 56], [48, 47], [51, 50]] {
+            let g = Geometry {
+                batch: 1,
+                channels_in: 64,
+                channels_out: 64,
+                in_hw: [h, w],
+                kernel: [1, 1],
+                stride: [1, 1],
+                pad: [0, 0],
+                out_hw: [h, w],
+            };
+            let bands = bands(&g);
+            let covered: Vec<usize> = bands.iter().flat_map(|rows| rows.clone()).collect();
+            assert_eq!(
+                covered,
+                (0..h).collect::<Vec<_>>(),
+                "{h}×{w}: rows lost or repeated"
+            );
+            assert!(bands.len() > 1, "{h}×{w}: not banded");
+            assert!(
+                threads == 1 || bands.len().is_multiple_of(threads),
+                "{h}×{w}: {} bands for {threads} threads",
+                bands.len()
+            );
+        }
     }
 
     #[test]
@@ -282,5 +384,22 @@ mod tests {
         let ours = leaf.grad(&gradients).unwrap();
         let reference = leaf.grad(&expected).unwrap();
         assert!(max_abs_diff(ours, reference) == 0.0);
+
+        // The fused ReLU and residual too: burn's ops and gradient.
+        let residual = Tensor::<4>::random([1, 3, 3, 3], Distribution::Default, &device)
+            .autodiff()
+            .require_grad();
+        let fused = conv2d_relu(&conv, leaf.clone(), Some(residual.clone()));
+        let gradients = fused.sum().backward();
+        let expected = relu(conv.forward(leaf.clone()) + residual.clone())
+            .sum()
+            .backward();
+        for (what, tensor) in [("input", &leaf), ("residual", &residual)] {
+            let diff = max_abs_diff(
+                tensor.grad(&gradients).unwrap(),
+                tensor.grad(&expected).unwrap(),
+            );
+            assert!(diff == 0.0, "{what}: max |Δ| {diff}");
+        }
     }
 }

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use burn::backend::flex::FlexTensor;
 use burn::tensor::Bytes;
 
-use super::Geometry;
+use super::{Epilogue, Geometry};
 use crate::model::flex_ops::{scratch, threads};
 
 /// Positions in a transformed 4×4 tile.
@@ -96,13 +96,13 @@ fn transform_kernels(weights: &[f32], [outs, ins]: [usize; 2]) -> Vec<f32> {
     transformed
 }
 
-/// `output = conv(x) + bias`: `x` is `[N, C, H, W]`, `kernel` from [`kernel`], `output`
-/// `[N, O, OH, OW]`.
+/// `output = conv(x)` with `epilogue`: `x` is `[N, C, H, W]`, `kernel` from [`kernel`],
+/// `output` `[N, O, OH, OW]`.
 pub(super) fn convolve(
     x: &[f32],
     kernel: &[f32],
-    bias: Option<&[f32]>,
     g: &Geometry,
+    epilogue: Epilogue<'_>,
     output: &mut [f32],
 ) {
     let tiles = Tiles::of(g);
@@ -128,8 +128,13 @@ pub(super) fn convolve(
                         let start = (position * g.channels_out + channel) * count;
                         &products[start + tiles.index(image, 0)..][..tiles.per_image()]
                     });
-                    let offset = bias.map_or(0.0, |bias| bias[channel]);
-                    transform_output(&tiles, &rows, offset, dst);
+                    let at = (image * g.channels_out + channel) * plane;
+                    let then = PlaneEpilogue {
+                        bias: epilogue.bias.map_or(0.0, |bias| bias[channel]),
+                        residual: epilogue.residual.map(|all| &all[at..][..plane]),
+                        relu: epilogue.relu,
+                    };
+                    transform_output(&tiles, &rows, &then, dst);
                 });
             }
         },
@@ -289,10 +294,31 @@ fn split_rows(
     core::array::from_fn(|_| rows.next().expect("four rows"))
 }
 
+/// The epilogue for one output plane.
+struct PlaneEpilogue<'a> {
+    bias: f32,
+    /// This plane of the residual.
+    residual: Option<&'a [f32]>,
+    relu: bool,
+}
+
+impl PlaneEpilogue<'_> {
+    /// The output at `pixel` (row-major in the plane) from the product's value there.
+    fn apply(&self, value: f32, pixel: usize) -> f32 {
+        let value = value + self.bias + self.residual.map_or(0.0, |residual| residual[pixel]);
+        if self.relu { value.max(0.0) } else { value }
+    }
+}
+
 /// Writes one output channel's plane (`[OH, OW]`) of one image: each tile's 2×2 pixels
-/// `Aᵀ M A + offset`, where `rows[ξ][tile]` is `M`, a row of tiles at a time; pixels past
-/// the plane's edge (odd sizes) are dropped.
-fn transform_output(tiles: &Tiles, rows: &[&[f32]; POSITIONS], offset: f32, dst: &mut [f32]) {
+/// `Aᵀ M A` with `then` applied, where `rows[ξ][tile]` is `M`, a row of tiles at a time;
+/// pixels past the plane's edge (odd sizes) are dropped.
+fn transform_output(
+    tiles: &Tiles,
+    rows: &[&[f32]; POSITIONS],
+    then: &PlaneEpilogue<'_>,
+    dst: &mut [f32],
+) {
     let [h, w] = tiles.out_hw;
     let [tile_rows, tile_cols] = tiles.grid;
     scratch::with(12 * tile_cols, |buffer| {
@@ -316,7 +342,7 @@ fn transform_output(tiles: &Tiles, rows: &[&[f32]; POSITIONS], offset: f32, dst:
                 let (top, bottom) = (&mut top[j * tile_cols..], &mut bottom[j * tile_cols..]);
                 for t in 0..tile_cols {
                     let y = output_1d(by_row.map(|row| row[t]));
-                    (top[t], bottom[t]) = (y[0] + offset, y[1] + offset);
+                    (top[t], bottom[t]) = (y[0], y[1]);
                 }
             }
             for i in 0..2 {
@@ -325,12 +351,14 @@ fn transform_output(tiles: &Tiles, rows: &[&[f32]; POSITIONS], offset: f32, dst:
                     break;
                 }
                 let (left, right) = pixels[2 * i * tile_cols..].split_at(tile_cols);
-                let out = dst[oh * w..][..w].chunks_mut(2);
-                for (pair, (&l, &r)) in out.zip(left.iter().zip(right)) {
-                    pair[0] = l;
-                    if let Some(second) = pair.get_mut(1) {
-                        *second = r;
-                    }
+                let out = &mut dst[oh * w..][..w];
+                for (ow, pixel) in out.iter_mut().enumerate() {
+                    let y = if ow % 2 == 0 {
+                        left[ow / 2]
+                    } else {
+                        right[ow / 2]
+                    };
+                    *pixel = then.apply(y, oh * w + ow);
                 }
             }
         }
