@@ -115,7 +115,9 @@ describe('ResNet-101 Grad-CAM on WebGPU', { timeout: 900_000 }, () => {
     const seen = Date.now() - started;
     console.log(`class switch, click → drawn frame (ResNet-101, WebGPU/SwiftShader): ${inPage} ms to the picture and `
       + `${frameMs} ms to its frame in the page, ${seen} ms seen by the test`);
-    assert.ok(frameMs >= inPage && frameMs <= seen, `click → frame ${frameMs} ms is not between the picture (${inPage} ms) and what the test saw (${seen} ms)`);
+    // The frame's time is its start, which can precede the picture's hand-off by part of a
+    // frame; it never exceeds what the test saw around the click.
+    assert.ok(frameMs > 0 && frameMs >= inPage - 17 && frameMs <= seen, `click → frame ${frameMs} ms: not within a frame of the picture (${inPage} ms), or over what the test saw (${seen} ms)`);
     assert.match(await page.textContent('[data-testid=timings]'), /map from cached activations/);
     const expected = nativeOverlay(PHOTO, WEIGHTS, second);
     await assertCanvasMatchesNative(page, expected, `class ${second}`);
