@@ -17,10 +17,10 @@ mod pool {
         gemm::Parallelism::Rayon(0)
     }
 
-    pub(super) fn for_each_chunk(
-        data: &mut [f32],
+    pub(super) fn for_each_chunk<T: Send>(
+        data: &mut [T],
         len: usize,
-        f: impl Fn((usize, &mut [f32])) + Send + Sync,
+        f: impl Fn((usize, &mut [T])) + Send + Sync,
     ) {
         data.par_chunks_exact_mut(len).enumerate().for_each(f);
     }
@@ -42,10 +42,10 @@ mod pool {
         gemm::Parallelism::None
     }
 
-    pub(super) fn for_each_chunk(
-        data: &mut [f32],
+    pub(super) fn for_each_chunk<T: Send>(
+        data: &mut [T],
         len: usize,
-        f: impl Fn((usize, &mut [f32])) + Send + Sync,
+        f: impl Fn((usize, &mut [T])) + Send + Sync,
     ) {
         data.chunks_exact_mut(len).enumerate().for_each(f);
     }
@@ -70,10 +70,10 @@ pub(super) fn gemm_parallelism(share: bool) -> gemm::Parallelism {
 }
 
 /// `f((index, chunk))` for each `len`-long chunk of `data`, on the threads.
-pub(super) fn for_each_chunk(
-    data: &mut [f32],
+pub(super) fn for_each_chunk<T: Send>(
+    data: &mut [T],
     len: usize,
-    f: impl Fn((usize, &mut [f32])) + Send + Sync,
+    f: impl Fn((usize, &mut [T])) + Send + Sync,
 ) {
     pool::for_each_chunk(data, len, f);
 }

@@ -1,14 +1,14 @@
 //! The general path: im2col `[C·kh·kw, OH·OW]` from the NCHW input, then one product
-//! `[O, C·kh·kw] · im2col` per image, written into the output plane onto its bias (and
-//! residual), ReLU applied to each block of it once written.
+//! `[O, C·kh·kw] · im2col` per image, written into the output plane by blocks of output
+//! channels × pixels, each prefilled and finished by the epilogue around its product.
 
 use core::ops::Range;
 
-use super::{Epilogue, Geometry, relu_in_place};
+use super::{Epilogue, Geometry};
 use crate::model::flex_ops::{scratch, threads};
 
 /// `output = conv(x)` with `epilogue`, for every image of the batch: `x` is `[N, C, H, W]`,
-/// `weight` `[O, C·kh·kw]`, `output` `[N, O, OH, OW]` (zeros).
+/// `weight` `[O, C·kh·kw]`, `output` `[N, O, OH, OW]`.
 pub(super) fn convolve(
     x: &[f32],
     weight: &[f32],
@@ -21,17 +21,7 @@ pub(super) fn convolve(
     let bands = bands(g);
     for (image, out) in output.chunks_exact_mut(out_plane).enumerate() {
         let input = &x[image * in_plane..(image + 1) * in_plane];
-        if let Some(residual) = epilogue.residual {
-            out.copy_from_slice(&residual[image * out_plane..][..out_plane]);
-        }
-        if let Some(bias) = epilogue.bias {
-            for (plane, &b) in out.chunks_exact_mut(g.out_pixels()).zip(bias) {
-                match epilogue.residual {
-                    Some(_) => plane.iter_mut().for_each(|value| *value += b),
-                    None => plane.fill(b),
-                }
-            }
-        }
+        let epilogue = epilogue.for_image(image, out_plane);
         let out = OutPtr(out.as_mut_ptr());
         let job = |rows: Range<usize>, threaded| {
             // SAFETY: each band writes only its own output columns (`rows` × OW) of the
@@ -146,8 +136,9 @@ unsafe fn band(
     })
 }
 
-/// `out[:, columns] (+)= weight · rhs`, `rhs` being `[C·kh·kw, columns.len()]` with the
-/// given row stride, then ReLU if the epilogue asks.
+/// `out[:, columns] = weight · rhs` with the image's epilogue, `rhs` being
+/// `[C·kh·kw, columns.len()]` with the given row stride: each block of output channels is
+/// prefilled, multiplied onto and finished on the thread that computes it.
 ///
 /// # Safety
 /// As for [`band`]: `out` is the image's output plane, `columns` written by no one else.
@@ -164,7 +155,16 @@ unsafe fn multiply(
     let (m, k) = (g.channels_out, g.col_rows());
     assert!(weight.len() >= m * k && rhs.len() >= (k - 1) * rhs_stride + pixels);
     let share = threaded && shares_work(m, pixels, k);
+    let plane = g.out_pixels();
+    // SAFETY: `channel`'s columns of the band: inside the plane, and written by no one else
+    // (the caller's promise); no other reference to them lives while the one returned does.
+    let run = |channel: usize| unsafe {
+        core::slice::from_raw_parts_mut(out.at(first + channel * plane), pixels)
+    };
     let product = |channels: Range<usize>, parallelism| {
+        for channel in channels.clone() {
+            epilogue.prefill(run(channel), first + channel * plane, channel);
+        }
         // SAFETY: `weight` is `[m, k]` and `rhs` `[k, pixels]` with row stride `rhs_stride`
         // (checked above); `out + first` with row stride OH·OW is this band's part of the
         // plane (the caller's promise), of which `channels` are written here; it aliases
@@ -174,10 +174,10 @@ unsafe fn multiply(
                 channels.len(),
                 pixels,
                 k,
-                out.at(first + channels.start * g.out_pixels()),
+                out.at(first + channels.start * plane),
                 1,
-                g.out_pixels() as isize,
-                epilogue.accumulates(),
+                plane as isize,
+                true,
                 weight.as_ptr().add(channels.start * k),
                 1,
                 k as isize,
@@ -192,18 +192,8 @@ unsafe fn multiply(
                 parallelism,
             );
         }
-        if epilogue.relu {
-            for channel in channels {
-                // SAFETY: this channel's columns of the band, just written above and written
-                // by no one else (as for the product).
-                let row = unsafe {
-                    core::slice::from_raw_parts_mut(
-                        out.at(first + channel * g.out_pixels()),
-                        pixels,
-                    )
-                };
-                relu_in_place(row);
-            }
+        for channel in channels {
+            epilogue.finish(run(channel));
         }
     };
     match share.then(|| channel_split(m)).flatten() {

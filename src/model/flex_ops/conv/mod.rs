@@ -60,27 +60,50 @@ pub(crate) fn conv2d_relu(conv: &Conv2d, x: Tensor<4>, residual: Option<Tensor<4
     }
 }
 
-/// What is written with the product: the bias, then a residual, then ReLU.
+/// What the product is written with, one rule for both paths: each run of an output channel
+/// is prefilled with the bias plus the residual ([`Epilogue::prefill`]), the product is added
+/// onto it, and ReLU is applied to it ([`Epilogue::finish`]), all on the thread computing that
+/// run, while it is in cache.
 #[derive(Clone, Copy)]
 struct Epilogue<'a> {
     /// Per output channel.
     bias: Option<&'a [f32]>,
-    /// `[N, O, OH, OW]`, as the output.
+    /// As the output: `[N, O, OH, OW]`, or `[O, OH, OW]` once cut to an image.
     residual: Option<&'a [f32]>,
     relu: bool,
 }
 
 impl Epilogue<'_> {
-    /// Whether the product is added onto a prefilled output (bias or residual).
-    fn accumulates(&self) -> bool {
-        self.bias.is_some() || self.residual.is_some()
+    /// The epilogue of image `image` of the batch, whose output is `len` values long.
+    fn for_image(&self, image: usize, len: usize) -> Self {
+        Self {
+            residual: self.residual.map(|all| &all[image * len..][..len]),
+            ..*self
+        }
     }
-}
 
-/// ReLU over `values` in place.
-fn relu_in_place(values: &mut [f32]) {
-    for value in values {
-        *value = value.max(0.0);
+    /// Writes into `run` (of output channel `channel`, at `at` in the image's output) what
+    /// the product is added onto: the bias plus the residual (zeros without either).
+    fn prefill(&self, run: &mut [f32], at: usize, channel: usize) {
+        let bias = self.bias.map_or(0.0, |bias| bias[channel]);
+        match self.residual {
+            Some(residual) => {
+                let residual = &residual[at..][..run.len()];
+                for (value, &r) in run.iter_mut().zip(residual) {
+                    *value = r + bias;
+                }
+            }
+            None => run.fill(bias),
+        }
+    }
+
+    /// What follows the product on a run of the output once written: ReLU, if asked.
+    fn finish(&self, run: &mut [f32]) {
+        if self.relu {
+            for value in run {
+                *value = value.max(0.0);
+            }
+        }
     }
 }
 

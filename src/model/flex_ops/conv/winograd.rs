@@ -38,7 +38,8 @@ pub(super) fn applies(g: &Geometry) -> bool {
 /// Transformed kernels, each with the weight buffer it came from. Holding that buffer keeps
 /// flex from changing it in place (a shared buffer is copied before it is written), so a
 /// buffer found here still holds the weights its kernel was made from. An entry whose buffer
-/// nothing else holds (its network was dropped) goes at the next call of this path.
+/// nothing else holds (its network was dropped) goes at the next convolution of either path,
+/// so switching to a network without such convolutions frees it too.
 static KERNELS: Mutex<Vec<Cached>> = Mutex::new(Vec::new());
 
 struct Cached {
@@ -49,15 +50,16 @@ struct Cached {
 
 /// The transformed kernel `U[ξ][c][o]` of `weight` (`[O, C, 3, 3]`), from the cache or made
 /// now; `None` when the convolution is not one for this path, or the weights are a view
-/// (not their buffer's contiguous start).
+/// (not their buffer's contiguous start). Called for every planned convolution: it also
+/// drops the entries of networks gone.
 pub(super) fn kernel(weight: &FlexTensor, g: &Geometry) -> Option<Arc<[f32]>> {
+    let mut cache = KERNELS.lock().unwrap_or_else(PoisonError::into_inner);
+    cache.retain(|entry| Arc::strong_count(&entry.weights) > 1);
     if !applies(g) || !weight.is_contiguous() || weight.layout().start_offset() != 0 {
         return None;
     }
     let shape = [g.channels_out, g.channels_in];
     let source = weight.data_arc();
-    let mut cache = KERNELS.lock().unwrap_or_else(PoisonError::into_inner);
-    cache.retain(|entry| Arc::strong_count(&entry.weights) > 1);
     let hit = cache
         .iter()
         .find(|entry| Arc::ptr_eq(&entry.weights, &source) && entry.shape == shape);
@@ -75,24 +77,26 @@ pub(super) fn kernel(weight: &FlexTensor, g: &Geometry) -> Option<Arc<[f32]>> {
 }
 
 /// `U[ξ][c][o] = (G g[o][c] Gᵀ)[ξ]` for weights `[O, C, 3, 3]`: each `U[ξ]` contiguous and
-/// column-major (`o` contiguous), which gemm reads in place. Made an input channel per
-/// thread (`[c][ξ][o]`), then regrouped by position.
+/// column-major (`o` contiguous), which gemm reads in place. An input channel per thread,
+/// each writing its column of every `U[ξ]`.
 fn transform_kernels(weights: &[f32], [outs, ins]: [usize; 2]) -> Vec<f32> {
-    let mut by_channel = vec![0.0f32; ins * POSITIONS * outs];
-    threads::for_each_chunk(&mut by_channel, POSITIONS * outs, |(channel, dst)| {
+    let mut transformed = vec![0.0f32; POSITIONS * ins * outs];
+    let mut columns: Vec<Vec<&mut [f32]>> =
+        (0..ins).map(|_| Vec::with_capacity(POSITIONS)).collect();
+    for position in transformed.chunks_exact_mut(ins * outs) {
+        for (channel, column) in position.chunks_exact_mut(outs).enumerate() {
+            columns[channel].push(column);
+        }
+    }
+    threads::for_each_chunk(&mut columns, 1, |(channel, columns)| {
+        let columns = &mut columns[0];
         for out in 0..outs {
             let g = &weights[(out * ins + channel) * 9..][..9];
-            for (position, value) in kernel_tile(g).into_iter().enumerate() {
-                dst[position * outs + out] = value;
+            for (column, value) in columns.iter_mut().zip(kernel_tile(g)) {
+                column[out] = value;
             }
         }
     });
-    let mut transformed = vec![0.0f32; POSITIONS * ins * outs];
-    for (position, dst) in transformed.chunks_exact_mut(ins * outs).enumerate() {
-        for (channel, column) in dst.chunks_exact_mut(outs).enumerate() {
-            column.copy_from_slice(&by_channel[(channel * POSITIONS + position) * outs..][..outs]);
-        }
-    }
     transformed
 }
 
@@ -123,18 +127,13 @@ pub(super) fn convolve(
             );
             let plane = g.out_pixels();
             for (image, out) in output.chunks_exact_mut(g.channels_out * plane).enumerate() {
+                let epilogue = epilogue.for_image(image, g.channels_out * plane);
                 threads::for_each_chunk(out, plane, |(channel, dst)| {
                     let rows: [&[f32]; POSITIONS] = core::array::from_fn(|position| {
                         let start = (position * g.channels_out + channel) * count;
                         &products[start + tiles.index(image, 0)..][..tiles.per_image()]
                     });
-                    let at = (image * g.channels_out + channel) * plane;
-                    let then = PlaneEpilogue {
-                        bias: epilogue.bias.map_or(0.0, |bias| bias[channel]),
-                        residual: epilogue.residual.map(|all| &all[at..][..plane]),
-                        relu: epilogue.relu,
-                    };
-                    transform_output(&tiles, &rows, &then, dst);
+                    transform_output(&tiles, &rows, (&epilogue, channel), dst);
                 });
             }
         },
@@ -294,29 +293,14 @@ fn split_rows(
     core::array::from_fn(|_| rows.next().expect("four rows"))
 }
 
-/// The epilogue for one output plane.
-struct PlaneEpilogue<'a> {
-    bias: f32,
-    /// This plane of the residual.
-    residual: Option<&'a [f32]>,
-    relu: bool,
-}
-
-impl PlaneEpilogue<'_> {
-    /// The output at `pixel` (row-major in the plane) from the product's value there.
-    fn apply(&self, value: f32, pixel: usize) -> f32 {
-        let value = value + self.bias + self.residual.map_or(0.0, |residual| residual[pixel]);
-        if self.relu { value.max(0.0) } else { value }
-    }
-}
-
-/// Writes one output channel's plane (`[OH, OW]`) of one image: each tile's 2×2 pixels
-/// `Aᵀ M A` with `then` applied, where `rows[ξ][tile]` is `M`, a row of tiles at a time;
-/// pixels past the plane's edge (odd sizes) are dropped.
+/// Writes output channel `channel`'s plane (`[OH, OW]`) of one image: each tile's 2×2 pixels
+/// `Aᵀ M A`, where `rows[ξ][tile]` is `M`, a row of tiles at a time, added onto each output
+/// row as the image's `epilogue` prefills it, which then finishes the row; pixels past the
+/// plane's edge (odd sizes) are dropped.
 fn transform_output(
     tiles: &Tiles,
     rows: &[&[f32]; POSITIONS],
-    then: &PlaneEpilogue<'_>,
+    (epilogue, channel): (&Epilogue<'_>, usize),
     dst: &mut [f32],
 ) {
     let [h, w] = tiles.out_hw;
@@ -352,14 +336,15 @@ fn transform_output(
                 }
                 let (left, right) = pixels[2 * i * tile_cols..].split_at(tile_cols);
                 let out = &mut dst[oh * w..][..w];
+                epilogue.prefill(out, (channel * h + oh) * w, channel);
                 for (ow, pixel) in out.iter_mut().enumerate() {
-                    let y = if ow % 2 == 0 {
+                    *pixel += if ow % 2 == 0 {
                         left[ow / 2]
                     } else {
                         right[ow / 2]
                     };
-                    *pixel = then.apply(y, oh * w + ow);
                 }
+                epilogue.finish(out);
             }
         }
     });
@@ -397,7 +382,7 @@ mod tests {
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::{Device, Distribution, Tensor};
 
-    use super::super::conv2d;
+    use super::super::{conv2d, plan};
     use super::*;
 
     /// `Y = Aᵀ M A` of a row-major 4×4 `M`: the 2×2 output tile.
@@ -472,12 +457,12 @@ mod tests {
             .into_scalar();
         assert!(diff < 1e-5, "a stale kernel was used: max |Δ| {diff}");
 
-        // Dropped weights leave the cache at the next convolution.
+        // Dropped weights leave the cache at the next convolution, even one of the other
+        // path (a 1×1: a network without Winograd convolutions).
         let gone = Arc::downgrade(&buffer);
         drop((buffer, conv));
-        let other = Conv2dConfig::new([6, 5], [3, 3])
-            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-            .init(&device);
+        let other = Conv2dConfig::new([6, 5], [1, 1]).init(&device);
+        assert!(!applies(&plan(&other, &x).unwrap().geometry));
         let _ = conv2d(&other, x);
         assert!(
             gone.upgrade().is_none(),
