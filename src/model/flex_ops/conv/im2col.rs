@@ -235,6 +235,10 @@ fn col_row(input: &[f32], g: &Geometry, row: usize, rows: Range<usize>, dst: &mu
         .checked_sub(j + 1)
         .map_or(0, |last| (last / stride_w + 1).min(out_w))
         .max(first_ow);
+    if g.stride == [1, 1] && out_w == in_w {
+        let shift = (i, j as isize - pad_w as isize);
+        return shifted_rows(plane, g, shift, rows, first_ow..end_ow, dst);
+    }
     for (out_row, oh) in dst.chunks_exact_mut(out_w).zip(rows) {
         let ih = (oh * stride_h + i)
             .checked_sub(pad_h)
@@ -255,5 +259,42 @@ fn col_row(input: &[f32], g: &Geometry, row: usize, rows: Range<usize>, dst: &mu
                 *value = src[start + k * stride_w];
             }
         }
+    }
+}
+
+/// [`col_row`] for stride 1 where output rows are as wide as input rows (ResNet's 3×3 with
+/// padding 1): the output rows that read the input are one run of the plane shifted by
+/// `j − pad` columns, copied at once, then the columns over the left and right padding
+/// (outside `inside`) zeroed in each row; rows over the top and bottom padding are zero.
+fn shifted_rows(
+    plane: &[f32],
+    g: &Geometry,
+    (i, shift): (usize, isize),
+    rows: Range<usize>,
+    inside: Range<usize>,
+    dst: &mut [f32],
+) {
+    let [in_h, w] = g.in_hw;
+    let pad_h = g.pad[0];
+    // Output rows whose input row `oh + i − pad` exists.
+    let first = pad_h.saturating_sub(i).clamp(rows.start, rows.end);
+    let end = (in_h + pad_h).saturating_sub(i).clamp(first, rows.end);
+    let (before, rest) = dst.split_at_mut((first - rows.start) * w);
+    let (run, after) = rest.split_at_mut((end - first) * w);
+    before.fill(0.0);
+    after.fill(0.0);
+    if run.is_empty() {
+        return;
+    }
+    // `run[q]` reads `plane[start + q]`; the ends that would fall outside the plane are
+    // padding columns, zeroed below.
+    let start = ((first + i - pad_h) * w) as isize + shift;
+    let skip = (-start).max(0) as usize;
+    let from = start.max(0) as usize;
+    let len = (run.len() - skip.min(run.len())).min(plane.len().saturating_sub(from));
+    run[skip..skip + len].copy_from_slice(&plane[from..from + len]);
+    for row in run.chunks_exact_mut(w) {
+        row[..inside.start].fill(0.0);
+        row[inside.end..].fill(0.0);
     }
 }

@@ -291,6 +291,13 @@ mod tests {
             ([64, 48], [3, 3], [2, 2], Explicit(1, 1, 1, 1), [40, 42]),
             // Winograd on a large output (ResNet's layer1 is 56×56).
             ([4, 6], [3, 3], [1, 1], Explicit(1, 1, 1, 1), [50, 45]),
+            // im2col at stride 1 with rows as wide as the input's (rows copied as one
+            // shifted run): ResNet's layer3 shape at a batch too small for Winograd, a 5×5,
+            // asymmetric padding, and a banded one.
+            ([8, 8], [3, 3], [1, 1], Explicit(1, 1, 1, 1), [10, 10]),
+            ([3, 4], [5, 5], [1, 1], Explicit(2, 2, 2, 2), [9, 11]),
+            ([3, 4], [3, 3], [1, 1], Explicit(0, 2, 2, 0), [8, 7]),
+            ([2, 3], [5, 5], [1, 1], Explicit(2, 2, 2, 2), [48, 47]),
             // im2col in ≥ 4 bands: split among threads, the last band short.
             ([5, 4], [1, 1], [1, 1], Valid, [48, 47]),
             ([3, 4], [3, 3], [2, 2], Same, [101, 99]),
