@@ -8,11 +8,14 @@
 use burn::nn::Linear;
 use burn::tensor::Tensor;
 
+use super::flex_ops::with_threads_awake;
 use super::layer::Layer;
 use super::stage::Stage;
 
-/// A classifier whose forward pass is the stages of [`Stage::ALL`] in order.
-pub trait StagedClassifier {
+/// A classifier whose forward pass is the stages of [`Stage::ALL`] in order. Each pass
+/// (a stage, the network up to a layer, the rest of it) runs with the CPU backend's threads
+/// kept awake throughout (`Sync`: a pass may run on one of those threads).
+pub trait StagedClassifier: Sync {
     /// Number of blocks in `stage` (0 where the stage is a single step).
     fn block_count(&self, stage: Stage) -> usize;
 
@@ -32,25 +35,29 @@ pub trait StagedClassifier {
 
     /// Runs one whole stage on the previous stage's output.
     fn stage(&self, stage: Stage, x: Tensor<4>) -> Tensor<4> {
-        let x = self.enter(stage, x);
-        let x = (0..self.block_count(stage)).fold(x, |x, i| self.block(stage, i, x));
-        self.exit(stage, x)
+        with_threads_awake(&x.device(), || {
+            let x = self.enter(stage, x);
+            let x = (0..self.block_count(stage)).fold(x, |x, i| self.block(stage, i, x));
+            self.exit(stage, x)
+        })
     }
 
     /// Runs the network from the input up to `layer` inclusive and returns its output.
     fn forward_until(&self, layer: impl Into<Layer>, input: Tensor<4>) -> Tensor<4> {
         let layer = layer.into();
-        let x = Stage::ALL
-            .iter()
-            .take_while(|s| **s < layer.stage)
-            .fold(input, |x, s| self.stage(*s, x));
-        match layer.block {
-            None => self.stage(layer.stage, x),
-            Some(last) => {
-                let x = self.enter(layer.stage, x);
-                (0..=last).fold(x, |x, i| self.block(layer.stage, i, x))
+        with_threads_awake(&input.device(), || {
+            let x = Stage::ALL
+                .iter()
+                .take_while(|s| **s < layer.stage)
+                .fold(input, |x, s| self.stage(*s, x));
+            match layer.block {
+                None => self.stage(layer.stage, x),
+                Some(last) => {
+                    let x = self.enter(layer.stage, x);
+                    (0..=last).fold(x, |x, i| self.block(layer.stage, i, x))
+                }
             }
-        }
+        })
     }
 
     /// Runs the rest of the network after `layer`, starting from its output.
@@ -60,20 +67,22 @@ pub trait StagedClassifier {
     /// - output: logits `[b, classes]`
     fn forward_from(&self, layer: impl Into<Layer>, x: Tensor<4>) -> Tensor<2> {
         let layer = layer.into();
-        let x = match layer.block {
-            None => x,
-            Some(done) => {
-                let x = (done + 1..self.block_count(layer.stage))
-                    .fold(x, |x, i| self.block(layer.stage, i, x));
-                self.exit(layer.stage, x)
-            }
-        };
-        let out = Stage::ALL
-            .iter()
-            .filter(|s| **s > layer.stage)
-            .fold(x, |x, s| self.stage(*s, x));
-        let [b, k, _, _] = out.dims();
-        out.reshape([b, k])
+        with_threads_awake(&x.device(), || {
+            let x = match layer.block {
+                None => x,
+                Some(done) => {
+                    let x = (done + 1..self.block_count(layer.stage))
+                        .fold(x, |x, i| self.block(layer.stage, i, x));
+                    self.exit(layer.stage, x)
+                }
+            };
+            let out = Stage::ALL
+                .iter()
+                .filter(|s| **s > layer.stage)
+                .fold(x, |x, s| self.stage(*s, x));
+            let [b, k, _, _] = out.dims();
+            out.reshape([b, k])
+        })
     }
 
     /// Full forward pass.

@@ -10,10 +10,20 @@ mod threads;
 
 use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
-use burn::tensor::{Bytes, DType, Shape, Tensor};
+use burn::tensor::{Bytes, DType, Device, Shape, Tensor};
 
 pub(crate) use conv::{conv2d, conv2d_relu};
 pub(crate) use max_pool::max_pool2d;
+
+/// `f()`, a whole pass of a network on `device`: on flex's, run with the CPU's threads kept
+/// awake between its parallel steps (see [`threads::awake`]); on any other, as it is.
+pub(crate) fn with_threads_awake<R: Send>(device: &Device, f: impl FnOnce() -> R + Send) -> R {
+    if *device == Device::flex() {
+        threads::awake(f)
+    } else {
+        f()
+    }
+}
 
 /// `tensor` as a plain (not autodiff) f32 flex primitive, or `None`.
 fn flex_f32<const D: usize>(tensor: Tensor<D>) -> Option<FlexTensor> {

@@ -51,24 +51,37 @@ struct Cached {
 /// The transformed kernel `U[ξ][c][o]` of `weight` (`[O, C, 3, 3]`), from the cache or made
 /// now; `None` when the convolution is not one for this path, or the weights are a view
 /// (not their buffer's contiguous start). Called for every planned convolution: it also
-/// drops the entries of networks gone.
+/// drops the entries of networks gone. The cache is not locked while a kernel is made (on
+/// the threads): a thread waiting for its share of that work may run a convolution of
+/// another pass meanwhile, which locks the cache too.
 pub(super) fn kernel(weight: &FlexTensor, g: &Geometry) -> Option<Arc<[f32]>> {
-    let mut cache = KERNELS.lock().unwrap_or_else(PoisonError::into_inner);
-    cache.retain(|entry| Arc::strong_count(&entry.weights) > 1);
-    if !applies(g) || !weight.is_contiguous() || weight.layout().start_offset() != 0 {
-        return None;
-    }
+    let cache = || KERNELS.lock().unwrap_or_else(PoisonError::into_inner);
     let shape = [g.channels_out, g.channels_in];
     let source = weight.data_arc();
-    let hit = cache
-        .iter()
-        .find(|entry| Arc::ptr_eq(&entry.weights, &source) && entry.shape == shape);
-    if let Some(entry) = hit {
-        return Some(Arc::clone(&entry.transformed));
+    let cached = |entries: &[Cached]| {
+        entries
+            .iter()
+            .find(|entry| Arc::ptr_eq(&entry.weights, &source) && entry.shape == shape)
+            .map(|entry| Arc::clone(&entry.transformed))
+    };
+    {
+        let mut entries = cache();
+        entries.retain(|entry| Arc::strong_count(&entry.weights) > 1);
+        if !applies(g) || !weight.is_contiguous() || weight.layout().start_offset() != 0 {
+            return None;
+        }
+        if let Some(hit) = cached(&entries) {
+            return Some(hit);
+        }
     }
     let values = &weight.storage::<f32>()[..g.channels_out * g.channels_in * 9];
     let transformed: Arc<[f32]> = transform_kernels(values, shape).into();
-    cache.push(Cached {
+    let mut entries = cache();
+    // Another pass may have made the same kernel meanwhile: one entry per weights.
+    if let Some(hit) = cached(&entries) {
+        return Some(hit);
+    }
+    entries.push(Cached {
         weights: source,
         shape,
         transformed: Arc::clone(&transformed),
