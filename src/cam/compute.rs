@@ -10,7 +10,7 @@ use super::perturbation::{ablation_cam_weights, score_cam_weights};
 use super::pixel::{SmoothGradOptions, saliency, smooth_grad};
 use super::target::{ResolvedTarget, Target};
 use super::{CamError, CamOutput, read_f32};
-use crate::model::{Layer, Stage, StagedClassifier};
+use crate::model::{Layer, Stage, StagedClassifier, with_threads_awake};
 use crate::render::resize_bilinear;
 pub use crate::render::scale_like_pytorch_grad_cam;
 
@@ -219,7 +219,7 @@ async fn aug_smooth_batched<M: StagedClassifier + ?Sized>(
             &logits[..classes],
         )?;
         progress(Phase::Backward);
-        let grads = target.score(logits_t).sum().backward();
+        let grads = with_threads_awake(&leaf.device(), || target.score(logits_t).sum().backward());
         let gradients = leaf
             .grad(&grads)
             .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;
@@ -379,7 +379,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         let logits = read_f32(logits_t.clone().without_autodiff()).await?;
         let target = resolve(resolved, request.target, &logits)?;
         progress(Phase::Backward);
-        let grads = target.score(logits_t).sum().backward();
+        let grads = with_threads_awake(&leaf.device(), || target.score(logits_t).sum().backward());
         let gradients = leaf
             .grad(&grads)
             .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;

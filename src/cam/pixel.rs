@@ -4,7 +4,7 @@ use burn::tensor::{Distribution, Tensor};
 
 use super::target::ResolvedTarget;
 use super::{CamError, read_f32};
-use crate::model::StagedClassifier;
+use crate::model::{StagedClassifier, with_threads_awake};
 
 /// Noisy copies per batched pass in SmoothGrad.
 const BATCH: usize = 8;
@@ -38,7 +38,7 @@ fn summed_saliency<M: StagedClassifier + ?Sized>(
 ) -> Result<Tensor<4>, CamError> {
     let leaf = inputs.without_autodiff().autodiff().require_grad();
     let score = target.score(model.forward(leaf.clone())).sum();
-    let grads = score.backward();
+    let grads = with_threads_awake(&leaf.device(), || score.backward());
     let gradient = leaf
         .grad(&grads)
         .ok_or_else(|| CamError::Device("no gradient reached the input".into()))?;

@@ -22,6 +22,7 @@ pub mod weights;
 pub use config::{BlockKind, ResNetConfig};
 pub use efficientnet::EfficientNet;
 pub use efficientnet_config::{EfficientNetConfig, MbConvSpec};
+pub(crate) use flex_ops::with_threads_awake;
 pub use layer::{Layer, UnknownLayer};
 pub use network::{ARCHITECTURE_NAMES, Architecture, Network};
 pub use resnet::ResNet;
