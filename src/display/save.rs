@@ -208,7 +208,7 @@ enum Scaling {
 }
 
 impl Scaling {
-    fn measure(sampler: &RowSampler<'_>, height: usize, scale: Scale, cam: &[f32]) -> Scaling {
+    fn measure(sampler: &RowSampler, height: usize, scale: Scale, cam: &[f32]) -> Scaling {
         let mut row = Vec::new();
         let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
         for y in 0..height {
@@ -269,16 +269,16 @@ impl Scaling {
 }
 
 /// Rows of the upsampled map, scaled.
-struct ScaledRows<'a> {
-    sampler: RowSampler<'a>,
+struct ScaledRows {
+    sampler: RowSampler,
     scaling: Scaling,
 }
 
-impl<'a> ScaledRows<'a> {
+impl ScaledRows {
     /// `source` (see `sampled_source`) upsampled to `size` (`(h, w)`), scaled as `scale` says
     /// for the raw map `cam`.
     fn new(
-        source: &'a [f32],
+        source: &[f32],
         cam: &[f32],
         cam_shape: (usize, usize),
         size: (usize, usize),
@@ -328,7 +328,7 @@ impl Marks<'_> {
 }
 
 impl Painter {
-    fn new(options: &ViewOptions, rows: &ScaledRows<'_>, photo: &RgbImage) -> Painter {
+    fn new(options: &ViewOptions, rows: &ScaledRows, photo: &RgbImage) -> Painter {
         let heatmap = options.mode == ViewMode::Heatmap;
         let flat = rows.scaling.is_flat();
         let colormap = options.colormap;
@@ -437,7 +437,7 @@ fn horizontal(values: &[f32], threshold: f32, cap: u16, out: &mut Vec<u16>) {
 /// to row, and a bottom-up pass over each band of `cap` rows plus the `cap − 1` rows below
 /// it (rows further down are at least `cap` away).
 fn distance_rows(
-    rows: &ScaledRows<'_>,
+    rows: &ScaledRows,
     (w, h): (usize, usize),
     threshold: f32,
     thickness: u32,
@@ -484,7 +484,7 @@ fn distance_rows(
 /// One horizontal stretch of hot pixels, `x0..x1` in row `y`.
 /// Bounding box of the largest 8-connected hot region (most pixels; the first in raster
 /// order on a tie), as the renderer finds it, rows streamed.
-fn largest_box(rows: &ScaledRows<'_>, w: usize, h: usize, threshold: f32) -> Option<HotBox> {
+fn largest_box(rows: &ScaledRows, w: usize, h: usize, threshold: f32) -> Option<HotBox> {
     let mut regions = HotRegions::default();
     let mut values = Vec::with_capacity(w);
     for y in 0..h {

@@ -13,42 +13,81 @@ pub const DEFAULT_OPACITY: f32 = 1.0 - DEFAULT_PHOTO_WEIGHT;
 /// `show_cam_on_image`'s blend before its division, gathering the brightest blended value
 /// pixel by pixel, so that a picture too large to hold (a streamed Save) can be measured
 /// row by row: `see` every pixel, then `finish`.
+///
+/// For a photo weight in `[0, 1]` the blend of a (heat, photo) byte pair rises with the
+/// photo byte, so the brightest value is the blend of each heat byte with the brightest
+/// photo byte seen beside it: `see` keeps those (per channel), and `finish` blends only them
+/// (a float per pixel and channel looked up in a 256 KB table took twice as long).
 #[derive(Debug, Clone)]
 pub struct BlendMax {
-    /// `(1 − w)·heat + w·photo` in float32 for every (heat, photo) byte pair.
-    blended: Vec<f32>,
-    max: f32,
+    shares: Shares,
+    /// `[channel][heat]`: 1 + the brightest photo byte seen with that heat byte, 0 if none.
+    brightest: [[u16; 256]; 3],
 }
 
-impl BlendMax {
-    /// For photo weight `w`.
-    pub fn new(photo_weight: f32) -> Self {
+/// `(1 − w)·heat/255` and `w·photo/255` in float32 for each byte: the two terms of the blend.
+#[derive(Debug, Clone)]
+struct Shares {
+    heat: [f32; 256],
+    photo: [f32; 256],
+}
+
+impl Shares {
+    fn new(photo_weight: f32) -> Self {
         // numpy turns the Python floats 1 − w and w into float32 before multiplying.
         let (heat_share, photo_share) = ((1.0 - f64::from(photo_weight)) as f32, photo_weight);
         let unit = |b: usize| b as f32 / 255.0;
-        let blended = (0..256 * 256)
-            .map(|i| heat_share * unit(i / 256) + photo_share * unit(i % 256))
-            .collect();
-        BlendMax { blended, max: 0.0 }
+        Shares {
+            heat: core::array::from_fn(|b| heat_share * unit(b)),
+            photo: core::array::from_fn(|b| photo_share * unit(b)),
+        }
+    }
+
+    /// `(1 − w)·heat + w·photo`, before the division by the brightest value.
+    fn blend(&self, heat: u8, photo: u8) -> f32 {
+        self.heat[usize::from(heat)] + self.photo[usize::from(photo)]
+    }
+}
+
+impl BlendMax {
+    /// For photo weight `w` in `[0, 1]` (as [`ViewOptions::chosen`] keeps it).
+    ///
+    /// [`ViewOptions::chosen`]: super::ViewOptions::chosen
+    pub fn new(photo_weight: f32) -> Self {
+        debug_assert!(
+            (0.0..=1.0).contains(&photo_weight),
+            "photo weight {photo_weight}"
+        );
+        BlendMax {
+            shares: Shares::new(photo_weight),
+            brightest: [[0; 256]; 3],
+        }
     }
 
     /// Takes one pixel's heat colour and photo colour into the maximum.
     pub fn see(&mut self, heat: [u8; 3], photo: [u8; 3]) {
-        for (h, q) in heat.into_iter().zip(photo) {
-            self.max = self
-                .max
-                .max(self.blended[usize::from(h) * 256 + usize::from(q)]);
+        for ((brightest, h), q) in self.brightest.iter_mut().zip(heat).zip(photo) {
+            let seen = &mut brightest[usize::from(h)];
+            *seen = (*seen).max(u16::from(q) + 1);
         }
     }
 
     /// The blend, divided by the brightest value seen and truncated to bytes.
     pub fn finish(self) -> CamOnImage {
-        let max = self.max;
-        let table = self
-            .blended
-            .iter()
-            .map(|v| (v / max * 255.0) as u8)
-            .collect();
+        let mut max = 0.0f32;
+        for brightest in &self.brightest {
+            for (heat, &seen) in brightest.iter().enumerate() {
+                if seen > 0 {
+                    max = max.max(self.shares.blend(heat as u8, (seen - 1) as u8));
+                }
+            }
+        }
+        let mut table = Box::new([0u8; 256 * 256]);
+        for (heat, row) in table.chunks_exact_mut(256).enumerate() {
+            for (photo, out) in row.iter_mut().enumerate() {
+                *out = (self.shares.blend(heat as u8, photo as u8) / max * 255.0) as u8;
+            }
+        }
         CamOnImage { table }
     }
 }
@@ -60,8 +99,8 @@ impl BlendMax {
 /// The blend of a (heat, photo) byte pair depends on nothing else, so it is tabulated.
 #[derive(Debug, Clone)]
 pub struct CamOnImage {
-    /// Output byte for `heat · 256 + photo`.
-    table: Vec<u8>,
+    /// Output byte for `heat · 256 + photo` (a fixed size: no index is out of bounds).
+    table: Box<[u8; 256 * 256]>,
 }
 
 impl CamOnImage {

@@ -6,24 +6,11 @@
 /// float32 when upsampling (see [`Tap`]). opencv-python's x86 wheels call Intel IPP instead
 /// by default, which differs from OpenCV's code by a few ulp in many pixels; OpenCV's code is
 /// what `cv2.ipp.setUseIPP(False)` runs.
-pub fn resize_bilinear(
-    src: &[f32],
-    (src_h, src_w): (usize, usize),
-    (dst_h, dst_w): (usize, usize),
-) -> Vec<f32> {
-    assert_eq!(
-        src.len(),
-        src_h * src_w,
-        "map length does not match its shape"
-    );
-    assert!(src_h > 0 && src_w > 0, "cannot resize an empty map");
-    let rows: Vec<Tap> = (0..dst_h).map(|i| Tap::row(i, dst_h, src_h)).collect();
-    let cols: Vec<Tap> = (0..dst_w).map(|i| Tap::column(i, dst_w, src_w)).collect();
-    let mut out = Vec::with_capacity(dst_h * dst_w);
-    for row in &rows {
-        for col in &cols {
-            out.push(interpolate(src, src_w, row, col));
-        }
+pub fn resize_bilinear(src: &[f32], src_shape: (usize, usize), size: (usize, usize)) -> Vec<f32> {
+    let sampler = RowSampler::new(src, src_shape, size);
+    let mut out = Vec::with_capacity(size.0 * size.1);
+    for y in 0..size.0 {
+        sampler.extend_row(y, &mut out);
     }
     out
 }
@@ -70,6 +57,16 @@ impl Tap {
         }
     }
 
+    /// A column tap's horizontal blend of one source row.
+    fn across(&self, row: &[f32]) -> f32 {
+        row[self.lo] * (1.0 - self.frac) + row[self.hi] * self.frac
+    }
+
+    /// A row tap's vertical blend of the two source rows' horizontal blends.
+    fn down(&self, top: f32, bottom: f32) -> f32 {
+        top * (1.0 - self.frac) + bottom * self.frac
+    }
+
     fn at(lo: usize, last: usize, frac: f32) -> Tap {
         Tap {
             lo,
@@ -82,11 +79,8 @@ impl Tap {
 /// The bilinear value at one destination pixel (row tap, column tap) of a row-major map:
 /// each row's horizontal blend, then the vertical one, in OpenCV's order of float operations.
 pub(super) fn interpolate(src: &[f32], src_w: usize, row: &Tap, col: &Tap) -> f32 {
-    let (y0, y1, fy) = (row.lo, row.hi, row.frac);
-    let (x0, x1, fx) = (col.lo, col.hi, col.frac);
-    let top = src[y0 * src_w + x0] * (1.0 - fx) + src[y0 * src_w + x1] * fx;
-    let bottom = src[y1 * src_w + x0] * (1.0 - fx) + src[y1 * src_w + x1] * fx;
-    top * (1.0 - fy) + bottom * fy
+    let line = |y: usize| col.across(&src[y * src_w..][..src_w]);
+    row.down(line(row.lo), line(row.hi))
 }
 
 /// What min-max normalisation found.
@@ -174,7 +168,10 @@ pub fn normalize_like_pytorch_grad_cam(
     if hi <= lo {
         return flat();
     }
-    scale_like_pytorch_grad_cam(&mut map);
+    // scale_like_pytorch_grad_cam in one pass: its minimum is `lo`, and as rounding keeps
+    // order, the largest `v − lo` is `hi − lo` rounded.
+    let divisor = 1e-7 + (hi - lo);
+    map.iter_mut().for_each(|v| *v = (*v - lo) / divisor);
     // The first scaling is affine and bilinear weights sum to 1: raw = min + v · (1e-7 + span).
     let unit = 1e-7 + (max - min);
     let normalized = Normalized::Scaled {
@@ -185,23 +182,27 @@ pub fn normalize_like_pytorch_grad_cam(
 }
 
 /// The rows of [`resize_bilinear`]'s output one at a time, bit for bit the same values, so a
-/// full-resolution map can be streamed without holding it whole.
+/// full-resolution map can be streamed without holding it whole. Each source row's
+/// horizontal blend is computed once for every destination column (what [`interpolate`]
+/// computes first, the same float operations), so a destination row is one vertical blend
+/// of two of them.
 #[derive(Debug, Clone)]
-pub struct RowSampler<'a> {
-    src: &'a [f32],
-    src_shape: (usize, usize),
+pub struct RowSampler {
+    src_h: usize,
     dst_h: usize,
-    cols: Vec<Tap>,
+    dst_w: usize,
+    /// `[src_h, dst_w]`: each source row resampled across.
+    across: Vec<f32>,
 }
 
-impl<'a> RowSampler<'a> {
+impl RowSampler {
     /// Samples a row-major `src_h × src_w` map at `dst_h × dst_w`.
     ///
     /// # Panics
     ///
     /// As [`resize_bilinear`]: a length that does not match the shape, or an empty map.
     pub fn new(
-        src: &'a [f32],
+        src: &[f32],
         (src_h, src_w): (usize, usize),
         (dst_h, dst_w): (usize, usize),
     ) -> Self {
@@ -211,24 +212,34 @@ impl<'a> RowSampler<'a> {
             "map length does not match its shape"
         );
         assert!(src_h > 0 && src_w > 0, "cannot resize an empty map");
-        let cols = (0..dst_w).map(|i| Tap::column(i, dst_w, src_w)).collect();
+        let cols: Vec<Tap> = (0..dst_w).map(|i| Tap::column(i, dst_w, src_w)).collect();
+        let across = src
+            .chunks_exact(src_w)
+            .flat_map(|row| cols.iter().map(|col| col.across(row)))
+            .collect();
         RowSampler {
-            src,
-            src_shape: (src_h, src_w),
+            src_h,
             dst_h,
-            cols,
+            dst_w,
+            across,
         }
     }
 
     /// Writes destination row `y` into `out` (replacing its contents).
     pub fn row(&self, y: usize, out: &mut Vec<f32>) {
-        let (src_h, src_w) = self.src_shape;
-        let row = Tap::row(y, self.dst_h, src_h);
         out.clear();
+        self.extend_row(y, out);
+    }
+
+    /// Appends destination row `y` to `out`.
+    fn extend_row(&self, y: usize, out: &mut Vec<f32>) {
+        let row = Tap::row(y, self.dst_h, self.src_h);
+        let top = &self.across[row.lo * self.dst_w..][..self.dst_w];
+        let bottom = &self.across[row.hi * self.dst_w..][..self.dst_w];
         out.extend(
-            self.cols
-                .iter()
-                .map(|col| interpolate(self.src, src_w, &row, col)),
+            top.iter()
+                .zip(bottom)
+                .map(|(&top, &bottom)| row.down(top, bottom)),
         );
     }
 }
