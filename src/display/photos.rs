@@ -59,13 +59,19 @@ pub fn downscale_area(photo: &RgbImage, (width, height): (u32, u32)) -> RgbImage
     let rows = spans(ph, height);
     let src = photo.as_raw();
     let row_len = pw as usize * 3;
-    let mut sums = vec![0u64; row_len];
+    // Column sums of a band of rows fit 32 bits (a band is at most ⌈H/h⌉ rows, and a
+    // 100-megapixel photo with more than 16 million rows per band cannot be decoded).
+    assert!(
+        u64::from(ph.div_ceil(height)) * 255 <= u64::from(u32::MAX),
+        "{ph} rows into {height}"
+    );
+    let mut sums = vec![0u32; row_len];
     let mut out = Vec::with_capacity(width as usize * height as usize * 3);
     for &(y0, y1) in &rows {
         sums.fill(0);
         for line in src[y0 * row_len..y1 * row_len].chunks_exact(row_len) {
             for (s, &v) in sums.iter_mut().zip(line) {
-                *s += u64::from(v);
+                *s += u32::from(v);
             }
         }
         let n_rows = (y1 - y0) as u64;
@@ -73,8 +79,8 @@ pub fn downscale_area(photo: &RgbImage, (width, height): (u32, u32)) -> RgbImage
             let n = n_rows * (x1 - x0) as u64;
             let mut total = [0u64; 3];
             for px in sums[x0 * 3..x1 * 3].chunks_exact(3) {
-                for (t, v) in total.iter_mut().zip(px) {
-                    *t += v;
+                for (t, &v) in total.iter_mut().zip(px) {
+                    *t += u64::from(v);
                 }
             }
             out.extend(total.iter().map(|t| ((t + n / 2) / n) as u8));

@@ -4,6 +4,7 @@ mod colour;
 mod decode;
 mod npy;
 mod preprocess;
+mod resize;
 
 pub use decode::{DecodeError, MAX_PIXELS, Photo, decode_photo};
 pub use npy::{NpyArray, NpyError, read_npy_f32, write_npy_f32};

@@ -1,8 +1,9 @@
 //! The network's input: the whole photo resized (never cropped) and normalised.
 
 use image::RgbImage;
-use image::imageops::{FilterType, resize};
 use serde::{Deserialize, Serialize};
+
+use super::resize::resize_triangle;
 
 /// Side of the square network input, as in torchvision's ImageNet evaluation.
 pub const INPUT_SIZE: u32 = 224;
@@ -39,7 +40,7 @@ pub fn preprocess(photo: &RgbImage, size: u32, norm: &Normalization) -> Vec<f32>
     let resized = if photo.dimensions() == (size, size) {
         photo.clone()
     } else {
-        resize(photo, size, size, FilterType::Triangle)
+        resize_triangle(photo, size, size)
     };
     let plane = (size * size) as usize;
     let mut out = vec![0.0; 3 * plane];

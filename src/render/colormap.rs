@@ -145,6 +145,16 @@ impl Colormap {
     pub fn color(self, value: f32) -> [u8; 3] {
         self.table()[table_index(value)]
     }
+
+    /// [`Colormap::color`] of every value, as RGB8 (three bytes per value).
+    pub fn colours(self, values: &[f32]) -> Vec<u8> {
+        let table = self.table();
+        let mut rgb = vec![0u8; values.len() * 3];
+        for (out, &v) in rgb.chunks_exact_mut(3).zip(values) {
+            out.copy_from_slice(&table[table_index(v)]);
+        }
+        rgb
+    }
 }
 
 impl std::fmt::Display for Colormap {

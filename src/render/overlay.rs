@@ -107,11 +107,28 @@ impl CamOnImage {
     /// The blend for `mask` (values in `[0, 1]`, one per pixel) over `photo` (RGB8,
     /// row-major) with `colormap`; the normalising maximum is taken over all of them.
     pub fn new(mask: &[f32], photo: &[u8], colormap: Colormap, photo_weight: f32) -> Self {
+        Self::over(&colormap.colours(mask), photo, photo_weight)
+    }
+
+    /// The blend of `heat` (the mask's colours, RGB8) over `photo` (RGB8, the same size).
+    pub fn over(heat: &[u8], photo: &[u8], photo_weight: f32) -> Self {
         let mut brightest = BlendMax::new(photo_weight);
-        for (&v, p) in mask.iter().zip(photo.chunks_exact(3)) {
-            brightest.see(colormap.color(v), [p[0], p[1], p[2]]);
+        for (h, p) in heat.chunks_exact(3).zip(photo.chunks_exact(3)) {
+            brightest.see([h[0], h[1], h[2]], [p[0], p[1], p[2]]);
         }
         brightest.finish()
+    }
+
+    /// The whole picture: `heat` blended over `photo` (both RGB8), as RGBA with alpha 255.
+    pub fn picture(&self, heat: &[u8], photo: &[u8]) -> Vec<u8> {
+        let mut rgba = vec![255u8; heat.len() / 3 * 4];
+        let pixels = rgba.chunks_exact_mut(4).zip(heat.chunks_exact(3));
+        for ((out, h), p) in pixels.zip(photo.chunks_exact(3)) {
+            for c in 0..3 {
+                out[c] = self.table[usize::from(h[c]) * 256 + usize::from(p[c])];
+            }
+        }
+        rgba
     }
 
     /// One pixel of the result from its heat colour and photo colour.

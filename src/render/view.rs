@@ -182,8 +182,16 @@ pub fn render_view(
     let colormap = options.colormap;
     let heatmap = options.mode == ViewMode::Heatmap;
     let photo_px = photo.as_raw();
-    let blend = (!heatmap && !flat)
-        .then(|| CamOnImage::new(&map, photo_px, colormap, options.photo_weight));
+    // Each pixel's colour, looked up once (a flat map draws none); the values are not
+    // needed after that.
+    let heat = if flat {
+        Vec::new()
+    } else {
+        colormap.colours(&map)
+    };
+    drop(map);
+    let blend =
+        (!heatmap && !flat).then(|| CamOnImage::over(&heat, photo_px, options.photo_weight));
     let rgba = match &mask {
         // A mask exists only for a map with something to show.
         Some(mask) => {
@@ -209,9 +217,10 @@ pub fn render_view(
                     } else if !mask.is_hot(i) {
                         if heatmap { [0, 0, 0] } else { pixel }
                     } else {
+                        let colour = [heat[3 * i], heat[3 * i + 1], heat[3 * i + 2]];
                         match &blend {
-                            Some(blend) => blend.pixel(colormap.color(map[i]), pixel),
-                            None => colormap.color(map[i]),
+                            Some(blend) => blend.pixel(colour, pixel),
+                            None => colour,
                         }
                     };
                     rgba.extend_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
@@ -222,7 +231,10 @@ pub fn render_view(
         None if flat && heatmap => rgba_from(photo_px, |_| colormap.color(0.0)),
         None if flat => photo_rgba(photo),
         // The common case (no threshold): one pass, blending through a look-up table.
-        None => colour_all(&map, photo_px, colormap, blend.as_ref()),
+        None => match &blend {
+            Some(blend) => blend.picture(&heat, photo_px),
+            None => rgba_from(&heat, |colour| colour),
+        },
     };
     View {
         width,
@@ -239,31 +251,11 @@ pub fn photo_rgba(photo: &RgbImage) -> Vec<u8> {
     rgba_from(photo.as_raw(), |pixel| pixel)
 }
 
-/// RGBA (alpha 255) with `colour(pixel)` for each RGB pixel of `photo`.
-fn rgba_from(photo: &[u8], colour: impl Fn([u8; 3]) -> [u8; 3]) -> Vec<u8> {
-    let mut rgba = vec![255u8; photo.len() / 3 * 4];
-    for (out, rgb) in rgba.chunks_exact_mut(4).zip(photo.chunks_exact(3)) {
-        out[..3].copy_from_slice(&colour([rgb[0], rgb[1], rgb[2]]));
-    }
-    rgba
-}
-
-/// Every pixel coloured, and blended over `photo` with `blend` if given: RGBA, alpha 255.
-fn colour_all(
-    map: &[f32],
-    photo: &[u8],
-    colormap: Colormap,
-    blend: Option<&CamOnImage>,
-) -> Vec<u8> {
-    let mut rgba = vec![255u8; map.len() * 4];
-    let pixels = rgba.chunks_exact_mut(4).zip(map).zip(photo.chunks_exact(3));
-    for ((out, &v), p) in pixels {
-        let heat = colormap.color(v);
-        let rgb = match blend {
-            Some(blend) => blend.pixel(heat, [p[0], p[1], p[2]]),
-            None => heat,
-        };
-        out[..3].copy_from_slice(&rgb);
+/// RGBA (alpha 255) with `colour(pixel)` for each pixel of `rgb` (RGB8).
+fn rgba_from(rgb: &[u8], colour: impl Fn([u8; 3]) -> [u8; 3]) -> Vec<u8> {
+    let mut rgba = vec![255u8; rgb.len() / 3 * 4];
+    for (out, pixel) in rgba.chunks_exact_mut(4).zip(rgb.chunks_exact(3)) {
+        out[..3].copy_from_slice(&colour([pixel[0], pixel[1], pixel[2]]));
     }
     rgba
 }
