@@ -1,7 +1,8 @@
 // Browser benchmarks, in one headless Chromium (WebGPU on whatever adapter it finds: here
 // SwiftShader): our engine (burn on WebGPU, and burn's flex in wasm) against ONNX Runtime
 // Web's WebGPU execution provider on the same ResNet-101 weights; the real page's cold start,
-// first and warm heatmap and class switch; the payload. Prints one JSON object.
+// first and warm heatmap and class switch; large photos on the CPU fallback (issue 18's
+// item 6); the payload. Prints one JSON object.
 //
 //   node tests/bench/browser-bench.mjs DATA_DIR [--runs N] [--warmup N] [--gpu]
 //
@@ -12,13 +13,15 @@
 // DATA_DIR holds resnet101.bpk + models.json (ours) and resnet101.onnx (ORT), made from the
 // same .pth by ./dev bench. Timings include read-back of the result (logits or map).
 
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import {
   DIST, FIXTURES, ROOT, dropFile, launchBrowser, openPage, serveDist, waitForResult, waitReady,
 } from '../browser/harness.mjs';
+import { phoneJpeg, timeDrops, timeRedraws } from '../browser/large-photo-timing.mjs';
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
@@ -143,6 +146,25 @@ async function page(browser, origin) {
   }
 }
 
+/** Item 6 of issue 18 on the real page, as large-photos.test.mjs measures it: the CPU
+ * fallback with the page's own EfficientNet-Lite0, a 4032×3024 JPEG against a 640×480 one
+ * (drops alternated), then class switches at layer4 and opacity changes on the large one. */
+async function largePhotos(browser) {
+  const own = await serveDist();
+  const { page: p, context } = await openPage(browser, own.origin, { query: '?model=efficientnet-lite0', withoutWebGpu: true });
+  try {
+    await waitReady(p);
+    const dir = mkdtempSync(join(tmpdir(), 'gradcam-bench-'));
+    const drops = await timeDrops(p, await phoneJpeg(p, 640, 480, dir), await phoneJpeg(p, 4032, 3024, dir));
+    const { switches, changes } = await timeRedraws(p);
+    const frames = (fs) => fs.map((f) => ({ click_to_frame_ms: f.ms, engine_ms: f.engineMs, picture_ms: f.renderMs }));
+    return { backend: await p.textContent('[data-testid=backend]'), drop_ms: drops, class_switch: frames(switches), display_change: frames(changes) };
+  } finally {
+    await context.close();
+    own.close();
+  }
+}
+
 function payload() {
   const sizes = (file) => {
     const bytes = readFileSync(join(DIST, file));
@@ -204,6 +226,7 @@ try {
   log('ONNX Runtime Web, WebGPU'); result.ort_webgpu = await ortWeb(browser, server.origin);
   log('ONNX Runtime Web, node placement'); result.ort_placement = await ortPlacement(browser, server.origin);
   log('the page'); result.page = await page(browser, server.origin);
+  log('the page, large photos'); result.large_photos = await largePhotos(browser);
   console.log(JSON.stringify(result));
 } finally {
   await browser.close();

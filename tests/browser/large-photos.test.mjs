@@ -5,15 +5,15 @@
 // report and checked against the goals of issue 18.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import {
-  FIXTURES, WEIGHTS_DIR, canvasPixels, compareImages, dropFile, launchBrowser, nativeOverlay, openPage, serveDist,
-  waitForResult, waitReady,
+  FIXTURES, WEIGHTS_DIR, canvasPixels, compareImages, launchBrowser, nativeOverlay, openPage, serveDist, waitReady,
 } from './harness.mjs';
+import { dropTimed, frame, median, phoneJpeg, shown, timeDrops, timeRedraws } from './large-photo-timing.mjs';
 
 const MODEL = 'efficientnet-lite0';
 const WEIGHTS = join(WEIGHTS_DIR, `${MODEL}.bpk`);
@@ -40,71 +40,11 @@ after(async () => {
   server?.close();
 });
 
-/** chelsea.png scaled to width × height and encoded as a JPEG in the page; saved in OUT. */
-async function phoneJpeg(page, width, height) {
-  const b64 = await page.evaluate(async ({ png, width, height }) => {
-    const bitmap = await createImageBitmap(new Blob([Uint8Array.from(atob(png), (c) => c.charCodeAt(0))]));
-    const canvas = new OffscreenCanvas(width, height);
-    const context = canvas.getContext('2d');
-    context.imageSmoothingQuality = 'high';
-    context.drawImage(bitmap, 0, 0, width, height);
-    const bytes = new Uint8Array(await (await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.9 })).arrayBuffer());
-    let text = '';
-    for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    return btoa(text);
-  }, { png: readFileSync(join(FIXTURES, 'chelsea.png')).toString('base64'), width, height });
-  const path = join(OUT, `chelsea-${width}x${height}.jpg`);
-  writeFileSync(path, Buffer.from(b64, 'base64'));
-  return path;
-}
-
-/** Drops `path` and waits for its heatmap: milliseconds from the drop to the drawn frame. */
-async function dropTimed(page, path, name, type) {
-  const bytes = readFileSync(path);
-  const started = Date.now();
-  await dropFile(page, bytes, name, type);
-  assert.equal(await waitForResult(page), 'ready', await page.textContent('[data-testid=status]'));
-  assert.equal(await page.getAttribute('[data-testid=overlay]', 'data-file'), name);
-  return Date.now() - started;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
 /** The picture size the engine draws `photo` at in `box` (display::Fit: the largest that
  * fits, never above the photo's size, sides rounded). */
 function fitted([pw, ph], [bw, bh]) {
   const scale = Math.min(1, bw / pw, bh / ph);
   return [Math.max(1, Math.round(pw * scale)), Math.max(1, Math.round(ph * scale))];
-}
-
-/** The overlay's size, the photo's, the box it was drawn for (the pane's width and the
- * window's height below it, device pixels), the pane's width and the last frame's timings. */
-const shown = (page) => page.evaluate(() => {
-  const canvas = document.querySelector('[data-testid=overlay]');
-  return {
-    canvas: [canvas.width, canvas.height],
-    photo: [Number(canvas.dataset.photoWidth), Number(canvas.dataset.photoHeight)],
-    box: canvas.dataset.box.split('x').map(Number),
-    pane: Math.round(parseFloat(getComputedStyle(canvas.parentElement).width) * devicePixelRatio),
-    ms: Number(canvas.dataset.ms),
-    engineMs: Number(canvas.dataset.engineMs),
-    renderMs: Number(canvas.dataset.renderMs),
-    settings: canvas.dataset.settings,
-    timings: document.querySelector('[data-testid=timings]').textContent,
-  };
-});
-
-/** Runs `act` and waits for a new frame showing settings that include `want`. */
-async function frame(page, act, want) {
-  const before = (await shown(page)).settings;
-  await act();
-  await page.waitForFunction(({ before, want }) => {
-    const canvas = document.querySelector('[data-testid=overlay]');
-    if (canvas.dataset.state !== 'ready' || canvas.dataset.settings === before) return false;
-    const s = JSON.parse(canvas.dataset.settings);
-    return Object.entries(want).every(([k, v]) => JSON.stringify(s[k]) === JSON.stringify(v));
-  }, { before, want }, { timeout: 120_000, polling: 'raf' });
-  return shown(page);
 }
 
 function assertClose(actual, expected, what) {
@@ -128,18 +68,13 @@ const wasmBytes = async (page) => Number(await page.getAttribute('[data-testid=m
 describe('large photos are drawn at display size (CPU fallback, EfficientNet-Lite0)', { timeout: 1_200_000 }, () => {
   test('a 4032×3024 photo: drawn for its pane, redrawn in a frame, saved at full resolution', async () => {
     const { page } = session;
-    const small = await phoneJpeg(page, 640, 480);
-    const large = await phoneJpeg(page, 4032, 3024);
-    // Alternate the two so that both see the same (shared, busy) machine.
-    const times = { small: [], large: [] };
-    for (let i = 0; i < 3; i++) {
-      times.small.push(await dropTimed(page, small, `small-${i}.jpg`, 'image/jpeg'));
-      times.large.push(await dropTimed(page, large, `large-${i}.jpg`, 'image/jpeg'));
-    }
+    const small = await phoneJpeg(page, 640, 480, OUT);
+    const large = await phoneJpeg(page, 4032, 3024, OUT);
+    const times = await timeDrops(page, small, large);
     const ratio = median(times.large) / median(times.small);
     console.log(`drop → heatmap: 640×480 ${times.small.join('/')} ms, 4032×3024 ${times.large.join('/')} ms; `
-      + `median ratio ${ratio.toFixed(2)} (goal ≤ 1.2: ${ratio <= 1.2 ? 'met' : 'not met'}; decoding and the `
-      + 'network input\'s resize of 12 megapixels dominate)');
+      + `median ratio ${ratio.toFixed(2)} (goal ≤ 1.2: ${ratio <= 1.2 ? 'met' : 'not met'}; decoding 12 megapixels `
+      + 'dominates)');
 
     const first = await shown(page);
     assert.deepEqual(first.photo, [4032, 3024]);
@@ -149,17 +84,9 @@ describe('large photos are drawn at display size (CPU fallback, EfficientNet-Lit
     const top = await page.$$eval('[data-testid=top5] li', (lis) => lis.map((li) => Number(li.dataset.testid.slice(6))));
     assertClose(await canvasPixels(page), nativeOverlay(large, WEIGHTS, top[0], pane).pixels, '4032×3024 at display size');
 
-    // Class switches at layer4 and display changes, each timed from the click to the frame.
-    const switches = [];
-    for (const cls of [top[1], top[2], top[0], top[1], top[0]]) {
-      const f = await frame(page, () => page.click(`[data-testid=class-${cls}] button`), { class: cls });
-      switches.push(f);
-    }
-    const changes = [];
-    for (const opacity of [70, 30, 60, 40, 50]) {
-      const f = await frame(page, () => page.fill('[data-testid=opacity]', String(opacity)), { opacity: opacity / 100 });
-      changes.push(f);
-    }
+    // Class switches at layer4 and display changes, each timed from the click to the frame;
+    // the last switch returns to the top class.
+    const { switches, changes } = await timeRedraws(page);
     const line = (fs) => `click → frame ${fs.map((f) => f.ms).join('/')} ms, engine ${fs.map((f) => f.engineMs.toFixed(1)).join('/')} ms `
       + `(of which the overlay's picture ${fs.map((f) => f.renderMs.toFixed(1)).join('/')} ms)`;
     console.log(`4032×3024 class switch at layer4: ${line(switches)}`);
