@@ -158,7 +158,8 @@ async function largePhotos(browser) {
     const drops = await timeDrops(p, await phoneJpeg(p, 640, 480, dir), await phoneJpeg(p, 4032, 3024, dir));
     const { switches, changes } = await timeRedraws(p);
     const frames = (fs) => fs.map((f) => ({ click_to_frame_ms: f.ms, engine_ms: f.engineMs, picture_ms: f.renderMs }));
-    return { backend: await p.textContent('[data-testid=backend]'), drop_ms: drops, class_switch: frames(switches), display_change: frames(changes) };
+    const backend = (await p.textContent('[data-testid=backend]')).replace(/^Backend:\s*/, '');
+    return { backend, drop_ms: drops, class_switch: frames(switches), display_change: frames(changes) };
   } finally {
     await context.close();
     own.close();
