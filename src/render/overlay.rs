@@ -14,15 +14,19 @@ pub const DEFAULT_OPACITY: f32 = 1.0 - DEFAULT_PHOTO_WEIGHT;
 /// pixel by pixel, so that a picture too large to hold (a streamed Save) can be measured
 /// row by row: `see` every pixel, then `finish`.
 ///
-/// For a photo weight in `[0, 1]` the blend of a (heat, photo) byte pair rises with the
-/// photo byte, so the brightest value is the blend of each heat byte with the brightest
-/// photo byte seen beside it: `see` keeps those (per channel), and `finish` blends only them
-/// (a float per pixel and channel looked up in a 256 KB table took twice as long).
+/// For a heat byte, the blend rises with the photo byte (falls, for a negative photo weight),
+/// so the brightest value is the blend of each heat byte with the brightest (darkest) photo
+/// byte seen beside it: `see` keeps those (per channel), and `finish` blends only them (a
+/// float per pixel and channel looked up in a 256 KB table took twice as long).
 #[derive(Debug, Clone)]
 pub struct BlendMax {
     shares: Shares,
-    /// `[channel][heat]`: 1 + the brightest photo byte seen with that heat byte, 0 if none.
+    /// `[channel][heat]`: 1 + the photo byte that blends brightest with that heat byte seen
+    /// so far, XOR `flip`; 0 if none.
     brightest: [[u16; 256]; 3],
+    /// `0xFF` where the blend falls with the photo byte (a negative photo weight), else 0:
+    /// the largest `photo ^ flip` is then the photo byte that blends brightest.
+    flip: u8,
 }
 
 /// `(1 − w)·heat/255` and `w·photo/255` in float32 for each byte: the two terms of the blend.
@@ -50,17 +54,12 @@ impl Shares {
 }
 
 impl BlendMax {
-    /// For photo weight `w` in `[0, 1]` (as [`ViewOptions::chosen`] keeps it).
-    ///
-    /// [`ViewOptions::chosen`]: super::ViewOptions::chosen
+    /// For photo weight `w`.
     pub fn new(photo_weight: f32) -> Self {
-        debug_assert!(
-            (0.0..=1.0).contains(&photo_weight),
-            "photo weight {photo_weight}"
-        );
         BlendMax {
             shares: Shares::new(photo_weight),
             brightest: [[0; 256]; 3],
+            flip: if photo_weight < 0.0 { 0xFF } else { 0 },
         }
     }
 
@@ -68,7 +67,7 @@ impl BlendMax {
     pub fn see(&mut self, heat: [u8; 3], photo: [u8; 3]) {
         for ((brightest, h), q) in self.brightest.iter_mut().zip(heat).zip(photo) {
             let seen = &mut brightest[usize::from(h)];
-            *seen = (*seen).max(u16::from(q) + 1);
+            *seen = (*seen).max(u16::from(q ^ self.flip) + 1);
         }
     }
 
@@ -78,7 +77,8 @@ impl BlendMax {
         for brightest in &self.brightest {
             for (heat, &seen) in brightest.iter().enumerate() {
                 if seen > 0 {
-                    max = max.max(self.shares.blend(heat as u8, (seen - 1) as u8));
+                    let photo = (seen - 1) as u8 ^ self.flip;
+                    max = max.max(self.shares.blend(heat as u8, photo));
                 }
             }
         }
@@ -135,5 +135,54 @@ impl CamOnImage {
     pub fn pixel(&self, heat: [u8; 3], photo: [u8; 3]) -> [u8; 3] {
         let at = |c: usize| self.table[usize::from(heat[c]) * 256 + usize::from(photo[c])];
         [at(0), at(1), at(2)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BlendMax;
+
+    /// One channel of `show_cam_on_image`'s blend before its division, as numpy computes it
+    /// in float32.
+    fn numpy_blend(heat: u8, photo: u8, photo_weight: f32) -> f32 {
+        let (heat_share, photo_share) = ((1.0 - f64::from(photo_weight)) as f32, photo_weight);
+        let unit = |b: u8| f32::from(b) / 255.0;
+        heat_share * unit(heat) + photo_share * unit(photo)
+    }
+
+    #[test]
+    fn the_brightest_blend_is_found_for_any_photo_weight() {
+        // Pseudo-random pixels, each heat byte seen beside many photo bytes.
+        let pixels: Vec<([u8; 3], [u8; 3])> = (0u32..4000)
+            .map(|i| {
+                let r = i.wrapping_mul(2_654_435_761);
+                let byte = |shift: u32| (r >> shift) as u8;
+                (
+                    [byte(0) & 0xF0, byte(8), byte(16) | 3],
+                    [byte(4), byte(12), byte(20)],
+                )
+            })
+            .collect();
+        let channels = || {
+            pixels
+                .iter()
+                .flat_map(|(h, q)| h.iter().copied().zip(q.iter().copied()))
+        };
+        for weight in [0.0, 0.3, 0.5, 1.0, -0.4, 1.7] {
+            let mut blend = BlendMax::new(weight);
+            pixels
+                .iter()
+                .for_each(|&(heat, photo)| blend.see(heat, photo));
+            let table = blend.finish();
+            let max = channels()
+                .map(|(h, q)| numpy_blend(h, q, weight))
+                .fold(0.0, f32::max);
+            for &(heat, photo) in &pixels {
+                for c in 0..3 {
+                    let expected = (numpy_blend(heat[c], photo[c], weight) / max * 255.0) as u8;
+                    assert_eq!(table.pixel(heat, photo)[c], expected, "weight {weight}");
+                }
+            }
+        }
     }
 }
