@@ -1,5 +1,7 @@
 //! The photo at display size: an area-averaged copy per size, a few kept per photo.
 
+use core::ops::AddAssign;
+
 use image::RgbImage;
 
 /// Display sizes kept per photo (the overlay, the side-by-side panes, grid cells, one spare).
@@ -55,23 +57,32 @@ pub fn downscale_area(photo: &RgbImage, (width, height): (u32, u32)) -> RgbImage
         (1..=pw).contains(&width) && (1..=ph).contains(&height),
         "{width}×{height} is not a downscale of {pw}×{ph}"
     );
+    // A band of rows is at most ⌈H/h⌉ rows: its column sums fit 32 bits (twice as fast to
+    // add as 64) unless it is over 16 million rows tall.
+    if u64::from(ph.div_ceil(height)) * 255 <= u64::from(u32::MAX) {
+        average::<u32>(photo, (width, height))
+    } else {
+        average::<u64>(photo, (width, height))
+    }
+}
+
+/// [`downscale_area`] with column sums of type `S`, wide enough for a band's.
+fn average<S>(photo: &RgbImage, (width, height): (u32, u32)) -> RgbImage
+where
+    S: Copy + Default + AddAssign + From<u8> + Into<u64>,
+{
+    let (pw, ph) = photo.dimensions();
     let cols = spans(pw, width);
     let rows = spans(ph, height);
     let src = photo.as_raw();
     let row_len = pw as usize * 3;
-    // Column sums of a band of rows fit 32 bits (a band is at most ⌈H/h⌉ rows, and a
-    // 100-megapixel photo with more than 16 million rows per band cannot be decoded).
-    assert!(
-        u64::from(ph.div_ceil(height)) * 255 <= u64::from(u32::MAX),
-        "{ph} rows into {height}"
-    );
-    let mut sums = vec![0u32; row_len];
+    let mut sums = vec![S::default(); row_len];
     let mut out = Vec::with_capacity(width as usize * height as usize * 3);
     for &(y0, y1) in &rows {
-        sums.fill(0);
+        sums.fill(S::default());
         for line in src[y0 * row_len..y1 * row_len].chunks_exact(row_len) {
             for (s, &v) in sums.iter_mut().zip(line) {
-                *s += u32::from(v);
+                *s += S::from(v);
             }
         }
         let n_rows = (y1 - y0) as u64;
@@ -80,7 +91,7 @@ pub fn downscale_area(photo: &RgbImage, (width, height): (u32, u32)) -> RgbImage
             let mut total = [0u64; 3];
             for px in sums[x0 * 3..x1 * 3].chunks_exact(3) {
                 for (t, &v) in total.iter_mut().zip(px) {
-                    *t += u64::from(v);
+                    *t += v.into();
                 }
             }
             out.extend(total.iter().map(|t| ((t + n / 2) / n) as u8));
@@ -93,4 +104,33 @@ pub fn downscale_area(photo: &RgbImage, (width, height): (u32, u32)) -> RgbImage
 fn spans(src: u32, dst: u32) -> Vec<(usize, usize)> {
     let at = |i: u32| (u64::from(i) * u64::from(src) / u64::from(dst)) as usize;
     (0..dst).map(|i| (at(i), at(i + 1))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_band_too_tall_for_32_bit_sums_is_averaged_in_64() {
+        // 17 million rows into one: 255 · 17e6 overflows 32 bits.
+        let rows = 17_000_000u32;
+        let photo = RgbImage::from_fn(1, rows, |_, y| {
+            image::Rgb([255, if y % 2 == 0 { 255 } else { 0 }, 3])
+        });
+        assert_eq!(downscale_area(&photo, (1, 1)).as_raw(), &[255, 128, 3]);
+    }
+
+    #[test]
+    fn both_sum_widths_give_the_same_picture() {
+        let photo = RgbImage::from_fn(301, 203, |x, y| {
+            image::Rgb([(x * 7 + y) as u8, (x ^ y) as u8, (x * y) as u8])
+        });
+        for size in [(1, 1), (97, 64), (300, 203), (150, 101)] {
+            assert_eq!(
+                average::<u32>(&photo, size),
+                average::<u64>(&photo, size),
+                "{size:?}"
+            );
+        }
+    }
 }
