@@ -10,7 +10,7 @@ use super::perturbation::{ablation_cam_weights, score_cam_weights};
 use super::pixel::{SmoothGradOptions, saliency, smooth_grad};
 use super::target::{ResolvedTarget, Target};
 use super::{CamError, CamOutput, read_f32};
-use crate::model::{Layer, Stage, StagedClassifier, with_threads_awake};
+use crate::model::{Layer, Stage, StagedClassifier};
 use crate::render::resize_bilinear;
 pub use crate::render::scale_like_pytorch_grad_cam;
 
@@ -219,10 +219,7 @@ async fn aug_smooth_batched<M: StagedClassifier + ?Sized>(
             &logits[..classes],
         )?;
         progress(Phase::Backward);
-        let grads = with_threads_awake(&leaf.device(), || target.score(logits_t).sum().backward());
-        let gradients = leaf
-            .grad(&grads)
-            .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;
+        let gradients = target.gradient(logits_t, &leaf, "the target layer")?;
         progress(Phase::Map);
         let maps = read_f32(contributions(rule, activations.clone(), gradients).sum_dim(1)).await?;
         let plane = height * width;
@@ -379,10 +376,7 @@ async fn layer_map<M: StagedClassifier + ?Sized>(
         let logits = read_f32(logits_t.clone().without_autodiff()).await?;
         let target = resolve(resolved, request.target, &logits)?;
         progress(Phase::Backward);
-        let grads = with_threads_awake(&leaf.device(), || target.score(logits_t).sum().backward());
-        let gradients = leaf
-            .grad(&grads)
-            .ok_or_else(|| CamError::Device("no gradient reached the target layer".into()))?;
+        let gradients = target.gradient(logits_t, &leaf, "the target layer")?;
         let c = contributions(rule, activations.clone(), gradients);
         (logits, target, c)
     } else {

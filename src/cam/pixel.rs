@@ -4,7 +4,7 @@ use burn::tensor::{Distribution, Tensor};
 
 use super::target::ResolvedTarget;
 use super::{CamError, read_f32};
-use crate::model::{StagedClassifier, with_threads_awake};
+use crate::model::StagedClassifier;
 
 /// Noisy copies per batched pass in SmoothGrad.
 const BATCH: usize = 8;
@@ -37,11 +37,7 @@ fn summed_saliency<M: StagedClassifier + ?Sized>(
     target: &ResolvedTarget,
 ) -> Result<Tensor<4>, CamError> {
     let leaf = inputs.without_autodiff().autodiff().require_grad();
-    let score = target.score(model.forward(leaf.clone())).sum();
-    let grads = with_threads_awake(&leaf.device(), || score.backward());
-    let gradient = leaf
-        .grad(&grads)
-        .ok_or_else(|| CamError::Device("no gradient reached the input".into()))?;
+    let gradient = target.gradient(model.forward(leaf.clone()), &leaf, "the input")?;
     Ok(gradient.abs().max_dim(1).sum_dim(0))
 }
 

@@ -3,6 +3,7 @@
 use burn::tensor::Tensor;
 
 use super::CamError;
+use crate::model::with_threads_awake;
 
 /// Which score the map explains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -69,6 +70,21 @@ impl ResolvedTarget {
             Some(other) => score - logits.narrow(1, other, 1),
             None => score,
         }
+    }
+
+    /// The gradient of the batch's summed score with respect to `leaf` (an autodiff tensor
+    /// `logits` was computed from), the backward pass run with the CPU's threads awake;
+    /// `leaf_name` says what `leaf` is in the error when no gradient reaches it.
+    pub(super) fn gradient(
+        &self,
+        logits: Tensor<2>,
+        leaf: &Tensor<4>,
+        leaf_name: &str,
+    ) -> Result<Tensor<4>, CamError> {
+        let score = self.score(logits).sum();
+        let grads = with_threads_awake(&leaf.device(), || score.backward());
+        leaf.grad(&grads)
+            .ok_or_else(|| CamError::Device(format!("no gradient reached {leaf_name}")))
     }
 
     /// The explained score from logits already on the host.
